@@ -1,0 +1,82 @@
+//! The in-memory array the one-shot commands read, compute on and write: one or more equally
+//! long columns of f64, with where it came from.
+//!
+//! A 1-D input is one column. A multichannel WAV is 2-D with shape (frames, channels), one column
+//! per channel, as `soundfile.read` returns it.
+
+/// A 1-D array, or a 2-D array of shape (rows, columns) stored column by column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    /// The columns, all the same length.
+    pub columns: Vec<Vec<f64>>,
+    /// True for a 2-D array (even with one column): the output keeps the second axis.
+    pub two_d: bool,
+    /// True when the values came from an integer dtype (.npy int/uint/bool, integer WAV is
+    /// not: it maps to float), so a result computed from two such arrays is written as int64 .npy.
+    pub integer_dtype: bool,
+    /// The sample rate, for arrays read from WAV.
+    pub sample_rate: Option<u32>,
+}
+
+impl Array {
+    /// A 1-D float array.
+    pub fn from_vec(values: Vec<f64>) -> Self {
+        Array {
+            columns: vec![values],
+            two_d: false,
+            integer_dtype: false,
+            sample_rate: None,
+        }
+    }
+
+    /// A 2-D float array from its columns.
+    pub fn from_columns(columns: Vec<Vec<f64>>) -> Self {
+        Array {
+            columns,
+            two_d: true,
+            integer_dtype: false,
+            sample_rate: None,
+        }
+    }
+
+    /// Rows (samples per column).
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, Vec::len)
+    }
+
+    /// Number of columns (1 for a 1-D array).
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// True when there is no sample at all.
+    pub fn is_empty(&self) -> bool {
+        self.rows() == 0
+    }
+
+    /// The shape as numpy reports it.
+    pub fn shape(&self) -> Vec<usize> {
+        if self.two_d {
+            vec![self.rows(), self.width()]
+        } else {
+            vec![self.rows()]
+        }
+    }
+
+    /// The shape written like numpy: `(5,)` or `(5, 2)`.
+    pub fn shape_text(&self) -> String {
+        if self.two_d {
+            format!("({}, {})", self.rows(), self.width())
+        } else {
+            format!("({},)", self.rows())
+        }
+    }
+
+    /// Builds a 2-D array from row-major values.
+    pub fn from_rows(values: &[f64], rows: usize, width: usize) -> Self {
+        let columns = (0..width)
+            .map(|c| (0..rows).map(|r| values[r * width + c]).collect())
+            .collect();
+        Array::from_columns(columns)
+    }
+}

@@ -1,0 +1,108 @@
+//! `convoy convolve`: one-shot convolution/correlation of two arrays with numpy semantics.
+//!
+//! Main thread, offline. Order of work: classify and validate every argument (no I/O beyond
+//! checking that paths exist), then read the inputs, then compute, then write atomically.
+//!
+//! 1-D inputs follow `np.convolve` / `np.correlate`. A 2-D input (a multichannel WAV, or a
+//! (frames, channels) .npy/.txt) is filtered column by column along the first axis, like
+//! `scipy.signal.oaconvolve(x, h, axes=0)`: a one-column side is broadcast against the other,
+//! otherwise the column counts must match.
+
+use std::path::Path;
+
+use crate::array::Array;
+use crate::cli::ConvolveArgs;
+use crate::conv::{self, Boundary, Mode, Options};
+use crate::error::{Error, Result};
+use crate::io::{Destination, Operand};
+
+/// Sample rate of a WAV output when no input was a WAV.
+pub const DEFAULT_RATE: u32 = 48_000;
+
+/// Runs `convoy convolve`.
+pub fn run(args: &ConvolveArgs) -> Result<()> {
+    let signal_src = Operand::classify(&args.signal, "signal")?;
+    let kernel_src = Operand::classify(&args.kernel, "kernel")?;
+    if signal_src == Operand::Stdin && kernel_src == Operand::Stdin {
+        return Err(Error::Usage(
+            "only one of SIGNAL and KERNEL can be read from stdin (-)".into(),
+        ));
+    }
+    if args.boundary != Boundary::Zero {
+        if let Some(mode) = args.mode.filter(|m| *m != Mode::Same) {
+            return Err(Error::Usage(format!(
+                "--boundary {} gives an output as long as the signal (like --mode same); it cannot be combined with --mode {mode}",
+                args.boundary
+            )));
+        }
+    }
+    let inputs: Vec<&Path> = [&signal_src, &kernel_src]
+        .into_iter()
+        .filter_map(|op| match op {
+            Operand::File(p) => Some(p.as_path()),
+            _ => None,
+        })
+        .collect();
+    let destination = Destination::new(args.output.as_deref(), &inputs)?;
+
+    let signal = signal_src.load("signal")?;
+    let kernel = kernel_src.load("kernel")?;
+    let sample_rate = match (signal.sample_rate, kernel.sample_rate) {
+        (Some(s), Some(k)) if s != k => {
+            return Err(Error::input(
+                kernel_src.display(),
+                format!(
+                    "kernel is {k} Hz but the signal {} is {s} Hz",
+                    signal_src.display()
+                ),
+            ));
+        }
+        (s, k) => s.or(k).unwrap_or(DEFAULT_RATE),
+    };
+    let options = Options {
+        mode: args.mode.unwrap_or_default(),
+        correlate: args.correlate,
+        method: args.method,
+        boundary: args.boundary,
+    };
+    let result = apply(&signal, &kernel, &options).map_err(|e| match e {
+        Error::Usage(msg) => Error::input(
+            format!("{} and {}", signal_src.display(), kernel_src.display()),
+            msg,
+        ),
+        other => other,
+    })?;
+    let as_int = signal.integer_dtype
+        && kernel.integer_dtype
+        && result.columns.iter().flatten().all(|v| v.fract() == 0.0);
+    destination.write(&result, as_int, sample_rate)
+}
+
+/// Convolves `signal` with `kernel` column by column (see the module doc for the 2-D rule).
+///
+/// # Errors
+/// [`Error::Usage`] when the column counts cannot be paired.
+pub fn apply(signal: &Array, kernel: &Array, options: &Options) -> Result<Array> {
+    let (s, k) = (signal.width(), kernel.width());
+    if s != k && s != 1 && k != 1 {
+        return Err(Error::Usage(format!(
+            "shapes {} and {} do not fit: 2-D inputs are filtered column by column, so their column counts must match (or one must have a single column)",
+            signal.shape_text(),
+            kernel.shape_text()
+        )));
+    }
+    let width = s.max(k);
+    let columns = (0..width)
+        .map(|c| {
+            let x = &signal.columns[if s == 1 { 0 } else { c }];
+            let h = &kernel.columns[if k == 1 { 0 } else { c }];
+            conv::convolve_with(x, h, options)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Array {
+        columns,
+        two_d: signal.two_d || kernel.two_d,
+        integer_dtype: signal.integer_dtype && kernel.integer_dtype,
+        sample_rate: signal.sample_rate.or(kernel.sample_rate),
+    })
+}

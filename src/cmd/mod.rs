@@ -1,0 +1,3 @@
+//! One module per subcommand: each validates its arguments, does the work, writes the result.
+
+pub mod convolve;

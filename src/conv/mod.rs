@@ -1,0 +1,22 @@
+//! The convolution core: pure math, no I/O, no threads.
+//!
+//! One implementation serves both the one-shot `convolve` command and the streaming stages.
+//!
+//! * [`mode`]: numpy's output modes and where they sit inside the full convolution.
+//! * [`boundary`]: `np.pad`-style signal extension.
+//! * [`direct`]: time-domain sums (the oracle, and the fast path for short kernels).
+//! * [`fft`]: FFT and overlap-add convolution with a cost-modelled transform length.
+//! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
+//! * [`sample`]: the f32/f64 sample trait and the per-thread FFT-plan cache.
+
+pub mod boundary;
+pub mod direct;
+pub mod fft;
+pub mod mode;
+pub mod oneshot;
+pub mod sample;
+
+pub use boundary::Boundary;
+pub use mode::Mode;
+pub use oneshot::{Method, Options, auto_method, convolve, convolve_with, correlate};
+pub use sample::Sample;

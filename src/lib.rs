@@ -1,0 +1,27 @@
+//! convoy: a streaming DSP pipeline built around an FFT-partitioned overlap-add convolver, and a
+//! one-shot convolution core with numpy/scipy's exact semantics.
+//!
+//! Module map (data flows top to bottom):
+//!
+//! * [`cli`]: the command line (clap derive); no I/O.
+//! * [`io`]: reading arrays from text, .npy, WAV, stdin and inline lists; atomic output.
+//! * [`array`]: the in-memory array the one-shot commands work on.
+//! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
+//! * [`cmd`]: one module per subcommand, tying the above together.
+//! * [`error`]: the one error type; every message names its culprit.
+//!
+//! ```
+//! use convoy::conv::{convolve, Mode};
+//! let y = convolve(&[1.0, 2.0, 3.0], &[0.0, 1.0, 0.5], Mode::Full).unwrap();
+//! assert_eq!(y, [0.0, 1.0, 2.5, 4.0, 1.5]);
+//! ```
+
+pub mod array;
+pub mod cli;
+pub mod cmd;
+pub mod conv;
+pub mod error;
+pub mod io;
+
+pub use conv::{Boundary, Method, Mode, Options, Sample, convolve, convolve_with, correlate};
+pub use error::{Error, Result};

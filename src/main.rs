@@ -1,0 +1,66 @@
+//! The `convoy` binary: parse, dispatch, map errors to one line and an exit status
+//! (0 ok, 1 failure at run time, 2 bad input or usage).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use convoy::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(&err),
+    };
+    let result = match &cli.command {
+        Command::Convolve(args) => convoy::cmd::convolve::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("convoy: error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Help and version go to stdout as clap renders them; usage errors become one line on stderr
+/// (clap's first line, plus the accepted values when it knows them), exit status 2.
+fn clap_error(err: &clap::Error) -> ExitCode {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = err.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    let mut line = format!("convoy: error: {first}");
+    if err.kind() == ErrorKind::MissingRequiredArgument {
+        if let Some(ContextValue::Strings(missing)) = err.get(ContextKind::InvalidArg) {
+            line = format!(
+                "convoy: error: missing required argument {}",
+                missing.join(", ")
+            );
+        }
+    }
+    if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
+        line.push_str(&format!(" (possible values: {})", valid.join(", ")));
+    }
+    if let Some(ContextValue::String(suggested)) = err.get(ContextKind::SuggestedArg) {
+        line.push_str(&format!(" (did you mean '{suggested}'?)"));
+    }
+    eprintln!("{line}; see 'convoy --help'");
+    ExitCode::from(2)
+}

@@ -1,22 +1,31 @@
 //! Direct (time-domain) convolution: the oracle every faster path is tested against, and the
 //! fastest path for short kernels.
 //!
-//! Pure math, no allocation beyond the reversed kernel; any thread.
+//! Pure math, no allocation; any thread.
 //!
-//! Output sample `k` of the full convolution of `x` (length n) and `h` (length m) is
+//! Output sample `k` of the full convolution of `x` (length n) and `h` (length m <= n) is
 //!
 //! ```text
 //! y[k] = sum over i of x[i] * h[k - i],   i in [max(0, k - m + 1), min(n - 1, k)]
 //! ```
 //!
-//! With `r` = `h` reversed, `h[k - i] = r[m - 1 - k + i]`, so every `y[k]` is one dot product of
-//! two contiguous slices. Only the products of overlapping samples are formed, exactly as numpy's
-//! `correlate` does, so `inf * 0` appears (as NaN) precisely where numpy makes it and nowhere else.
-//! The dot product keeps eight independent partial sums, which the compiler turns into SIMD
-//! without any reassociation licence, and is rounded like any pairwise-ish summation (numpy's
-//! own `dot` differs from it only in the last bits).
+//! The output is computed in blocks of [`LANES`] consecutive samples whose partial sums live in
+//! registers. For each kernel tap `j`, from the last to the first, the block adds
+//! `h[j] * x[k - j]` to each of its samples: one broadcast tap times sixteen consecutive
+//! inputs, which the compiler vectorises without any reassociation licence. Taps that reach past
+//! either end of `x` for some of the block's samples (at most `LANES` of them at each end) take a
+//! scalar path that skips the missing products. Two things follow from the order:
+//!
+//! * each `y[k]` is summed with `i` ascending, starting from zero, which is the order numpy's
+//!   `correlate` uses for its dot products: for kernels short enough that numpy's dot stays
+//!   sequential, the results are bit-identical to numpy's;
+//! * only the products of overlapping samples are formed, so `inf * 0` appears (as NaN) exactly
+//!   where numpy makes it and nowhere else.
 
 use super::sample::Sample;
+
+/// Output samples computed together, their partial sums held in registers.
+const LANES: usize = 16;
 
 /// Writes samples `start .. start + out.len()` of the full convolution of `x` and `h` into `out`.
 ///
@@ -29,50 +38,69 @@ pub fn convolve_range<T: Sample>(x: &[T], h: &[T], start: usize, out: &mut [T]) 
         !x.is_empty() && !h.is_empty(),
         "direct convolution of an empty input"
     );
-    // The dot products run over the shorter input; convolution is commutative.
+    // The taps loop over the shorter input; convolution is commutative.
     let (x, h) = if h.len() > x.len() { (h, x) } else { (x, h) };
-    let (n, m) = (x.len(), h.len());
-    let reversed: Vec<T> = h.iter().rev().copied().collect();
-    for (offset, y) in out.iter_mut().enumerate() {
-        let k = start + offset;
-        if k >= n + m - 1 {
-            *y = T::zero();
-            continue;
-        }
-        let i0 = (k + 1).saturating_sub(m);
-        let i1 = k.min(n - 1);
-        let r0 = m - 1 + i0 - k;
-        let len = i1 + 1 - i0;
-        *y = dot(&x[i0..i0 + len], &reversed[r0..r0 + len]);
+    for (b, block) in out.chunks_mut(LANES).enumerate() {
+        convolve_block(x, h, start + b * LANES, block);
     }
 }
 
+/// Samples `k0 .. k0 + out.len()` (at most [`LANES`]) of the full convolution, `x.len() >= h.len()`.
+#[inline]
+fn convolve_block<T: Sample>(x: &[T], h: &[T], k0: usize, out: &mut [T]) {
+    let (n, m, width) = (x.len(), h.len(), out.len());
+    let mut acc = [T::zero(); LANES];
+    // Taps that contribute to some sample of the block: 0 <= k - j < n for some k.
+    let j_hi = (k0 + width - 1).min(m - 1);
+    let j_lo = (k0 + 1).saturating_sub(n);
+    if j_lo > j_hi {
+        // The block lies past the end of the full convolution.
+        out.fill(T::zero());
+        return;
+    }
+    // Taps that contribute to every sample of a full block; empty when full_lo > full_hi.
+    let (full_lo, full_hi) = if width == LANES {
+        ((k0 + LANES).saturating_sub(n).max(j_lo), k0.min(j_hi))
+    } else {
+        (j_hi + 1, j_hi)
+    };
+    let partial = |acc: &mut [T; LANES], j: usize| {
+        let tap = h[j];
+        for (lane, a) in acc.iter_mut().enumerate().take(width) {
+            let k = k0 + lane;
+            if k >= j && k - j < n {
+                *a = *a + x[k - j] * tap;
+            }
+        }
+    };
+    // Three runs of taps, all in descending order: the loops stay separate so that the middle
+    // one keeps `acc` in registers.
+    if full_lo > full_hi {
+        (j_lo..=j_hi).rev().for_each(|j| partial(&mut acc, j));
+    } else {
+        (full_hi + 1..=j_hi)
+            .rev()
+            .for_each(|j| partial(&mut acc, j));
+        for j in (full_lo..=full_hi).rev() {
+            let tap = h[j];
+            let xs = &x[k0 - j..k0 - j + LANES];
+            for lane in 0..LANES {
+                acc[lane] = acc[lane] + xs[lane] * tap;
+            }
+        }
+        (j_lo..full_lo).rev().for_each(|j| partial(&mut acc, j));
+    }
+    out.copy_from_slice(&acc[..width]);
+}
+
 /// The full convolution, `n + m - 1` samples.
+///
+/// # Panics
+/// If `x` or `h` is empty.
 pub fn convolve_full<T: Sample>(x: &[T], h: &[T]) -> Vec<T> {
     let mut out = vec![T::zero(); x.len() + h.len() - 1];
     convolve_range(x, h, 0, &mut out);
     out
-}
-
-/// Dot product of two equally long slices with eight independent partial sums.
-#[inline]
-pub fn dot<T: Sample>(a: &[T], b: &[T]) -> T {
-    debug_assert_eq!(a.len(), b.len());
-    const LANES: usize = 8;
-    let mut acc = [T::zero(); LANES];
-    let chunks_a = a.chunks_exact(LANES);
-    let chunks_b = b.chunks_exact(LANES);
-    let (tail_a, tail_b) = (chunks_a.remainder(), chunks_b.remainder());
-    for (ca, cb) in chunks_a.zip(chunks_b) {
-        for lane in 0..LANES {
-            acc[lane] = acc[lane] + ca[lane] * cb[lane];
-        }
-    }
-    let mut tail = T::zero();
-    for (&p, &q) in tail_a.iter().zip(tail_b) {
-        tail = tail + p * q;
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 #[cfg(test)]

@@ -23,19 +23,38 @@ use realfft::num_traits::Zero;
 
 use super::sample::Sample;
 
-/// Calibrated costs, in nanoseconds for f64 on the reference machine (see the module doc). Only
-/// their ratios matter: they decide between FFT lengths and between direct and FFT.
+/// Calibrated costs, in nanoseconds for f64, fitted (non-negative least squares on relative
+/// error) to some 500 timed convolutions on the reference machine (2-core AMD EPYC VM) with
+/// forced plans. Only their ratios matter: they decide between FFT lengths and between direct
+/// and FFT. `cargo bench --bench oneshot` checks the outcome.
 pub(crate) mod cost {
     /// One real FFT (forward or inverse) per `n log2 n`.
-    pub const FFT_PER_NLOGN: f64 = 0.085;
-    /// Per complex bin of the spectrum product plus the copies and the overlap-add per sample.
-    pub const PER_BIN: f64 = 1.6;
-    /// Fixed cost of one block (plan lookups, slicing).
-    pub const PER_BLOCK: f64 = 60.0;
+    pub const FFT_PER_NLOGN: f64 = 0.178;
+    /// Extra per `n log2 n` and per octave above 8192 points: large transforms leave the cache.
+    pub const FFT_PER_NLOGN_OCTAVE: f64 = 0.007;
+    /// Extra factor for lengths with a factor 5 or 27 (slower RustFFT passes).
+    pub const FFT_ODD_RADIX_PENALTY: f64 = 1.25;
+    /// Fixed cost of one transform call.
+    pub const FFT_CALL: f64 = 5.0;
+    /// Per block: the loop, slicing, realfft's length checks.
+    pub const FFT_PER_BLOCK: f64 = 49.0;
+    /// Per transform-length sample of a block: zero-padding, the spectrum product, the copy out.
+    pub const FFT_PER_BLOCK_SAMPLE: f64 = 0.149;
+    /// Per input and output sample (the output's allocation, reading the input).
+    pub const FFT_PER_SAMPLE: f64 = 0.533;
+    /// Per transform-length sample when the work buffers are too big to be kept between calls
+    /// and must be faulted in afresh (see `sample.rs`).
+    pub const FFT_FRESH_PER_SAMPLE: f64 = 5.0;
+    /// Once per call.
+    pub const FFT_SETUP: f64 = 160.0;
     /// One multiply-accumulate of the direct method.
-    pub const DIRECT_PER_MAC: f64 = 0.16;
-    /// Per output sample of the direct method (loop overhead, the reduction of the partial sums).
-    pub const DIRECT_PER_OUTPUT: f64 = 2.0;
+    pub const DIRECT_PER_MAC: f64 = 0.141;
+    /// One multiply-accumulate on the scalar path for taps that overlap only part of a block.
+    pub const DIRECT_PER_PARTIAL_MAC: f64 = 1.5;
+    /// Per output sample of the direct method (its allocation, the 16-sample block set-up).
+    pub const DIRECT_PER_OUTPUT: f64 = 0.88;
+    /// Once per call.
+    pub const DIRECT_SETUP: f64 = 88.0;
 }
 
 /// How an FFT convolution of lengths `n >= m` is carried out.
@@ -49,68 +68,75 @@ pub struct FftPlan {
     pub blocks: usize,
 }
 
+/// Modelled cost of one real transform of length `n`.
+fn transform_cost(n: usize) -> f64 {
+    let nf = n as f64;
+    let octaves_above_cache = (nf / 8192.0).log2().max(0.0);
+    let per_nlogn = cost::FFT_PER_NLOGN + cost::FFT_PER_NLOGN_OCTAVE * octaves_above_cache;
+    let penalty = if n % 5 == 0 || n % 27 == 0 {
+        cost::FFT_ODD_RADIX_PENALTY
+    } else {
+        1.0
+    };
+    per_nlogn * penalty * nf * nf.log2().max(1.0) + cost::FFT_CALL
+}
+
 impl FftPlan {
-    /// Modelled cost in (reference) nanoseconds.
+    /// Modelled cost in (reference) nanoseconds, output included.
     pub fn cost(&self) -> f64 {
-        let n = self.nfft as f64;
-        let per_fft = cost::FFT_PER_NLOGN * n * n.log2().max(1.0);
-        // Kernel transform once; per block one forward and one inverse transform.
-        per_fft * (1 + 2 * self.blocks) as f64
-            + self.blocks as f64 * (cost::PER_BIN * (n / 2.0 + 1.0) + cost::PER_BLOCK)
-    }
-}
-
-/// The modelled cost of the direct method computing `macs` products for `outputs` samples.
-pub fn direct_cost(macs: f64, outputs: usize) -> f64 {
-    cost::DIRECT_PER_MAC * macs + cost::DIRECT_PER_OUTPUT * outputs as f64
-}
-
-/// Every even 2^a 3^b 5^c in `[lo, hi]`, ascending.
-fn smooth_lengths(lo: usize, hi: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut p2 = 2usize;
-    while p2 <= hi {
-        let mut p3 = p2;
-        while p3 <= hi {
-            let mut p5 = p3;
-            while p5 <= hi {
-                if p5 >= lo {
-                    out.push(p5);
-                }
-                p5 = match p5.checked_mul(5) {
-                    Some(v) => v,
-                    None => break,
-                };
-            }
-            p3 = match p3.checked_mul(3) {
-                Some(v) => v,
-                None => break,
-            };
-        }
-        p2 = match p2.checked_mul(2) {
-            Some(v) => v,
-            None => break,
+        let blocks = self.blocks as f64;
+        let nfft = self.nfft as f64;
+        let fresh = if self.nfft > RETAIN_MAX {
+            cost::FFT_FRESH_PER_SAMPLE * nfft
+        } else {
+            0.0
         };
+        // Kernel transform once; per block one forward and one inverse transform.
+        transform_cost(self.nfft) * (1.0 + 2.0 * blocks)
+            + blocks * (cost::FFT_PER_BLOCK + cost::FFT_PER_BLOCK_SAMPLE * nfft)
+            + cost::FFT_PER_SAMPLE * (self.step * self.blocks + self.nfft) as f64
+            + fresh
+            + cost::FFT_SETUP
     }
-    out.sort_unstable();
-    out
 }
 
-/// The smallest even 2^a 3^b 5^c that is at least `target`.
+/// The modelled cost of the direct method computing `macs` products for `outputs` samples, of
+/// which `partial_macs` fall on taps that overlap only part of a 16-sample block.
+pub fn direct_cost(macs: f64, partial_macs: f64, outputs: usize) -> f64 {
+    cost::DIRECT_PER_MAC * macs
+        + cost::DIRECT_PER_PARTIAL_MAC * partial_macs
+        + cost::DIRECT_PER_OUTPUT * outputs as f64
+        + cost::DIRECT_SETUP
+}
+
+/// The smallest even 2^a 3^b 5^c that is at least `target` (scipy's `next_fast_len`, even).
 pub fn fast_len(target: usize) -> usize {
-    let mut hi = target.max(2);
-    loop {
-        if let Some(&len) = smooth_lengths(target, hi).first() {
-            return len;
+    let target = target.max(2);
+    let mut best = usize::MAX;
+    let mut p5 = 1usize;
+    while p5 < best {
+        let mut p35 = p5;
+        while p35 < best {
+            // The smallest even power-of-two multiple of p35 reaching the target.
+            let mut len = p35 * 2;
+            while len < target {
+                len *= 2;
+            }
+            best = best.min(len);
+            p35 = p35.saturating_mul(3);
         }
-        hi = hi.saturating_mul(2);
+        p5 = p5.saturating_mul(5);
     }
+    best
 }
 
 /// Chooses the cheapest FFT length for a full convolution of lengths `n >= m >= 1`.
+///
+/// Candidates: the single transform of length `fast_len(n + m - 1)`, and overlap-add blocks of
+/// length 2^a, 3 * 2^a or 9 * 2^a from `2m` up to that (RustFFT's radix-5 and deep radix-3
+/// passes cost more per sample than the model's log factor says). No allocation.
 pub fn plan(n: usize, m: usize) -> FftPlan {
     debug_assert!(n >= m && m >= 1);
-    let single = fast_len(n + m - 1);
     let make = |nfft: usize| {
         let step = nfft - m + 1;
         FftPlan {
@@ -119,76 +145,116 @@ pub fn plan(n: usize, m: usize) -> FftPlan {
             blocks: n.div_ceil(step),
         }
     };
-    // Blocks shorter than the kernel are never worth it: the overlap would dominate.
-    smooth_lengths((2 * m).max(16), single)
-        .into_iter()
-        .chain(std::iter::once(single))
-        .map(make)
-        .min_by(|a, b| a.cost().total_cmp(&b.cost()))
-        .unwrap_or_else(|| make(single))
+    let single = make(fast_len(n + m - 1));
+    let mut best = single;
+    let mut best_cost = single.cost();
+    let lo = (2 * m).max(16);
+    for base in [2usize, 3, 9] {
+        let mut nfft = base;
+        while nfft < single.nfft {
+            if nfft >= lo && nfft % 2 == 0 {
+                let candidate = make(nfft);
+                let cost = candidate.cost();
+                if cost < best_cost {
+                    best = candidate;
+                    best_cost = cost;
+                }
+            }
+            nfft *= 2;
+        }
+    }
+    best
 }
 
-/// The full convolution of `x` and `h` (`n + m - 1` samples) by FFT.
+/// The full convolution of `x` and `h` (`n + m - 1` samples) by FFT, length chosen by [`plan`].
 ///
 /// # Panics
 /// If `x` or `h` is empty.
 pub fn convolve_full<T: Sample>(x: &[T], h: &[T]) -> Vec<T> {
+    let (n, m) = (x.len().max(h.len()), x.len().min(h.len()));
+    convolve_full_with(x, h, plan(n, m.max(1)))
+}
+
+/// The full convolution by FFT with a given plan (for benchmarks and calibration).
+///
+/// # Panics
+/// If `x` or `h` is empty, or the plan does not fit their lengths.
+pub fn convolve_full_with<T: Sample>(x: &[T], h: &[T], plan: FftPlan) -> Vec<T> {
     assert!(
         !x.is_empty() && !h.is_empty(),
         "FFT convolution of an empty input"
     );
     let (x, h) = if h.len() > x.len() { (h, x) } else { (x, h) };
     let (n, m) = (x.len(), h.len());
-    let plan = plan(n, m);
+    assert!(
+        plan.nfft >= m && plan.step == plan.nfft - m + 1,
+        "plan does not fit"
+    );
     let nfft = plan.nfft;
-    let (forward, inverse) =
-        T::with_planner(|p| (p.plan_fft_forward(nfft), p.plan_fft_inverse(nfft)));
-
-    let mut scratch =
-        vec![Complex::zero(); forward.get_scratch_len().max(inverse.get_scratch_len())];
-    let mut time = forward.make_input_vec();
-    let mut kernel = forward.make_output_vec();
-    let mut spectrum = forward.make_output_vec();
-
-    // The kernel's spectrum, scaled once by 1/nfft so the inverse needs no normalisation pass.
-    time[..m].copy_from_slice(h);
-    forward
-        .process_with_scratch(&mut time, &mut kernel, &mut scratch)
-        .expect("buffer lengths come from the plan itself");
-    let scale = T::one() / T::of_f64(nfft as f64);
-    for bin in kernel.iter_mut() {
-        *bin = *bin * scale;
-    }
-
     let total = n + m - 1;
     let mut out = vec![T::zero(); total];
-    let last_bin = spectrum.len() - 1;
-    for start in (0..n).step_by(plan.step) {
-        let len = plan.step.min(n - start);
-        time[..len].copy_from_slice(&x[start..start + len]);
-        time[len..].fill(T::zero());
+    T::with_cache(|cache| {
+        let forward = cache.planner.plan_fft_forward(nfft);
+        let inverse = cache.planner.plan_fft_inverse(nfft);
+        let bins = nfft / 2 + 1;
+        let scratch_len = forward.get_scratch_len().max(inverse.get_scratch_len());
+        let fresh = |buffer: &mut Vec<Complex<T>>, len: usize| {
+            buffer.clear();
+            buffer.resize(len, Complex::zero());
+        };
+        fresh(&mut cache.kernel, bins);
+        fresh(&mut cache.spectrum, bins);
+        fresh(&mut cache.scratch, scratch_len);
+        cache.time.clear();
+        cache.time.resize(nfft, T::zero());
+        let (time, kernel, spectrum, scratch) = (
+            &mut cache.time,
+            &mut cache.kernel,
+            &mut cache.spectrum,
+            &mut cache.scratch,
+        );
+
+        // The kernel's spectrum, scaled once by 1/nfft so the inverse needs no normalisation.
+        time[..m].copy_from_slice(h);
         forward
-            .process_with_scratch(&mut time, &mut spectrum, &mut scratch)
+            .process_with_scratch(time, kernel, scratch)
             .expect("buffer lengths come from the plan itself");
-        for (s, k) in spectrum.iter_mut().zip(&kernel) {
-            *s = *s * *k;
+        let scale = T::one() / T::of_f64(nfft as f64);
+        for bin in kernel.iter_mut() {
+            *bin = *bin * scale;
         }
-        // A real signal's spectrum has purely real DC and Nyquist bins; realfft insists on it.
-        spectrum[0].im = T::zero();
-        spectrum[last_bin].im = T::zero();
-        inverse
-            .process_with_scratch(&mut spectrum, &mut time, &mut scratch)
-            .expect("buffer lengths come from the plan itself");
-        let produced = (len + m - 1).min(total - start);
-        for (y, &t) in out[start..start + produced]
-            .iter_mut()
-            .zip(&time[..produced])
-        {
-            *y = *y + t;
+
+        for start in (0..n).step_by(plan.step) {
+            let len = plan.step.min(n - start);
+            time[..len].copy_from_slice(&x[start..start + len]);
+            time[len..].fill(T::zero());
+            forward
+                .process_with_scratch(time, spectrum, scratch)
+                .expect("buffer lengths come from the plan itself");
+            for (s, k) in spectrum.iter_mut().zip(kernel.iter()) {
+                *s = *s * *k;
+            }
+            // A real signal's spectrum has purely real DC and Nyquist bins; realfft insists.
+            spectrum[0].im = T::zero();
+            spectrum[bins - 1].im = T::zero();
+            inverse
+                .process_with_scratch(spectrum, time, scratch)
+                .expect("buffer lengths come from the plan itself");
+            let produced = (len + m - 1).min(total - start);
+            for (y, &t) in out[start..start + produced]
+                .iter_mut()
+                .zip(&time[..produced])
+            {
+                *y = *y + t;
+            }
         }
-    }
+        cache.trim(RETAIN_MAX);
+    });
     out
 }
+
+/// Work buffers up to this many samples stay with the thread between calls.
+const RETAIN_MAX: usize = 1 << 18;
 
 #[cfg(test)]
 mod tests {

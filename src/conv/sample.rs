@@ -4,15 +4,57 @@
 //! Runs on whichever thread calls it; setup only (planning allocates).
 //!
 //! `Sample` is implemented for `f32` (the streaming engine's default: twice the SIMD width) and
-//! `f64` (the one-shot `convolve` command: numpy parity). Each type keeps its own
-//! `RealFftPlanner` in a thread-local, so repeated calls of the same length reuse the plan (realfft
-//! caches plans by length inside the planner) without any lock.
+//! `f64` (the one-shot `convolve` command: numpy parity). Each type keeps a [`FftCache`] in a
+//! thread-local: a `RealFftPlanner` (realfft caches plans by length inside it), so repeated calls
+//! of the same length reuse the plan without any lock, and the work buffers of the last call.
+//! Reusing buffers matters more than it looks: on a virtual machine a freshly mapped page costs
+//! about 2 us to fault in, which for a 16k-point convolution is more than the FFTs themselves.
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display, LowerExp};
 
+use realfft::num_complex::Complex;
 use realfft::num_traits::Float;
 use realfft::{FftNum, RealFftPlanner};
+
+/// Per-thread FFT state: the planner and reusable work buffers.
+pub struct FftCache<T: FftNum> {
+    /// Plans by length.
+    pub planner: RealFftPlanner<T>,
+    /// Time-domain block.
+    pub time: Vec<T>,
+    /// The kernel's spectrum.
+    pub kernel: Vec<Complex<T>>,
+    /// A block's spectrum.
+    pub spectrum: Vec<Complex<T>>,
+    /// FFT scratch.
+    pub scratch: Vec<Complex<T>>,
+}
+
+impl<T: FftNum> FftCache<T> {
+    fn new() -> Self {
+        FftCache {
+            planner: RealFftPlanner::new(),
+            time: Vec::new(),
+            kernel: Vec::new(),
+            spectrum: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Frees buffers above `max_len` samples so a one-off huge call does not pin its memory to
+    /// the thread.
+    pub fn trim(&mut self, max_len: usize) {
+        if self.time.capacity() > max_len {
+            self.time = Vec::new();
+        }
+        for buffer in [&mut self.kernel, &mut self.spectrum, &mut self.scratch] {
+            if buffer.capacity() > max_len {
+                *buffer = Vec::new();
+            }
+        }
+    }
+}
 
 /// A real sample type the convolution core can compute in.
 pub trait Sample: FftNum + Float + Default + Display + LowerExp + Debug {
@@ -20,13 +62,14 @@ pub trait Sample: FftNum + Float + Default + Display + LowerExp + Debug {
     fn of_f64(x: f64) -> Self;
     /// Converts to f64 exactly.
     fn as_f64(self) -> f64;
-    /// Runs `f` with this thread's cached FFT planner for this sample type.
-    fn with_planner<R>(f: impl FnOnce(&mut RealFftPlanner<Self>) -> R) -> R;
+    /// Runs `f` with this thread's FFT cache for this sample type. `f` must not call back into
+    /// `with_cache` (the cache is borrowed for the duration).
+    fn with_cache<R>(f: impl FnOnce(&mut FftCache<Self>) -> R) -> R;
 }
 
 thread_local! {
-    static PLANNER_F32: RefCell<RealFftPlanner<f32>> = RefCell::new(RealFftPlanner::new());
-    static PLANNER_F64: RefCell<RealFftPlanner<f64>> = RefCell::new(RealFftPlanner::new());
+    static CACHE_F32: RefCell<FftCache<f32>> = RefCell::new(FftCache::new());
+    static CACHE_F64: RefCell<FftCache<f64>> = RefCell::new(FftCache::new());
 }
 
 impl Sample for f32 {
@@ -36,8 +79,8 @@ impl Sample for f32 {
     fn as_f64(self) -> f64 {
         f64::from(self)
     }
-    fn with_planner<R>(f: impl FnOnce(&mut RealFftPlanner<Self>) -> R) -> R {
-        PLANNER_F32.with(|p| f(&mut p.borrow_mut()))
+    fn with_cache<R>(f: impl FnOnce(&mut FftCache<Self>) -> R) -> R {
+        CACHE_F32.with(|c| f(&mut c.borrow_mut()))
     }
 }
 
@@ -48,7 +91,7 @@ impl Sample for f64 {
     fn as_f64(self) -> f64 {
         self
     }
-    fn with_planner<R>(f: impl FnOnce(&mut RealFftPlanner<Self>) -> R) -> R {
-        PLANNER_F64.with(|p| f(&mut p.borrow_mut()))
+    fn with_cache<R>(f: impl FnOnce(&mut FftCache<Self>) -> R) -> R {
+        CACHE_F64.with(|c| f(&mut c.borrow_mut()))
     }
 }

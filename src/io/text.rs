@@ -85,6 +85,8 @@ pub fn looks_inline(arg: &str) -> bool {
 
 /// Parses the text of a file (or stdin) named `name`.
 pub fn parse_text(name: &str, text: &str) -> Result<Array> {
+    // Spreadsheet exports often start with a UTF-8 byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows: Vec<Vec<f64>> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
@@ -227,6 +229,8 @@ mod tests {
             parse_text("t", "1, 2,3").unwrap().columns,
             vec![vec![1.0, 2.0, 3.0]]
         );
+        let bom_crlf = parse_text("t", "\u{feff}1\r\n2\r\n").unwrap();
+        assert_eq!(bom_crlf.columns, vec![vec![1.0, 2.0]]);
         let two = parse_text("t", "1 2\n3 4\n5 6\n").unwrap();
         assert!(two.two_d);
         assert_eq!(two.columns, vec![vec![1.0, 3.0, 5.0], vec![2.0, 4.0, 6.0]]);

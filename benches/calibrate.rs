@@ -4,11 +4,15 @@
 //!
 //!     cargo bench --bench calibrate > /tmp/rows.txt
 //!     python3 benches/fit_cost_model.py /tmp/rows.txt
+//!
+//! `cargo bench --bench calibrate -- auto` instead checks the outcome on the criterion grid of
+//! `benches/oneshot.rs`, with the three methods timed in turn (direct, fft, auto, direct, ...)
+//! so that the machine's drift hits them alike, and prints auto's ratio to the better one.
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use convoy::conv::{direct, fft};
+use convoy::conv::{Method, Mode, Options, auto_method, convolve_with, direct, fft};
 
 fn best_time(f: impl Fn()) -> f64 {
     let mut reps = 1;
@@ -33,9 +37,83 @@ fn best_time(f: impl Fn()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// Median time of each closure, timed in turn `rounds` times after a warm-up.
+fn interleaved(fs: &[&dyn Fn()], rounds: usize) -> Vec<f64> {
+    let reps: Vec<u32> = fs
+        .iter()
+        .map(|f| {
+            let t = Instant::now();
+            f();
+            (2e-3 / t.elapsed().as_secs_f64().max(1e-9)).clamp(1.0, 1e5) as u32
+        })
+        .collect();
+    let mut samples = vec![Vec::new(); fs.len()];
+    for _ in 0..rounds {
+        for (i, f) in fs.iter().enumerate() {
+            let t = Instant::now();
+            for _ in 0..reps[i] {
+                f();
+            }
+            samples[i].push(t.elapsed().as_secs_f64() / f64::from(reps[i]));
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect()
+}
+
+fn check_auto() {
+    let signal = |len: usize, k: usize| -> Vec<f64> {
+        (0..len)
+            .map(|i| (((i + k) * 7919 % 1000) as f64) / 500.0 - 1.0)
+            .collect()
+    };
+    println!("       N      M  direct us     fft us    auto us  auto picks  auto/best");
+    let mut worst = 0.0f64;
+    for &n in &[1_024usize, 16_384, 262_144] {
+        for &m in &[4usize, 16, 32, 64, 256, 1_024] {
+            if m > n {
+                continue;
+            }
+            let (x, h) = (signal(n, 1), signal(m, 2));
+            let run = |method| {
+                let options = Options {
+                    method,
+                    ..Options::default()
+                };
+                black_box(convolve_with(&x, &h, &options).ok());
+            };
+            let times = interleaved(
+                &[&|| run(Method::Direct), &|| run(Method::Fft), &|| {
+                    run(Method::Auto)
+                }],
+                31,
+            );
+            let ratio = times[2] / times[0].min(times[1]);
+            worst = worst.max(ratio);
+            println!(
+                "{n:>8} {m:>6} {:>10.1} {:>10.1} {:>10.1} {:>11} {ratio:>10.2}",
+                times[0] * 1e6,
+                times[1] * 1e6,
+                times[2] * 1e6,
+                auto_method(n, m, Mode::Full).name()
+            );
+        }
+    }
+    println!("worst auto/best: {worst:.2}");
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` probes harness=false benches; nothing to list.
+    }
+    if std::env::args().any(|a| a == "auto") {
+        check_auto();
+        return;
     }
     let signal = |len: usize| -> Vec<f64> {
         (0..len)

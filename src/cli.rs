@@ -10,7 +10,7 @@ use crate::conv::{Boundary, Method, Mode};
 const MAIN_EXAMPLES: &str = "\
 Examples:
   convoy convolve \"1 2 3\" \"0 1 0.5\"                         # -> 0 1 2.5 4 1.5
-  convoy convolve samples/noisy.txt \"1,1,1\" --mode same -o smooth.txt
+  convoy convolve samples/noisy_sine.txt samples/hann9.txt --mode same -o smooth.txt
   convoy convolve sig.txt \"-1 2 -1\" --boundary reflect      # edge-aware 2nd difference";
 
 /// convoy: convolution you can check against numpy, from the command line.

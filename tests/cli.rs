@@ -615,3 +615,38 @@ fn closed_stdout_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn parallel_columns_match_single_column_runs() {
+    // Big enough that the columns are spread over threads.
+    let dir = tmp();
+    let rows = 20_000usize;
+    let data: Vec<f64> = (0..rows * 2)
+        .map(|i| ((i * 7919 % 1013) as f64) / 500.0 - 1.0)
+        .collect();
+    let both = dir.path().join("both.npy");
+    write_npy_f64(&both, &[rows as u64, 2], &data);
+    let kernel: Vec<f64> = (0..300).map(|i| ((i * 31 % 97) as f64) / 97.0).collect();
+    let ker = dir.path().join("k.npy");
+    write_npy_f64(&ker, &[300], &kernel);
+    let out = dir.path().join("out.npy");
+    convoy()
+        .args(["convolve", s(&both), s(&ker), "-o", s(&out)])
+        .assert()
+        .success();
+    let (_, shape, values) = read_npy(&out);
+    assert_eq!(shape, vec![(rows + 299) as u64, 2]);
+    for c in 0..2 {
+        let col: Vec<f64> = (0..rows).map(|r| data[r * 2 + c]).collect();
+        let single = dir.path().join(format!("c{c}.npy"));
+        write_npy_f64(&single, &[rows as u64], &col);
+        let one = dir.path().join(format!("o{c}.npy"));
+        convoy()
+            .args(["convolve", s(&single), s(&ker), "-o", s(&one)])
+            .assert()
+            .success();
+        let (_, _, expected) = read_npy(&one);
+        let got: Vec<f64> = (0..rows + 299).map(|r| values[r * 2 + c]).collect();
+        assert_eq!(got, expected);
+    }
+}

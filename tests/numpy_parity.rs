@@ -197,3 +197,40 @@ fn f32_matches_f64_closely() {
         }
     }
 }
+
+/// Where the cost model prefers the FFT, a NaN or infinity in the input must still land only
+/// where numpy's direct sums put it.
+#[test]
+fn nonfinite_input_falls_back_to_direct_under_auto() {
+    let n = 50_000;
+    let m = 500;
+    assert_eq!(convoy::conv::auto_method(n, m, Mode::Full), Method::Fft);
+    let mut x: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919 % 1000) as f64) / 500.0 - 1.0)
+        .collect();
+    let h: Vec<f64> = (0..m).map(|i| ((i * 31 % 97) as f64) / 97.0).collect();
+    x[20_000] = f64::NAN;
+    x[30_000] = f64::INFINITY;
+    for mode in [Mode::Full, Mode::Same, Mode::Valid] {
+        let auto = convolve(&x, &h, mode).unwrap();
+        let direct = convolve_with(
+            &x,
+            &h,
+            &Options {
+                mode,
+                method: Method::Direct,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(auto.len(), direct.len());
+        let nan_count = auto.iter().filter(|v| v.is_nan()).count();
+        assert!(
+            nan_count > 0 && nan_count < 2 * m,
+            "NaN must stay local: {nan_count}"
+        );
+        for (a, d) in auto.iter().zip(&direct) {
+            assert!(a == d || (a.is_nan() && d.is_nan()), "{a} vs {d}");
+        }
+    }
+}

@@ -92,13 +92,34 @@ pub fn apply(signal: &Array, kernel: &Array, options: &Options) -> Result<Array>
         )));
     }
     let width = s.max(k);
-    let columns = (0..width)
-        .map(|c| {
-            let x = &signal.columns[if s == 1 { 0 } else { c }];
-            let h = &kernel.columns[if k == 1 { 0 } else { c }];
-            conv::convolve_with(x, h, options)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let pair = |c: usize| {
+        let x = &signal.columns[if s == 1 { 0 } else { c }];
+        let h = &kernel.columns[if k == 1 { 0 } else { c }];
+        conv::convolve_with(x, h, options)
+    };
+    // Columns are independent: spread them over the cores when there is real work to share.
+    let work = signal.rows() as f64 * kernel.rows().min(4096) as f64 * width as f64;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let columns = if width > 1 && threads > 1 && work > 1e7 {
+        let mut results: Vec<Option<Result<Vec<f64>>>> = (0..width).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            for (t, slots) in results.chunks_mut(width.div_ceil(threads)).enumerate() {
+                let first = t * width.div_ceil(threads);
+                let pair = &pair;
+                scope.spawn(move || {
+                    for (i, slot) in slots.iter_mut().enumerate() {
+                        *slot = Some(pair(first + i));
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(Error::Usage("a worker thread failed".into()))))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        (0..width).map(pair).collect::<Result<Vec<_>>>()?
+    };
     Ok(Array {
         columns,
         two_d: signal.two_d || kernel.two_d,

@@ -180,6 +180,13 @@ pub fn convolve_full<T: Sample>(x: &[T], h: &[T]) -> Vec<T> {
 /// # Panics
 /// If `x` or `h` is empty, or the plan does not fit their lengths.
 pub fn convolve_full_with<T: Sample>(x: &[T], h: &[T], plan: FftPlan) -> Vec<T> {
+    convolve_full_checked(x, h, plan).0
+}
+
+/// As [`convolve_full_with`], and also tells whether every input sample was finite. The check
+/// rides along with the copies into the transform buffer, where the data is already in cache,
+/// so `Method::Auto` can fall back to the direct sums (numpy's NaN/inf placement) for free.
+pub(crate) fn convolve_full_checked<T: Sample>(x: &[T], h: &[T], plan: FftPlan) -> (Vec<T>, bool) {
     assert!(
         !x.is_empty() && !h.is_empty(),
         "FFT convolution of an empty input"
@@ -193,6 +200,20 @@ pub fn convolve_full_with<T: Sample>(x: &[T], h: &[T], plan: FftPlan) -> Vec<T> 
     let nfft = plan.nfft;
     let total = n + m - 1;
     let mut out = vec![T::zero(); total];
+    // Sum of `sample * 0`: zero while every sample is finite, NaN once one is not.
+    let mut poison = [T::zero(); 8];
+    let mut check = |block: &[T]| {
+        let chunks = block.chunks_exact(8);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for lane in 0..8 {
+                poison[lane] = poison[lane] + chunk[lane] * T::zero();
+            }
+        }
+        for &v in tail {
+            poison[0] = poison[0] + v * T::zero();
+        }
+    };
     T::with_cache(|cache| {
         let forward = cache.planner.plan_fft_forward(nfft);
         let inverse = cache.planner.plan_fft_inverse(nfft);
@@ -216,6 +237,7 @@ pub fn convolve_full_with<T: Sample>(x: &[T], h: &[T], plan: FftPlan) -> Vec<T> 
 
         // The kernel's spectrum, scaled once by 1/nfft so the inverse needs no normalisation.
         time[..m].copy_from_slice(h);
+        check(h);
         forward
             .process_with_scratch(time, kernel, scratch)
             .expect("buffer lengths come from the plan itself");
@@ -227,6 +249,7 @@ pub fn convolve_full_with<T: Sample>(x: &[T], h: &[T], plan: FftPlan) -> Vec<T> 
         for start in (0..n).step_by(plan.step) {
             let len = plan.step.min(n - start);
             time[..len].copy_from_slice(&x[start..start + len]);
+            check(&time[..len]);
             time[len..].fill(T::zero());
             forward
                 .process_with_scratch(time, spectrum, scratch)
@@ -250,7 +273,7 @@ pub fn convolve_full_with<T: Sample>(x: &[T], h: &[T], plan: FftPlan) -> Vec<T> 
         }
         cache.trim(RETAIN_MAX);
     });
-    out
+    (out, poison.iter().all(|p| p.is_finite()))
 }
 
 /// Work buffers up to this many samples stay with the thread between calls.

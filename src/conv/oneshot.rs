@@ -163,19 +163,27 @@ fn window<T: Sample>(long: &[T], short: &[T], mode: Mode, method: Method) -> Vec
     let (n, m) = (long.len(), short.len());
     let (start, len) = mode.window(n, m);
     let plan = fft::plan(n, m);
-    let use_direct = match method {
-        Method::Direct => true,
-        Method::Fft => false,
-        Method::Auto => {
-            !(all_finite(long) && all_finite(short)) || direct_is_cheaper(n, m, start, len, plan)
-        }
-    };
-    if use_direct {
+    let direct = || {
         let mut out = vec![T::zero(); len];
         direct::convolve_range(long, short, start, &mut out);
-        return out;
-    }
-    let mut full = fft::convolve_full_with(long, short, plan);
+        out
+    };
+    let mut full = match method {
+        Method::Direct => return direct(),
+        Method::Fft => fft::convolve_full_with(long, short, plan),
+        Method::Auto => {
+            if direct_is_cheaper(n, m, start, len, plan) {
+                return direct();
+            }
+            // An FFT would spread a NaN or infinity over every output; numpy's direct sums keep
+            // it where it belongs. The FFT notices non-finite input on its way through.
+            let (full, finite) = fft::convolve_full_checked(long, short, plan);
+            if !finite {
+                return direct();
+            }
+            full
+        }
+    };
     if exact_integer_result(long, short, plan.nfft) {
         for y in full.iter_mut() {
             // `+ 0` turns a rounded -0 into 0, as the exact integer sum would be.
@@ -185,20 +193,6 @@ fn window<T: Sample>(long: &[T], short: &[T], mode: Mode, method: Method) -> Vec
     full.truncate(start + len);
     full.drain(..start);
     full
-}
-
-/// True when no sample is NaN or infinite: `x * 0` is zero exactly for finite `x` and NaN
-/// otherwise. Eight partial sums so the check vectorises.
-fn all_finite<T: Sample>(x: &[T]) -> bool {
-    let mut acc = [T::zero(); 8];
-    let chunks = x.chunks_exact(8);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for lane in 0..8 {
-            acc[lane] = acc[lane] + chunk[lane] * T::zero();
-        }
-    }
-    acc.iter().chain(tail).all(|v| v.is_finite())
 }
 
 fn direct_is_cheaper(n: usize, m: usize, start: usize, len: usize, plan: fft::FftPlan) -> bool {

@@ -10,7 +10,7 @@ pub mod text;
 pub mod wav;
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::array::Array;
@@ -96,20 +96,19 @@ fn extension(path: &Path) -> String {
 }
 
 /// Reads a .txt/.csv, .npy or .wav file; the content decides, and a .wav or .npy name whose
-/// content is something else is an error.
+/// content is something else is an error. Binary formats are decoded straight from a buffered
+/// reader (no whole-file copy in memory).
 pub fn load_file(path: &Path) -> Result<Array> {
     let name = path.display().to_string();
-    let mut file = File::open(path).map_err(|e| Error::read(path, &e))?;
+    let file = File::open(path).map_err(|e| Error::read(path, &e))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::input(&name, "is a directory, not a file"));
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| Error::read(path, &e))?;
-    let format = if bytes.starts_with(b"\x93NUMPY") {
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let head = reader.fill_buf().map_err(|e| Error::read(path, &e))?;
+    let format = if head.starts_with(b"\x93NUMPY") {
         Format::Npy
-    } else if bytes.starts_with(b"RIFF") || bytes.starts_with(b"RIFX") || bytes.starts_with(b"RF64")
-    {
+    } else if head.starts_with(b"RIFF") || head.starts_with(b"RIFX") || head.starts_with(b"RF64") {
         Format::Wav
     } else {
         Format::Text
@@ -124,9 +123,13 @@ pub fn load_file(path: &Path) -> Result<Array> {
         _ => {}
     }
     match format {
-        Format::Npy => npy::read_npy(&name, &bytes[..]),
-        Format::Wav => wav::read_wav(&name, BufReader::new(&bytes[..])),
+        Format::Npy => npy::read_npy(&name, reader),
+        Format::Wav => wav::read_wav(&name, reader),
         Format::Text => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::read(path, &e))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::input(&name, "not text, .npy or WAV (invalid UTF-8)"))?;
             text::parse_text(&name, &text)

@@ -37,6 +37,11 @@ fn fails_with(cmd: &mut Command, needles: &[&str]) {
     assert!(out.stdout.is_empty(), "no partial output on stdout");
 }
 
+/// `convoy ARGS` must fail as [`fails_with`] describes.
+fn rejects(args: &[&str], needles: &[&str]) {
+    fails_with(convoy().args(args), needles);
+}
+
 fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) {
     use npyz::WriterBuilder;
     let mut w = npyz::WriteOptions::new()
@@ -379,51 +384,33 @@ fn help_carries_examples() {
 fn empty_inputs() {
     let dir = tmp();
     let empty = file(&dir, "e.txt", "# only a comment\n\n");
-    fails_with(
-        convoy().args(["convolve", s(&empty), "1"]),
-        &["e.txt", "no numbers"],
-    );
-    fails_with(
-        convoy().args(["convolve", "1 2", ""]),
-        &["kernel", "no numbers"],
-    );
+    rejects(&["convolve", s(&empty), "1"], &["e.txt", "no numbers"]);
+    rejects(&["convolve", "1 2", ""], &["kernel", "no numbers"]);
     fails_with(
         convoy().args(["convolve", "-", "1"]).write_stdin(""),
         &["stdin", "no numbers"],
     );
     let npy = dir.path().join("e.npy");
     write_npy_f64(&npy, &[0], &[]);
-    fails_with(
-        convoy().args(["convolve", "1 2", s(&npy)]),
-        &["e.npy", "empty"],
-    );
+    rejects(&["convolve", "1 2", s(&npy)], &["e.npy", "empty"]);
 }
 
 #[test]
 fn non_numeric_tokens_are_named_with_their_position() {
     let dir = tmp();
-    fails_with(
-        convoy().args(["convolve", "sig", "1 2 x"]),
-        &["sig", "no such file"],
-    );
-    fails_with(
-        convoy().args(["convolve", "1 2 x", "1"]),
+    rejects(&["convolve", "sig", "1 2 x"], &["sig", "no such file"]);
+    rejects(
+        &["convolve", "1 2 x", "1"],
         &["\"1 2 x\"", "token 'x' at position 3"],
     );
     let bad = file(&dir, "bad.txt", "1 2\n3 oops\n");
-    fails_with(
-        convoy().args(["convolve", s(&bad), "1"]),
+    rejects(
+        &["convolve", s(&bad), "1"],
         &["bad.txt", "line 2", "token 'oops' at position 2"],
     );
     let ragged = file(&dir, "rag.csv", "1,2\n3\n");
-    fails_with(
-        convoy().args(["convolve", s(&ragged), "1"]),
-        &["rag.csv", "line 2"],
-    );
-    fails_with(
-        convoy().args(["convolve", "1,,2", "1"]),
-        &["empty value at position 2"],
-    );
+    rejects(&["convolve", s(&ragged), "1"], &["rag.csv", "line 2"]);
+    rejects(&["convolve", "1,,2", "1"], &["empty value at position 2"]);
     fails_with(
         convoy().args(["convolve", "-", "1"]).write_stdin("1\nzz\n"),
         &["stdin", "'zz'"],
@@ -433,22 +420,16 @@ fn non_numeric_tokens_are_named_with_their_position() {
 #[test]
 fn unreadable_and_malformed_files() {
     let dir = tmp();
-    fails_with(
-        convoy().args(["convolve", "missing.txt", "1"]),
+    rejects(
+        &["convolve", "missing.txt", "1"],
         &["missing.txt", "no such file"],
     );
-    fails_with(
-        convoy().args(["convolve", s(dir.path()), "1"]),
-        &["directory"],
-    );
+    rejects(&["convolve", s(dir.path()), "1"], &["directory"]);
     let fake_wav = file(&dir, "fake.wav", "1 2 3");
-    fails_with(
-        convoy().args(["convolve", s(&fake_wav), "1"]),
-        &["fake.wav", "not a WAV"],
-    );
+    rejects(&["convolve", s(&fake_wav), "1"], &["fake.wav", "not a WAV"]);
     let fake_npy = file(&dir, "fake.npy", "1 2 3");
-    fails_with(
-        convoy().args(["convolve", s(&fake_npy), "1"]),
+    rejects(
+        &["convolve", s(&fake_npy), "1"],
         &["fake.npy", "not a .npy"],
     );
     let wav = dir.path().join("t.wav");
@@ -456,44 +437,35 @@ fn unreadable_and_malformed_files() {
     let bytes = fs::read(&wav).unwrap();
     let truncated = dir.path().join("trunc.wav");
     fs::write(&truncated, &bytes[..30]).unwrap();
-    fails_with(
-        convoy().args(["convolve", s(&truncated), "1"]),
-        &["trunc.wav"],
-    );
+    rejects(&["convolve", s(&truncated), "1"], &["trunc.wav"]);
     let binary = dir.path().join("bin.dat");
     fs::write(&binary, [0xff, 0xfe, 0x00, 0x81]).unwrap();
-    fails_with(
-        convoy().args(["convolve", s(&binary), "1"]),
-        &["bin.dat", "not text"],
-    );
+    rejects(&["convolve", s(&binary), "1"], &["bin.dat", "not text"]);
 }
 
 #[test]
 fn unknown_mode_method_boundary() {
-    fails_with(
-        convoy().args(["convolve", "1", "1", "--mode", "middle"]),
+    rejects(
+        &["convolve", "1", "1", "--mode", "middle"],
         &["'middle'", "full, same, valid"],
     );
-    fails_with(
-        convoy().args(["convolve", "1", "1", "--method", "fast"]),
+    rejects(
+        &["convolve", "1", "1", "--method", "fast"],
         &["'fast'", "direct"],
     );
-    fails_with(
-        convoy().args(["convolve", "1", "1", "--boundary", "mirror"]),
+    rejects(
+        &["convolve", "1", "1", "--boundary", "mirror"],
         &["'mirror'", "reflect"],
     );
-    fails_with(convoy().args(["convolve", "1"]), &["KERNEL"]);
-    fails_with(
-        convoy().args(["convolve", "1", "1", "--bogus"]),
-        &["--bogus"],
-    );
+    rejects(&["convolve", "1"], &["KERNEL"]);
+    rejects(&["convolve", "1", "1", "--bogus"], &["--bogus"]);
 }
 
 #[test]
 fn conflicting_arguments() {
-    fails_with(convoy().args(["convolve", "-", "-"]), &["stdin"]);
-    fails_with(
-        convoy().args([
+    rejects(&["convolve", "-", "-"], &["stdin"]);
+    rejects(
+        &[
             "convolve",
             "1 2 3",
             "1 1",
@@ -501,7 +473,7 @@ fn conflicting_arguments() {
             "wrap",
             "--mode",
             "valid",
-        ]),
+        ],
         &["--boundary wrap", "--mode valid"],
     );
     let dir = tmp();
@@ -509,64 +481,52 @@ fn conflicting_arguments() {
     write_npy_f64(&a, &[2, 2], &[1.0, 2.0, 3.0, 4.0]);
     let b = dir.path().join("b.npy");
     write_npy_f64(&b, &[1, 3], &[1.0, 2.0, 3.0]);
-    fails_with(
-        convoy().args(["convolve", s(&a), s(&b)]),
-        &["(2, 2)", "(1, 3)"],
-    );
+    rejects(&["convolve", s(&a), s(&b)], &["(2, 2)", "(1, 3)"]);
     let w1 = dir.path().join("a.wav");
     let w2 = dir.path().join("b.wav");
     write_wav_i16(&w1, 1, 48000, &[1, 2]);
     write_wav_i16(&w2, 1, 44100, &[1, 2]);
-    fails_with(
-        convoy().args(["convolve", s(&w1), s(&w2)]),
-        &["44100 Hz", "48000 Hz"],
-    );
+    rejects(&["convolve", s(&w1), s(&w2)], &["44100 Hz", "48000 Hz"]);
 }
 
 #[test]
 fn bad_outputs_leave_nothing_behind_and_never_clobber_an_input() {
     let dir = tmp();
     let sig = file(&dir, "sig.txt", "1 2 3\n");
-    fails_with(
-        convoy().args([
+    rejects(
+        &[
             "convolve",
             s(&sig),
             "1",
             "-o",
             s(&dir.path().join("nodir/out.txt")),
-        ]),
+        ],
         &["nodir", "does not exist"],
     );
-    fails_with(
-        convoy().args([
+    rejects(
+        &[
             "convolve",
             s(&sig),
             "1",
             "-o",
             s(&dir.path().join("out.mp3")),
-        ]),
+        ],
         &["out.mp3", ".npy"],
     );
     // The output is the input, however it is spelled.
     let dotted = format!("{}/./sig.txt", dir.path().display());
-    fails_with(
-        convoy().args(["convolve", s(&sig), "1", "-o", &dotted]),
+    rejects(
+        &["convolve", s(&sig), "1", "-o", &dotted],
         &["same file", "sig.txt"],
     );
     let link = dir.path().join("link.txt");
     std::os::unix::fs::symlink(&sig, &link).unwrap();
-    fails_with(
-        convoy().args(["convolve", s(&sig), "2", "-o", s(&link)]),
-        &["same file"],
-    );
+    rejects(&["convolve", s(&sig), "2", "-o", s(&link)], &["same file"]);
     assert_eq!(fs::read_to_string(&sig).unwrap(), "1 2 3\n");
 
     // A failing run leaves an existing output intact.
     let out = file(&dir, "out.txt", "precious\n");
-    fails_with(
-        convoy().args(["convolve", "1 x", "1", "-o", s(&out)]),
-        &["'x'"],
-    );
+    rejects(&["convolve", "1 x", "1", "-o", s(&out)], &["'x'"]);
     assert_eq!(fs::read_to_string(&out).unwrap(), "precious\n");
     let names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()

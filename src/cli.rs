@@ -27,6 +27,57 @@ pub struct Cli {
 pub enum Command {
     /// Convolve or correlate two arrays once, with numpy/scipy's exact semantics.
     Convolve(ConvolveArgs),
+    /// Measure the streaming engine: realtime factor, CPU, latency, per-block times.
+    Bench(BenchArgs),
+}
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  convoy bench --kernel-len 65536 --block 128 --channels 2
+  convoy bench --kernel-len 262144 --block 64 --channels 2 --paced --seconds 60
+  convoy bench --engine uniform --kernel-len 4096 --block 256 --json";
+
+/// Which streaming engine `convoy bench` runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// Non-uniform partitions chosen by the cost model (may be a single uniform stage).
+    #[default]
+    Auto,
+    /// Uniform partitions of the block size.
+    Uniform,
+    /// Non-uniform partitions (same as auto).
+    Partitioned,
+}
+
+/// Arguments of `convoy bench`.
+#[derive(Debug, Args)]
+#[command(after_help = BENCH_EXAMPLES)]
+pub struct BenchArgs {
+    /// Kernel length in taps (a generated decaying-noise impulse response).
+    #[arg(long, default_value_t = 65_536)]
+    pub kernel_len: usize,
+    /// Processing block in frames (a power of two): the engine's latency.
+    #[arg(long, default_value_t = 128)]
+    pub block: usize,
+    /// Channels, each filtered by the same kernel (spectra shared).
+    #[arg(long, default_value_t = 1)]
+    pub channels: usize,
+    /// uniform, partitioned, or auto (the cost model's schedule).
+    #[arg(long, value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
+    /// Sample rate in Hz (sets the block period and the realtime factor).
+    #[arg(long, default_value_t = 48_000)]
+    pub rate: u32,
+    /// Seconds of audio to process.
+    #[arg(long, default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Feed blocks at the real-time rate, as an audio callback would, and count deadline
+    /// misses.
+    #[arg(long)]
+    pub paced: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const CONVOLVE_EXAMPLES: &str = "\

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Convolve(args) => convoy::cmd::convolve::run(args),
+        Command::Bench(args) => convoy::cmd::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

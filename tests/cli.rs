@@ -610,3 +610,42 @@ fn parallel_columns_match_single_column_runs() {
         assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn bench_reports_json_and_rejects_bad_arguments() {
+    let out = stdout_of(&[
+        "bench",
+        "--kernel-len",
+        "4096",
+        "--block",
+        "64",
+        "--channels",
+        "2",
+        "--seconds",
+        "0.5",
+        "--json",
+    ]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    for key in [
+        "\"realtime_factor\":",
+        "\"cpu_percent\":",
+        "\"latency_samples\":64",
+        "\"period_ms\":",
+        "\"block_ms_median\":",
+        "\"block_ms_p99\":",
+        "\"block_ms_max\":",
+        "\"deadline_misses\":0",
+        "\"kernel_len\":4096",
+        "\"block\":64",
+        "\"channels\":2",
+        "\"engine\":",
+    ] {
+        assert!(out.contains(key), "{key} missing from {out}");
+    }
+    rejects(&["bench", "--block", "100"], &["--block", "power of two"]);
+    rejects(&["bench", "--kernel-len", "0"], &["--kernel-len"]);
+    rejects(&["bench", "--channels", "0"], &["--channels"]);
+    rejects(&["bench", "--seconds=-1"], &["--seconds"]);
+    rejects(&["bench", "--seconds", "0"], &["--seconds"]);
+    rejects(&["bench", "--engine", "magic"], &["'magic'"]);
+}

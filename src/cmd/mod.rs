@@ -1,3 +1,4 @@
 //! One module per subcommand: each validates its arguments, does the work, writes the result.
 
+pub mod bench;
 pub mod convolve;

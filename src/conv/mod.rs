@@ -7,6 +7,7 @@
 //! * [`direct`]: time-domain sums (the oracle, and the fast path for short kernels).
 //! * [`fft`]: FFT and overlap-add convolution with a cost-modelled transform length.
 //! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
+//! * [`partitioned`]: streaming uniform and non-uniform partitioned convolution.
 //! * [`sample`]: the f32/f64 sample trait and the per-thread FFT-plan cache.
 
 pub mod boundary;
@@ -14,9 +15,13 @@ pub mod direct;
 pub mod fft;
 pub mod mode;
 pub mod oneshot;
+pub mod partitioned;
 pub mod sample;
 
 pub use boundary::Boundary;
 pub use mode::Mode;
 pub use oneshot::{Method, Options, auto_method, convolve, convolve_with, correlate};
+pub use partitioned::{
+    KernelSpectra, PartitionedConvolver, PartitionedKernel, Schedule, Segment, UniformConvolver,
+};
 pub use sample::Sample;

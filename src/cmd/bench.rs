@@ -1,0 +1,219 @@
+//! `convoy bench`: runs the streaming engine on generated audio and reports what an audio user
+//! cares about: realtime factor, CPU share of one core, latency, and the time each block takes
+//! against its period.
+//!
+//! Main thread. Unpaced, blocks are processed back to back; `--paced` releases one block per
+//! period, as an audio callback would, sleeping in between, and counts a deadline miss for every
+//! block whose output was not ready by the time the next block arrived. CPU time is the engine's
+//! busy time (the sum of per-block processing times), so the pacer's waiting is not counted.
+
+use std::time::{Duration, Instant};
+
+use crate::cli::{BenchArgs, Engine};
+use crate::conv::{PartitionedConvolver, PartitionedKernel, Schedule};
+use crate::error::{Error, Result};
+
+/// The results `convoy bench` prints.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Seconds of audio per CPU second of the engine.
+    pub realtime_factor: f64,
+    /// Engine CPU time per second of audio, x 100.
+    pub cpu_percent: f64,
+    /// Latency in samples (the head block).
+    pub latency_samples: usize,
+    /// Block period in milliseconds.
+    pub period_ms: f64,
+    /// Per-block processing time: median, 99th percentile and maximum, in milliseconds.
+    pub block_ms: [f64; 3],
+    /// Blocks whose output was late (paced mode).
+    pub deadline_misses: usize,
+    /// The partition schedule used.
+    pub schedule: Schedule,
+}
+
+/// Runs `convoy bench`.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.kernel_len == 0 || args.kernel_len > 1 << 27 {
+        return Err(Error::input(
+            "--kernel-len",
+            format!("{} taps: must be 1 to 2^27", args.kernel_len),
+        ));
+    }
+    if args.block == 0 || !args.block.is_power_of_two() || args.block > 1 << 16 {
+        return Err(Error::input(
+            "--block",
+            format!("{}: must be a power of two from 1 to 65536", args.block),
+        ));
+    }
+    if args.channels == 0 || args.channels > 64 {
+        return Err(Error::input("--channels", "must be 1 to 64"));
+    }
+    if args.rate == 0 {
+        return Err(Error::input("--rate", "must be positive"));
+    }
+    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 86_400.0) {
+        return Err(Error::input(
+            "--seconds",
+            "must be more than 0 and at most a day",
+        ));
+    }
+    let report = measure(args)?;
+    print_report(args, &report);
+    Ok(())
+}
+
+/// A decaying-noise impulse response (a room-like reverb tail), deterministic.
+fn impulse_response(len: usize) -> Vec<f32> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..len)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+            noise * (-6.9 * i as f32 / len as f32).exp()
+        })
+        .collect()
+}
+
+/// Builds the engine and runs it; see the module doc for what is timed.
+pub fn measure(args: &BenchArgs) -> Result<Report> {
+    let kernel = impulse_response(args.kernel_len);
+    let schedule = match args.engine {
+        Engine::Uniform => Schedule::uniform(args.kernel_len, args.block),
+        Engine::Auto | Engine::Partitioned => Schedule::choose(args.kernel_len, args.block),
+    };
+    let shared = PartitionedKernel::with_schedule(&kernel, &schedule)?;
+    let mut channels: Vec<PartitionedConvolver<f32>> = (0..args.channels)
+        .map(|_| PartitionedConvolver::from_kernel(&shared))
+        .collect();
+
+    let block = args.block;
+    let period = Duration::from_secs_f64(block as f64 / f64::from(args.rate));
+    let blocks = ((args.seconds * f64::from(args.rate)) / block as f64).ceil() as usize;
+    // One block of input per channel, reused: the engine sees fresh-looking noise each time
+    // because its state (the delay lines) moves on.
+    let mut noise = 0x9E37_79B9u32;
+    let inputs: Vec<Vec<f32>> = (0..args.channels)
+        .map(|_| {
+            (0..block)
+                .map(|_| {
+                    noise ^= noise << 13;
+                    noise ^= noise >> 17;
+                    noise ^= noise << 5;
+                    noise as f32 / u32::MAX as f32 - 0.5
+                })
+                .collect()
+        })
+        .collect();
+    let mut outputs = vec![vec![0.0f32; block]; args.channels];
+    let mut times = Vec::with_capacity(blocks);
+    let mut misses = 0;
+    let start = Instant::now();
+    for k in 0..blocks {
+        if args.paced {
+            let arrival = start + period * k as u32;
+            let now = Instant::now();
+            if arrival > now {
+                std::thread::sleep(arrival - now);
+            }
+        }
+        let t0 = Instant::now();
+        for ((conv, input), output) in channels.iter_mut().zip(&inputs).zip(&mut outputs) {
+            conv.process(input, output);
+        }
+        let t1 = Instant::now();
+        times.push((t1 - t0).as_secs_f64());
+        if args.paced && t1 > start + period * (k as u32 + 1) {
+            misses += 1;
+        }
+    }
+    std::hint::black_box(&outputs);
+    let busy: f64 = times.iter().sum();
+    let audio_seconds = (blocks * block) as f64 / f64::from(args.rate);
+    times.sort_by(f64::total_cmp);
+    let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize] * 1e3;
+    Ok(Report {
+        realtime_factor: audio_seconds / busy.max(1e-12),
+        cpu_percent: busy / audio_seconds * 100.0,
+        latency_samples: block,
+        period_ms: period.as_secs_f64() * 1e3,
+        block_ms: [pick(0.5), pick(0.99), pick(1.0)],
+        deadline_misses: misses,
+        schedule,
+    })
+}
+
+fn engine_name(args: &BenchArgs, schedule: &Schedule) -> &'static str {
+    match (args.engine, schedule.segments.len()) {
+        (Engine::Uniform, _) | (Engine::Auto, 1) => "uniform",
+        _ => "partitioned",
+    }
+}
+
+fn print_report(args: &BenchArgs, r: &Report) {
+    let latency_ms = r.latency_samples as f64 / f64::from(args.rate) * 1e3;
+    let engine = engine_name(args, &r.schedule);
+    if args.json {
+        println!(
+            "{{\"realtime_factor\":{:.2},\"cpu_percent\":{:.4},\"latency_samples\":{},\"latency_ms\":{:.4},\"period_ms\":{:.4},\"block_ms_median\":{:.6},\"block_ms_p99\":{:.6},\"block_ms_max\":{:.6},\"deadline_misses\":{},\"kernel_len\":{},\"block\":{},\"channels\":{},\"engine\":\"{}\",\"rate\":{},\"seconds\":{},\"paced\":{},\"stages\":{}}}",
+            r.realtime_factor,
+            r.cpu_percent,
+            r.latency_samples,
+            latency_ms,
+            r.period_ms,
+            r.block_ms[0],
+            r.block_ms[1],
+            r.block_ms[2],
+            r.deadline_misses,
+            args.kernel_len,
+            args.block,
+            args.channels,
+            engine,
+            args.rate,
+            args.seconds,
+            args.paced,
+            r.schedule.segments.len()
+        );
+        return;
+    }
+    let pct = |ms: f64| ms / r.period_ms * 100.0;
+    println!(
+        "engine       {engine}, {} taps, block {}, {} channel(s), {} Hz, {} s {}",
+        args.kernel_len,
+        args.block,
+        args.channels,
+        args.rate,
+        args.seconds,
+        if args.paced { "paced" } else { "unpaced" }
+    );
+    let stages: Vec<String> = r
+        .schedule
+        .segments
+        .iter()
+        .map(|s| format!("{}x{}", s.partitions, s.block))
+        .collect();
+    println!("partitions   {}", stages.join(" + "));
+    println!(
+        "realtime     {:.1}x  ({:.3} % of one core)",
+        r.realtime_factor, r.cpu_percent
+    );
+    println!(
+        "latency      {} samples = {latency_ms:.3} ms",
+        r.latency_samples
+    );
+    println!(
+        "block time   median {:.4} ms ({:.1} %), p99 {:.4} ms ({:.1} %), max {:.4} ms ({:.1} %) of the {:.4} ms period",
+        r.block_ms[0],
+        pct(r.block_ms[0]),
+        r.block_ms[1],
+        pct(r.block_ms[1]),
+        r.block_ms[2],
+        pct(r.block_ms[2]),
+        r.period_ms
+    );
+    if args.paced {
+        println!("deadlines    {} missed", r.deadline_misses);
+    }
+}

@@ -1,0 +1,675 @@
+//! Streaming convolution with FFT-partitioned kernels: the engine's heart.
+//!
+//! Runs on the processing thread. Building ([`UniformConvolver::new`],
+//! [`PartitionedConvolver::new`]) plans FFTs and allocates everything; [`process`] never
+//! allocates, locks, blocks or prints, whatever chunk length it is handed.
+//!
+//! ## Uniform partitions (UPOLS)
+//!
+//! The kernel `h` (length M) is cut into `P = ceil(M / B)` partitions of `B` samples. Each is
+//! zero-padded to `2B` and transformed once; the spectra are pre-scaled by `1 / 2B` so the
+//! inverse transform needs no normalisation. Every time `B` new input samples have arrived:
+//!
+//! ```text
+//! window = [previous B inputs | newest B inputs]  --R2C-->  X_k   (stored in the frequency-
+//!                                                                    domain delay line, FDL)
+//! Y_k = sum over p of X_(k-p) * H_p            (complex multiply-accumulate, P x (B+1) bins)
+//! y   = C2R(Y_k), keep its last B samples      (overlap-save: the first B are circular junk)
+//! ```
+//!
+//! Those `B` outputs are the full convolution for the block that just completed; they are
+//! handed out while the next block fills, so the output is the full convolution delayed by
+//! exactly `B` samples ([`UniformConvolver::latency`]), for chunks of any length.
+//! The spectra are stored split (real parts, imaginary parts) so the multiply-accumulate runs
+//! on plain slices and vectorises without `-C target-cpu=native`.
+//!
+//! ## Non-uniform partitions
+//!
+//! A long kernel at a small block size spends almost all its time in the multiply-accumulate
+//! (P grows as M / B). [`PartitionedConvolver`] splits the kernel into segments, each run by a
+//! uniform convolver with its own block size: small blocks at the head for latency, blocks
+//! growing towards the tail for efficiency (Gardner 1995, Garcia 2002; the scheme of
+//! FFTConvolver's two stages and zita-convolver's levels):
+//!
+//! ```text
+//! kernel: |B0 B0 B0 B0|  2B0  2B0  |    8B0     8B0    |        32B0        ...
+//!          stage 0      stage 1       stage 2             stage 3
+//! ```
+//!
+//! A stage with block `Bs` whose segment starts at `Ss` delivers its part `Bs` samples late,
+//! so its output passes a delay of `L + Ss - Bs` samples (`L` = the head block, the whole
+//! engine's latency). Every segment after the head starts at `Ss >= 2 Bs - L`: a stage's work
+//! for one block is then not needed until a whole block later, which leaves room to spread it
+//! over the following small blocks or hand it to a worker thread. The schedule (growth factor
+//! and partitions per stage) is chosen by the cost model in [`Schedule::choose`].
+//!
+//! [`process`]: UniformConvolver::process
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::num_traits::Zero;
+use realfft::{ComplexToReal, RealToComplex};
+
+use super::sample::Sample;
+use crate::error::{Error, Result};
+
+/// A kernel cut into uniform partitions and transformed: shareable between channels (and
+/// between convolvers) that use the same kernel and block size.
+pub struct KernelSpectra<T> {
+    block: usize,
+    partitions: usize,
+    bins: usize,
+    kernel_len: usize,
+    re: Vec<T>,
+    im: Vec<T>,
+}
+
+impl<T: Sample> KernelSpectra<T> {
+    /// Partitions `kernel` into blocks of `block` samples (a power of two) and transforms them.
+    ///
+    /// # Errors
+    /// An empty kernel, or a block that is not a power of two.
+    pub fn new(kernel: &[T], block: usize) -> Result<Self> {
+        check_block(block)?;
+        if kernel.is_empty() {
+            return Err(Error::EmptyInput { what: "kernel" });
+        }
+        let nfft = 2 * block;
+        let bins = block + 1;
+        let partitions = kernel.len().div_ceil(block);
+        let forward = T::with_cache(|c| c.planner.plan_fft_forward(nfft));
+        let mut time = vec![T::zero(); nfft];
+        let mut spectrum = vec![Complex::zero(); bins];
+        let mut scratch = vec![Complex::zero(); forward.get_scratch_len()];
+        let mut re = Vec::with_capacity(partitions * bins);
+        let mut im = Vec::with_capacity(partitions * bins);
+        let scale = T::one() / T::of_f64(nfft as f64);
+        for part in kernel.chunks(block) {
+            time.fill(T::zero());
+            time[..part.len()].copy_from_slice(part);
+            forward
+                .process_with_scratch(&mut time, &mut spectrum, &mut scratch)
+                .expect("buffer lengths come from the plan itself");
+            re.extend(spectrum.iter().map(|c| c.re * scale));
+            im.extend(spectrum.iter().map(|c| c.im * scale));
+        }
+        Ok(KernelSpectra {
+            block,
+            partitions,
+            bins,
+            kernel_len: kernel.len(),
+            re,
+            im,
+        })
+    }
+
+    /// The partition (block) size.
+    pub fn block(&self) -> usize {
+        self.block
+    }
+
+    /// The kernel's length in samples.
+    pub fn kernel_len(&self) -> usize {
+        self.kernel_len
+    }
+}
+
+fn check_block(block: usize) -> Result<()> {
+    if block == 0 || !block.is_power_of_two() {
+        return Err(Error::input(
+            "block",
+            format!("partition size {block} is not a power of two"),
+        ));
+    }
+    Ok(())
+}
+
+/// A uniformly partitioned overlap-save convolver for one channel (see the module doc).
+pub struct UniformConvolver<T: Sample> {
+    kernel: Arc<KernelSpectra<T>>,
+    forward: Arc<dyn RealToComplex<T>>,
+    inverse: Arc<dyn ComplexToReal<T>>,
+    /// The frequency-domain delay line: `partitions` spectra, newest at `head`.
+    fdl_re: Vec<T>,
+    fdl_im: Vec<T>,
+    head: usize,
+    /// The last `2B` inputs; the newest block is being filled at `B + fill`.
+    window: Vec<T>,
+    fill: usize,
+    /// Outputs of the last completed block, handed out while the next one fills.
+    ready: Vec<T>,
+    time: Vec<T>,
+    spectrum: Vec<Complex<T>>,
+    scratch: Vec<Complex<T>>,
+    acc_re: Vec<T>,
+    acc_im: Vec<T>,
+}
+
+impl<T: Sample> UniformConvolver<T> {
+    /// A convolver for `kernel` with partition size `block` (a power of two).
+    ///
+    /// # Errors
+    /// An empty kernel, or a block that is not a power of two.
+    pub fn new(kernel: &[T], block: usize) -> Result<Self> {
+        Ok(Self::with_spectra(Arc::new(KernelSpectra::new(
+            kernel, block,
+        )?)))
+    }
+
+    /// A convolver sharing already transformed kernel spectra (one per channel, say).
+    pub fn with_spectra(kernel: Arc<KernelSpectra<T>>) -> Self {
+        let block = kernel.block;
+        let nfft = 2 * block;
+        let (forward, inverse) = T::with_cache(|c| {
+            (
+                c.planner.plan_fft_forward(nfft),
+                c.planner.plan_fft_inverse(nfft),
+            )
+        });
+        let scratch_len = forward.get_scratch_len().max(inverse.get_scratch_len());
+        let slots = kernel.partitions * kernel.bins;
+        UniformConvolver {
+            fdl_re: vec![T::zero(); slots],
+            fdl_im: vec![T::zero(); slots],
+            head: 0,
+            window: vec![T::zero(); nfft],
+            fill: 0,
+            ready: vec![T::zero(); block],
+            time: vec![T::zero(); nfft],
+            spectrum: vec![Complex::zero(); kernel.bins],
+            scratch: vec![Complex::zero(); scratch_len],
+            acc_re: vec![T::zero(); kernel.bins],
+            acc_im: vec![T::zero(); kernel.bins],
+            forward,
+            inverse,
+            kernel,
+        }
+    }
+
+    /// Delay of the output behind the full convolution, in samples: the block size.
+    pub fn latency(&self) -> usize {
+        self.kernel.block
+    }
+
+    /// The kernel's length.
+    pub fn kernel_len(&self) -> usize {
+        self.kernel.kernel_len
+    }
+
+    /// How many more output samples follow the last input sample before the full convolution
+    /// has come out completely: `latency + kernel_len - 1`. Feed that many zeros (or call
+    /// [`UniformConvolver::flush`]) at the end of a stream.
+    pub fn tail_frames(&self) -> usize {
+        self.latency() + self.kernel_len() - 1
+    }
+
+    /// Forgets all past input, as if freshly built. Does not allocate.
+    pub fn reset(&mut self) {
+        self.fdl_re.fill(T::zero());
+        self.fdl_im.fill(T::zero());
+        self.window.fill(T::zero());
+        self.ready.fill(T::zero());
+        self.head = 0;
+        self.fill = 0;
+    }
+
+    /// Filters `input` into `output` (same length; any length, including 0 and 1). The output
+    /// is the full convolution delayed by [`UniformConvolver::latency`] samples. Never
+    /// allocates, locks or blocks.
+    ///
+    /// # Panics
+    /// If the two slices differ in length.
+    pub fn process(&mut self, input: &[T], output: &mut [T]) {
+        assert_eq!(input.len(), output.len(), "input and output lengths differ");
+        let block = self.kernel.block;
+        let mut done = 0;
+        while done < input.len() {
+            let n = (input.len() - done).min(block - self.fill);
+            let at = block + self.fill;
+            self.window[at..at + n].copy_from_slice(&input[done..done + n]);
+            output[done..done + n].copy_from_slice(&self.ready[self.fill..self.fill + n]);
+            self.fill += n;
+            done += n;
+            if self.fill == block {
+                self.run_block();
+                self.fill = 0;
+            }
+        }
+    }
+
+    /// Writes the next `output.len()` samples of the response to silence (the tail).
+    pub fn flush(&mut self, output: &mut [T]) {
+        let block = self.kernel.block;
+        let mut done = 0;
+        while done < output.len() {
+            let n = (output.len() - done).min(block - self.fill);
+            let at = block + self.fill;
+            self.window[at..at + n].fill(T::zero());
+            output[done..done + n].copy_from_slice(&self.ready[self.fill..self.fill + n]);
+            self.fill += n;
+            done += n;
+            if self.fill == block {
+                self.run_block();
+                self.fill = 0;
+            }
+        }
+    }
+
+    /// One block: transform the window into the FDL, multiply-accumulate, transform back.
+    fn run_block(&mut self) {
+        let KernelSpectra {
+            block,
+            partitions,
+            bins,
+            ..
+        } = *self.kernel;
+        self.time.copy_from_slice(&self.window);
+        self.forward
+            .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch)
+            .expect("buffer lengths come from the plan itself");
+        let slot = self.head * bins;
+        for (k, c) in self.spectrum.iter().enumerate() {
+            self.fdl_re[slot + k] = c.re;
+            self.fdl_im[slot + k] = c.im;
+        }
+
+        self.acc_re.fill(T::zero());
+        self.acc_im.fill(T::zero());
+        for p in 0..partitions {
+            // X_(k-p) sits p slots behind the head, wrapping around.
+            let x = ((self.head + partitions - p) % partitions) * bins;
+            let h = p * bins;
+            multiply_accumulate(
+                &mut self.acc_re,
+                &mut self.acc_im,
+                &self.fdl_re[x..x + bins],
+                &self.fdl_im[x..x + bins],
+                &self.kernel.re[h..h + bins],
+                &self.kernel.im[h..h + bins],
+            );
+        }
+        self.head = (self.head + 1) % partitions;
+
+        for (c, (&re, &im)) in self
+            .spectrum
+            .iter_mut()
+            .zip(self.acc_re.iter().zip(&self.acc_im))
+        {
+            *c = Complex::new(re, im);
+        }
+        // Real input, real kernel: DC and Nyquist are real; realfft insists on exact zeros.
+        self.spectrum[0].im = T::zero();
+        self.spectrum[bins - 1].im = T::zero();
+        self.inverse
+            .process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch)
+            .expect("buffer lengths come from the plan itself");
+        self.ready.copy_from_slice(&self.time[block..]);
+        // Slide the window: the newest block becomes the previous one.
+        self.window.copy_within(block.., 0);
+    }
+}
+
+/// `acc += x * h` over complex bins stored as split real/imaginary slices.
+#[inline]
+pub fn multiply_accumulate<T: Sample>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+) {
+    let n = acc_re.len();
+    let (acc_im, x_re, x_im, h_re, h_im) = (
+        &mut acc_im[..n],
+        &x_re[..n],
+        &x_im[..n],
+        &h_re[..n],
+        &h_im[..n],
+    );
+    for k in 0..n {
+        acc_re[k] = acc_re[k] + x_re[k] * h_re[k] - x_im[k] * h_im[k];
+        acc_im[k] = acc_im[k] + x_re[k] * h_im[k] + x_im[k] * h_re[k];
+    }
+}
+
+/// Measured costs of the streaming engine's parts on the reference machine (f32, one thread):
+/// a forward plus an inverse real FFT of length `2B`, in nanoseconds, for B = 2^0 .. 2^16
+/// (shared/bench/README.md's table, extended down to B = 1 by the n log n law), and the
+/// complex multiply-accumulate of the frequency-domain delay line.
+mod cost {
+    pub const FFT_PAIR_NS: [f64; 17] = [
+        8.0, 12.0, 20.0, 35.0, 60.0, 95.0, 150.0, 310.0, 620.0, 1_490.0, 2_820.0, 5_820.0,
+        12_300.0, 26_000.0, 56_400.0, 125_000.0, 261_000.0,
+    ];
+    /// One complex multiply-accumulate on split re/im slices (~4 G/s in a default build).
+    pub const CMAC_NS: f64 = 0.25;
+    /// Per block: window copies, the FDL store, the output copy (per sample of the block).
+    pub const PER_BLOCK_SAMPLE_NS: f64 = 1.0;
+    /// Per block, fixed: loop and call overhead.
+    pub const PER_BLOCK_NS: f64 = 40.0;
+}
+
+/// Largest partition the scheduler uses.
+pub const MAX_BLOCK: usize = 1 << 16;
+
+/// One segment of a non-uniform partitioning: `partitions` blocks of `block` samples starting
+/// at kernel sample `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// First kernel sample of the segment.
+    pub start: usize,
+    /// Partition size of the segment's uniform convolver.
+    pub block: usize,
+    /// Number of partitions.
+    pub partitions: usize,
+}
+
+/// A partitioning of a kernel into segments of growing block size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    /// The segments, head first; they tile the kernel.
+    pub segments: Vec<Segment>,
+    /// Modelled CPU time per input sample, in nanoseconds.
+    pub cost_ns: f64,
+}
+
+impl Schedule {
+    /// Modelled cost per input sample of a uniform stage.
+    pub fn stage_cost(block: usize, partitions: usize) -> f64 {
+        let index = block.trailing_zeros() as usize;
+        let fft = cost::FFT_PAIR_NS
+            .get(index)
+            .copied()
+            .unwrap_or_else(|| cost::FFT_PAIR_NS[16] * (block as f64 / MAX_BLOCK as f64) * 1.1);
+        let b = block as f64;
+        (fft + partitions as f64 * (b + 1.0) * cost::CMAC_NS + cost::PER_BLOCK_NS) / b
+            + cost::PER_BLOCK_SAMPLE_NS
+    }
+
+    /// One uniform segment for the whole kernel.
+    pub fn uniform(kernel_len: usize, block: usize) -> Schedule {
+        let partitions = kernel_len.div_ceil(block);
+        Schedule {
+            segments: vec![Segment {
+                start: 0,
+                block,
+                partitions,
+            }],
+            cost_ns: Self::stage_cost(block, partitions),
+        }
+    }
+
+    /// The cheapest schedule for a kernel of `kernel_len` samples whose head runs at `block`
+    /// (the engine's latency), by the cost model: every growth factor 2..16 between stages and
+    /// every minimum number of partitions per stage from 1 to 64 is tried, against the uniform
+    /// partitioning.
+    pub fn choose(kernel_len: usize, block: usize) -> Schedule {
+        let mut best = Self::uniform(kernel_len, block);
+        for growth in [2usize, 4, 8, 16] {
+            for min_parts in [1usize, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64] {
+                let candidate = Self::grown(kernel_len, block, growth, min_parts);
+                if candidate.cost_ns < best.cost_ns {
+                    best = candidate;
+                }
+            }
+        }
+        best
+    }
+
+    /// Segments whose block grows by `growth` each time, each with at least `min_parts`
+    /// partitions and long enough that the next segment starts at `2 * next_block - head`.
+    fn grown(kernel_len: usize, head: usize, growth: usize, min_parts: usize) -> Schedule {
+        let mut segments = Vec::new();
+        let mut start = 0;
+        let mut block = head;
+        while start < kernel_len {
+            let next = (block * growth).min(MAX_BLOCK);
+            let remaining = (kernel_len - start).div_ceil(block);
+            let partitions = if next == block {
+                remaining
+            } else {
+                let needed = (2 * next).saturating_sub(head + start).div_ceil(block);
+                needed.max(min_parts).min(remaining)
+            };
+            segments.push(Segment {
+                start,
+                block,
+                partitions,
+            });
+            start += partitions * block;
+            block = next;
+        }
+        let cost_ns = segments
+            .iter()
+            .map(|s| Self::stage_cost(s.block, s.partitions))
+            .sum();
+        Schedule { segments, cost_ns }
+    }
+}
+
+/// A fixed delay of `len` samples, added into an output.
+struct DelayLine<T> {
+    ring: Vec<T>,
+    pos: usize,
+}
+
+impl<T: Sample> DelayLine<T> {
+    fn new(len: usize) -> Self {
+        DelayLine {
+            ring: vec![T::zero(); len],
+            pos: 0,
+        }
+    }
+
+    /// `output += input delayed by len`.
+    fn add_delayed(&mut self, input: &[T], output: &mut [T]) {
+        if self.ring.is_empty() {
+            for (o, &i) in output.iter_mut().zip(input) {
+                *o = *o + i;
+            }
+            return;
+        }
+        let len = self.ring.len();
+        let mut done = 0;
+        while done < input.len() {
+            let n = (input.len() - done).min(len - self.pos);
+            let ring = &mut self.ring[self.pos..self.pos + n];
+            for ((o, r), &i) in output[done..done + n]
+                .iter_mut()
+                .zip(ring.iter_mut())
+                .zip(&input[done..done + n])
+            {
+                *o = *o + *r;
+                *r = i;
+            }
+            self.pos = (self.pos + n) % len;
+            done += n;
+        }
+    }
+
+    fn reset(&mut self) {
+        self.ring.fill(T::zero());
+        self.pos = 0;
+    }
+}
+
+/// Stage outputs are produced in pieces of at most this many samples (the scratch size).
+const SCRATCH: usize = 1024;
+
+/// A kernel partitioned by a [`Schedule`] and transformed, shareable between channels.
+pub struct PartitionedKernel<T> {
+    segments: Vec<(Segment, Arc<KernelSpectra<T>>)>,
+    latency: usize,
+    kernel_len: usize,
+}
+
+impl<T: Sample> PartitionedKernel<T> {
+    /// Partitions `kernel` with the cost model's schedule for a head block of `block` samples.
+    ///
+    /// # Errors
+    /// An empty kernel, or a block that is not a power of two.
+    pub fn new(kernel: &[T], block: usize) -> Result<Self> {
+        check_block(block)?;
+        Self::with_schedule(kernel, &Schedule::choose(kernel.len(), block))
+    }
+
+    /// Partitions `kernel` with an explicit schedule (its first segment's block is the
+    /// latency).
+    ///
+    /// # Errors
+    /// An empty kernel, a segment block that is not a power of two, or segments that do not
+    /// tile the kernel with each starting at least `2 * block - latency`.
+    pub fn with_schedule(kernel: &[T], schedule: &Schedule) -> Result<Self> {
+        if kernel.is_empty() {
+            return Err(Error::EmptyInput { what: "kernel" });
+        }
+        let latency = schedule
+            .segments
+            .first()
+            .map(|s| s.block)
+            .ok_or_else(|| Error::input("schedule", "no segments"))?;
+        let mut segments = Vec::with_capacity(schedule.segments.len());
+        let mut expected_start = 0;
+        for (i, seg) in schedule.segments.iter().enumerate() {
+            check_block(seg.block)?;
+            let ok = seg.start == expected_start
+                && seg.partitions > 0
+                && (i == 0 || seg.start + latency >= 2 * seg.block);
+            if !ok {
+                return Err(Error::input(
+                    "schedule",
+                    format!("segment {i} ({seg:?}) does not fit"),
+                ));
+            }
+            expected_start = seg.start + seg.partitions * seg.block;
+            if seg.start >= kernel.len() {
+                break;
+            }
+            let end = expected_start.min(kernel.len());
+            let spectra = KernelSpectra::new(&kernel[seg.start..end], seg.block)?;
+            segments.push((*seg, Arc::new(spectra)));
+        }
+        if expected_start < kernel.len() {
+            return Err(Error::input(
+                "schedule",
+                "segments end before the kernel does",
+            ));
+        }
+        Ok(PartitionedKernel {
+            segments,
+            latency,
+            kernel_len: kernel.len(),
+        })
+    }
+
+    /// The segments actually used (those that hold kernel samples).
+    pub fn segments(&self) -> impl Iterator<Item = Segment> + '_ {
+        self.segments.iter().map(|(s, _)| *s)
+    }
+}
+
+/// A non-uniformly partitioned convolver for one channel (see the module doc): the latency of
+/// its head block whatever the kernel's length, at a fraction of a uniform partitioning's cost.
+pub struct PartitionedConvolver<T: Sample> {
+    stages: Vec<(UniformConvolver<T>, DelayLine<T>)>,
+    scratch: Vec<T>,
+    latency: usize,
+    kernel_len: usize,
+}
+
+impl<T: Sample> PartitionedConvolver<T> {
+    /// A convolver for `kernel` whose latency is `block` samples (a power of two), with the
+    /// partition schedule chosen by the cost model.
+    ///
+    /// # Errors
+    /// An empty kernel, or a block that is not a power of two.
+    pub fn new(kernel: &[T], block: usize) -> Result<Self> {
+        Ok(Self::from_kernel(&PartitionedKernel::new(kernel, block)?))
+    }
+
+    /// A convolver with an explicit schedule.
+    ///
+    /// # Errors
+    /// As [`PartitionedKernel::with_schedule`].
+    pub fn with_schedule(kernel: &[T], schedule: &Schedule) -> Result<Self> {
+        Ok(Self::from_kernel(&PartitionedKernel::with_schedule(
+            kernel, schedule,
+        )?))
+    }
+
+    /// A convolver over a shared, already transformed kernel: channels filtered by the same
+    /// kernel share its spectra and keep only their own delay lines.
+    pub fn from_kernel(kernel: &PartitionedKernel<T>) -> Self {
+        let latency = kernel.latency;
+        let stages = kernel
+            .segments
+            .iter()
+            .map(|(seg, spectra)| {
+                (
+                    UniformConvolver::with_spectra(Arc::clone(spectra)),
+                    DelayLine::new(latency + seg.start - seg.block),
+                )
+            })
+            .collect();
+        PartitionedConvolver {
+            stages,
+            scratch: vec![T::zero(); SCRATCH],
+            latency,
+            kernel_len: kernel.kernel_len,
+        }
+    }
+
+    /// Delay of the output behind the full convolution: the head block.
+    pub fn latency(&self) -> usize {
+        self.latency
+    }
+
+    /// The kernel's length.
+    pub fn kernel_len(&self) -> usize {
+        self.kernel_len
+    }
+
+    /// Output samples still to come after the last input: `latency + kernel_len - 1`.
+    pub fn tail_frames(&self) -> usize {
+        self.latency + self.kernel_len - 1
+    }
+
+    /// Forgets all past input. Does not allocate.
+    pub fn reset(&mut self) {
+        for (conv, delay) in &mut self.stages {
+            conv.reset();
+            delay.reset();
+        }
+    }
+
+    /// Filters `input` into `output` (same length, any length): the full convolution delayed
+    /// by [`PartitionedConvolver::latency`]. Never allocates, locks or blocks.
+    ///
+    /// # Panics
+    /// If the two slices differ in length.
+    pub fn process(&mut self, input: &[T], output: &mut [T]) {
+        assert_eq!(input.len(), output.len(), "input and output lengths differ");
+        output.fill(T::zero());
+        for (piece_in, piece_out) in input.chunks(SCRATCH).zip(output.chunks_mut(SCRATCH)) {
+            let scratch = &mut self.scratch[..piece_in.len()];
+            for (conv, delay) in &mut self.stages {
+                conv.process(piece_in, scratch);
+                delay.add_delayed(scratch, piece_out);
+            }
+        }
+    }
+
+    /// Writes the next `output.len()` samples of the response to silence (the tail).
+    pub fn flush(&mut self, output: &mut [T]) {
+        output.fill(T::zero());
+        for piece_out in output.chunks_mut(SCRATCH) {
+            let scratch = &mut self.scratch[..piece_out.len()];
+            for (conv, delay) in &mut self.stages {
+                conv.flush(scratch);
+                delay.add_delayed(scratch, piece_out);
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The streaming convolvers against the one-shot core: fed in chunks of every size, their
+//! output must be the full convolution delayed by the reported latency, and the tail must
+//! come out on flush.
+
+use convoy::conv::{Mode, PartitionedConvolver, Schedule, UniformConvolver, convolve};
+
+/// What the tests need of a streaming convolver.
+trait Streaming {
+    fn process(&mut self, input: &[f32], output: &mut [f32]);
+    fn flush(&mut self, output: &mut [f32]);
+    fn tail_frames(&self) -> usize;
+}
+
+impl Streaming for UniformConvolver<f32> {
+    fn process(&mut self, input: &[f32], output: &mut [f32]) {
+        UniformConvolver::process(self, input, output)
+    }
+    fn flush(&mut self, output: &mut [f32]) {
+        UniformConvolver::flush(self, output)
+    }
+    fn tail_frames(&self) -> usize {
+        UniformConvolver::tail_frames(self)
+    }
+}
+
+impl Streaming for PartitionedConvolver<f32> {
+    fn process(&mut self, input: &[f32], output: &mut [f32]) {
+        PartitionedConvolver::process(self, input, output)
+    }
+    fn flush(&mut self, output: &mut [f32]) {
+        PartitionedConvolver::flush(self, output)
+    }
+    fn tail_frames(&self) -> usize {
+        PartitionedConvolver::tail_frames(self)
+    }
+}
+
+/// xorshift64*: a seeded, dependency-free source of test signals and chunk sizes.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn signal(rng: &mut Rng, len: usize) -> Vec<f64> {
+    (0..len).map(|_| rng.uniform()).collect()
+}
+
+/// A decaying-noise kernel, like a room response.
+fn kernel(rng: &mut Rng, len: usize) -> Vec<f64> {
+    (0..len)
+        .map(|i| rng.uniform() * (-4.0 * i as f64 / len as f64).exp())
+        .collect()
+}
+
+/// Runs `x` through a streaming convolver in chunks drawn by `chunk`, then flushes the tail;
+/// returns everything it emitted.
+fn stream(conv: &mut impl Streaming, x: &[f64], mut chunk: impl FnMut() -> usize) -> Vec<f64> {
+    let input: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let mut out = vec![0.0f32; input.len() + conv.tail_frames()];
+    let mut pos = 0;
+    while pos < input.len() {
+        let n = chunk().clamp(1, input.len() - pos);
+        conv.process(&input[pos..pos + n], &mut out[pos..pos + n]);
+        pos += n;
+    }
+    conv.flush(&mut out[pos..]);
+    out.into_iter().map(f64::from).collect()
+}
+
+fn assert_matches(got: &[f64], x: &[f64], h: &[f64], latency: usize, label: &str) {
+    let exact = convolve(x, h, Mode::Full).unwrap();
+    let peak = exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        got[..latency].iter().all(|&v| v == 0.0),
+        "{label}: output before the latency"
+    );
+    let delayed = &got[latency..];
+    assert_eq!(delayed.len(), exact.len(), "{label}: length");
+    let worst = delayed
+        .iter()
+        .zip(&exact)
+        .map(|(g, e)| (g - e).abs())
+        .fold(0.0f64, f64::max);
+    assert!(
+        worst <= 1e-5 * peak,
+        "{label}: max error {worst:e} vs peak {peak:e}"
+    );
+}
+
+#[test]
+fn uniform_matches_oneshot_for_every_kernel_and_chunk_size() {
+    let mut rng = Rng(0x5EED);
+    for &m in &[1usize, 2, 31, 64, 65, 1000] {
+        for &block in &[1usize, 16, 64, 256] {
+            let h = kernel(&mut rng, m);
+            let x = signal(&mut rng, 3 * m + 5 * block + 17);
+            let h32: Vec<f32> = h.iter().map(|&v| v as f32).collect();
+            for &chunk in &[1usize, 3, 64, 100, 4096] {
+                let mut conv = UniformConvolver::new(&h32, block).unwrap();
+                assert_eq!(conv.latency(), block);
+                let got = stream(&mut conv, &x, || chunk);
+                assert_matches(
+                    &got,
+                    &x,
+                    &h,
+                    block,
+                    &format!("M={m} B={block} chunk={chunk}"),
+                );
+            }
+            // Random chunk sizes, including many tiny ones.
+            let mut conv = UniformConvolver::new(&h32, block).unwrap();
+            let mut sizes = Rng(m as u64 * 31 + block as u64);
+            let got = stream(&mut conv, &x, || sizes.below(3 * block + 2) + 1);
+            assert_matches(
+                &got,
+                &x,
+                &h,
+                block,
+                &format!("M={m} B={block} random chunks"),
+            );
+        }
+    }
+}
+
+#[test]
+fn uniform_long_kernel() {
+    let mut rng = Rng(99);
+    let m = 1 << 16;
+    let h = kernel(&mut rng, m);
+    let x = signal(&mut rng, m + 3000);
+    let h32: Vec<f32> = h.iter().map(|&v| v as f32).collect();
+    let mut conv = UniformConvolver::new(&h32, 1024).unwrap();
+    let mut sizes = Rng(7);
+    let got = stream(&mut conv, &x, || sizes.below(5000) + 1);
+    assert_matches(&got, &x, &h, 1024, "M=2^16 B=1024");
+}
+
+#[test]
+fn impulse_gives_the_kernel_and_reset_reproduces() {
+    let h: Vec<f32> = (0..100).map(|i| (i as f32 * 0.37).sin()).collect();
+    let mut conv = UniformConvolver::new(&h, 32).unwrap();
+    let mut impulse = vec![0.0f32; 200];
+    impulse[0] = 1.0;
+    let mut first = vec![0.0f32; 200];
+    conv.process(&impulse, &mut first);
+    for (i, &v) in h.iter().enumerate() {
+        assert!((first[32 + i] - v).abs() < 1e-6, "tap {i}");
+    }
+    conv.reset();
+    let mut second = vec![0.0f32; 200];
+    conv.process(&impulse, &mut second);
+    assert_eq!(first, second);
+}
+
+#[test]
+fn bad_partition_sizes_are_errors() {
+    assert!(UniformConvolver::<f32>::new(&[1.0], 0).is_err());
+    assert!(UniformConvolver::<f32>::new(&[1.0], 48).is_err());
+    assert!(UniformConvolver::<f32>::new(&[], 64).is_err());
+}
+
+#[test]
+fn partitioned_matches_oneshot_across_schedules_and_chunks() {
+    let mut rng = Rng(0xC0FFEE);
+    for &(m, block) in &[
+        (1usize, 1usize),
+        (31, 4),
+        (1000, 16),
+        (5000, 32),
+        (20_000, 64),
+        (70_000, 128),
+    ] {
+        let h = kernel(&mut rng, m);
+        let x = signal(&mut rng, m + 4 * block + 333);
+        let h32: Vec<f32> = h.iter().map(|&v| v as f32).collect();
+        let schedule = Schedule::choose(m, block);
+        for &chunk in &[1usize, 3, 64, 100, 4096] {
+            if chunk == 1 && m > 5000 {
+                continue; // covered by the random chunks below; slow in debug builds
+            }
+            let mut conv = PartitionedConvolver::new(&h32, block).unwrap();
+            assert_eq!(conv.latency(), block);
+            let got = stream(&mut conv, &x, || chunk);
+            assert_matches(
+                &got,
+                &x,
+                &h,
+                block,
+                &format!("M={m} B={block} chunk={chunk} {schedule:?}"),
+            );
+        }
+        let mut conv = PartitionedConvolver::new(&h32, block).unwrap();
+        let mut sizes = Rng(m as u64);
+        let got = stream(&mut conv, &x, || sizes.below(2 * block + 7) + 1);
+        assert_matches(
+            &got,
+            &x,
+            &h,
+            block,
+            &format!("M={m} B={block} random chunks"),
+        );
+    }
+}
+
+#[test]
+fn schedules_tile_the_kernel_and_beat_uniform_for_long_kernels() {
+    for &(m, block) in &[
+        (1usize, 1usize),
+        (100, 64),
+        (65_536, 128),
+        (262_144, 64),
+        (1 << 20, 32),
+    ] {
+        let s = Schedule::choose(m, block);
+        let mut start = 0;
+        for (i, seg) in s.segments.iter().enumerate() {
+            assert_eq!(seg.start, start);
+            assert!(seg.block.is_power_of_two());
+            if i > 0 {
+                assert!(seg.start + block >= 2 * seg.block, "{s:?}");
+            }
+            start += seg.block * seg.partitions;
+        }
+        assert!(start >= m);
+        assert!(s.cost_ns <= Schedule::uniform(m, block).cost_ns);
+    }
+    let long = Schedule::choose(65_536, 128);
+    assert!(long.segments.len() > 1);
+    assert!(
+        long.cost_ns * 3.0 < Schedule::uniform(65_536, 128).cost_ns,
+        "{long:?}"
+    );
+}

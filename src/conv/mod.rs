@@ -8,6 +8,7 @@
 //! * [`fft`]: FFT and overlap-add convolution with a cost-modelled transform length.
 //! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
 //! * [`partitioned`]: streaming uniform and non-uniform partitioned convolution.
+//! * [`simd`]: the frequency-domain multiply-accumulate, AVX2+FMA when the CPU has it.
 //! * [`sample`]: the f32/f64 sample trait and the per-thread FFT-plan cache.
 
 pub mod boundary;
@@ -17,6 +18,7 @@ pub mod mode;
 pub mod oneshot;
 pub mod partitioned;
 pub mod sample;
+pub mod simd;
 
 pub use boundary::Boundary;
 pub use mode::Mode;

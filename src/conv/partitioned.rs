@@ -52,6 +52,7 @@ use realfft::num_traits::Zero;
 use realfft::{ComplexToReal, RealToComplex};
 
 use super::sample::Sample;
+use super::simd::multiply_accumulate;
 use crate::error::{Error, Result};
 
 /// A kernel cut into uniform partitions and transformed: shareable between channels (and
@@ -307,30 +308,6 @@ impl<T: Sample> UniformConvolver<T> {
         self.ready.copy_from_slice(&self.time[block..]);
         // Slide the window: the newest block becomes the previous one.
         self.window.copy_within(block.., 0);
-    }
-}
-
-/// `acc += x * h` over complex bins stored as split real/imaginary slices.
-#[inline]
-pub fn multiply_accumulate<T: Sample>(
-    acc_re: &mut [T],
-    acc_im: &mut [T],
-    x_re: &[T],
-    x_im: &[T],
-    h_re: &[T],
-    h_im: &[T],
-) {
-    let n = acc_re.len();
-    let (acc_im, x_re, x_im, h_re, h_im) = (
-        &mut acc_im[..n],
-        &x_re[..n],
-        &x_im[..n],
-        &h_re[..n],
-        &h_im[..n],
-    );
-    for k in 0..n {
-        acc_re[k] = acc_re[k] + x_re[k] * h_re[k] - x_im[k] * h_im[k];
-        acc_im[k] = acc_im[k] + x_re[k] * h_im[k] + x_im[k] * h_re[k];
     }
 }
 

@@ -1,0 +1,110 @@
+//! The frequency-domain multiply-accumulate, with a runtime-dispatched AVX2+FMA version.
+//!
+//! Audio thread. `acc += x * h` over complex bins stored as split real/imaginary slices is
+//! where a long kernel at a small block spends almost all of its time. The default build
+//! targets baseline x86-64 (SSE2, 4 f32 lanes, no FMA); when the CPU has AVX2 and FMA (checked
+//! at run time, cached by std) the same loop is compiled a second time with those features
+//! enabled: 8 lanes and fused multiply-adds, about twice the throughput. The two differ only in
+//! rounding (a fused multiply-add rounds once); `tests` compares them.
+//!
+//! This is the crate's only module with `unsafe`: calling a `#[target_feature]` function.
+
+#![allow(unsafe_code)]
+
+use super::sample::Sample;
+
+/// `acc += x * h`, all slices of equal length, split real/imaginary.
+#[inline]
+pub fn multiply_accumulate<T: Sample>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the function only requires that the CPU supports AVX2 and FMA, which was
+        // checked just above; its body is ordinary safe Rust.
+        unsafe { multiply_accumulate_avx2_fma(acc_re, acc_im, x_re, x_im, h_re, h_im) };
+        return;
+    }
+    multiply_accumulate_portable(acc_re, acc_im, x_re, x_im, h_re, h_im);
+}
+
+/// The baseline version (any CPU).
+#[inline]
+pub fn multiply_accumulate_portable<T: Sample>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+) {
+    let n = acc_re.len();
+    let (acc_im, x_re, x_im, h_re, h_im) = (
+        &mut acc_im[..n],
+        &x_re[..n],
+        &x_im[..n],
+        &h_re[..n],
+        &h_im[..n],
+    );
+    for k in 0..n {
+        acc_re[k] = acc_re[k] + x_re[k] * h_re[k] - x_im[k] * h_im[k];
+        acc_im[k] = acc_im[k] + x_re[k] * h_im[k] + x_im[k] * h_re[k];
+    }
+}
+
+/// The same loop compiled for AVX2 with fused multiply-adds.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn multiply_accumulate_avx2_fma<T: Sample>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+) {
+    let n = acc_re.len();
+    let (acc_im, x_re, x_im, h_re, h_im) = (
+        &mut acc_im[..n],
+        &x_re[..n],
+        &x_im[..n],
+        &h_re[..n],
+        &h_im[..n],
+    );
+    for k in 0..n {
+        acc_re[k] = x_re[k].mul_add(h_re[k], (-x_im[k]).mul_add(h_im[k], acc_re[k]));
+        acc_im[k] = x_re[k].mul_add(h_im[k], x_im[k].mul_add(h_re[k], acc_im[k]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatched_and_portable_agree() {
+        for n in [1usize, 7, 8, 9, 129, 1025] {
+            let make = |seed: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
+                    .collect()
+            };
+            let (x_re, x_im, h_re, h_im) = (make(1), make(2), make(3), make(4));
+            let mut a = (make(5), make(6));
+            let mut b = a.clone();
+            multiply_accumulate(&mut a.0, &mut a.1, &x_re, &x_im, &h_re, &h_im);
+            multiply_accumulate_portable(&mut b.0, &mut b.1, &x_re, &x_im, &h_re, &h_im);
+            for (p, q) in a.0.iter().chain(&a.1).zip(b.0.iter().chain(&b.1)) {
+                assert!((p - q).abs() <= 1e-6 * (1.0 + q.abs()), "{p} vs {q}");
+            }
+        }
+    }
+}

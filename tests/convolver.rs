@@ -2,7 +2,12 @@
 //! output must be the full convolution delayed by the reported latency, and the tail must
 //! come out on flush.
 
-use convoy::conv::{Mode, PartitionedConvolver, Schedule, UniformConvolver, convolve};
+use std::sync::Arc;
+
+use convoy::conv::{
+    KernelSpectra, Mode, MultiConvolver, PartitionedConvolver, Routing, Schedule, UniformConvolver,
+    convolve,
+};
 
 /// What the tests need of a streaming convolver.
 trait Streaming {
@@ -241,4 +246,123 @@ fn schedules_tile_the_kernel_and_beat_uniform_for_long_kernels() {
         long.cost_ns * 3.0 < Schedule::uniform(65_536, 128).cost_ns,
         "{long:?}"
     );
+}
+
+#[test]
+fn deferred_uniform_spreads_its_work_and_lags_two_blocks() {
+    let mut rng = Rng(0xDEF);
+    for &(m, block) in &[(1usize, 1usize), (40, 8), (1000, 64), (3000, 256)] {
+        let h = kernel(&mut rng, m);
+        let x = signal(&mut rng, 2 * m + 7 * block + 11);
+        let h32: Vec<f32> = h.iter().map(|&v| v as f32).collect();
+        let spectra = Arc::new(KernelSpectra::new(&h32, block).unwrap());
+        for &chunk in &[1usize, 3, 64, 100, 4096] {
+            let mut conv = UniformConvolver::deferred(Arc::clone(&spectra));
+            assert_eq!(conv.latency(), 2 * block);
+            let got = stream(&mut conv, &x, || chunk);
+            assert_matches(
+                &got,
+                &x,
+                &h,
+                2 * block,
+                &format!("deferred M={m} B={block} chunk={chunk}"),
+            );
+        }
+    }
+}
+
+/// Streams planar channels through a bank in random chunks, then flushes.
+fn stream_bank(bank: &mut MultiConvolver<f32>, inputs: &[Vec<f64>], seed: u64) -> Vec<Vec<f64>> {
+    let frames = inputs[0].len();
+    let ins: Vec<Vec<f32>> = inputs
+        .iter()
+        .map(|c| c.iter().map(|&v| v as f32).collect())
+        .collect();
+    let total = frames + bank.tail_frames();
+    let mut outs = vec![vec![0.0f32; total]; inputs.len()];
+    let mut sizes = Rng(seed);
+    let mut pos = 0;
+    while pos < frames {
+        let n = (sizes.below(300) + 1).min(frames - pos);
+        let chunk_in: Vec<&[f32]> = ins.iter().map(|c| &c[pos..pos + n]).collect();
+        let mut chunk_out: Vec<&mut [f32]> =
+            outs.iter_mut().map(|c| &mut c[pos..pos + n]).collect();
+        bank.process(&chunk_in, &mut chunk_out);
+        pos += n;
+    }
+    let mut tail: Vec<&mut [f32]> = outs.iter_mut().map(|c| &mut c[pos..]).collect();
+    bank.flush(&mut tail);
+    outs.into_iter()
+        .map(|c| c.into_iter().map(f64::from).collect())
+        .collect()
+}
+
+fn add(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+fn check_close(got: &[f64], want: &[f64], latency: usize, label: &str) {
+    let peak = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert_eq!(got.len() - latency, want.len(), "{label}: length");
+    for (g, w) in got[latency..].iter().zip(want) {
+        assert!((g - w).abs() <= 1e-5 * peak, "{label}: {g} vs {w}");
+    }
+}
+
+#[test]
+fn multichannel_shared_per_channel_and_true_stereo() {
+    let mut rng = Rng(0x57E4E0);
+    let block = 32;
+    let x: Vec<Vec<f64>> = (0..3).map(|_| signal(&mut rng, 9000)).collect();
+    let h: Vec<Vec<f64>> = (0..4).map(|i| kernel(&mut rng, 3000 + 500 * i)).collect();
+    let h32: Vec<Vec<f32>> = h
+        .iter()
+        .map(|k| k.iter().map(|&v| v as f32).collect())
+        .collect();
+    let full = |x: &[f64], h: &[f64]| convolve(x, h, Mode::Full).unwrap();
+
+    let mut shared = MultiConvolver::new(&[&h32[0][..]], 3, block).unwrap();
+    assert_eq!(shared.routing(), Routing::Shared);
+    let out = stream_bank(&mut shared, &x, 1);
+    for c in 0..3 {
+        let want = full(&x[c], &h[0]);
+        check_close(
+            &out[c][..want.len() + block],
+            &want,
+            block,
+            &format!("shared ch{c}"),
+        );
+    }
+
+    let kernels: Vec<&[f32]> = h32[..3].iter().map(|k| &k[..]).collect();
+    let mut per = MultiConvolver::new(&kernels, 3, block).unwrap();
+    assert_eq!(per.routing(), Routing::PerChannel);
+    let out = stream_bank(&mut per, &x, 2);
+    for c in 0..3 {
+        let want = full(&x[c], &h[c]);
+        check_close(
+            &out[c][..want.len() + block],
+            &want,
+            block,
+            &format!("per-channel ch{c}"),
+        );
+    }
+
+    let kernels: Vec<&[f32]> = h32.iter().map(|k| &k[..]).collect();
+    let mut stereo = MultiConvolver::new(&kernels, 2, block).unwrap();
+    assert_eq!(stereo.routing(), Routing::TrueStereo);
+    let out = stream_bank(&mut stereo, &x[..2], 3);
+    // Kernels in the order LL, LR, RL, RR; pad each product to the longest.
+    let len = x[0].len() + h.iter().map(Vec::len).max().unwrap() - 1;
+    let padded = |v: Vec<f64>| {
+        let mut v = v;
+        v.resize(len, 0.0);
+        v
+    };
+    let left = add(&padded(full(&x[0], &h[0])), &padded(full(&x[1], &h[2])));
+    let right = add(&padded(full(&x[0], &h[1])), &padded(full(&x[1], &h[3])));
+    check_close(&out[0][..len + block], &left, block, "true stereo L");
+    check_close(&out[1][..len + block], &right, block, "true stereo R");
+
+    assert!(MultiConvolver::new(&kernels[..3], 2, block).is_err());
 }

@@ -6,6 +6,7 @@
 //! * [`boundary`]: `np.pad`-style signal extension.
 //! * [`direct`]: time-domain sums (the oracle, and the fast path for short kernels).
 //! * [`fft`]: FFT and overlap-add convolution with a cost-modelled transform length.
+//! * [`multichannel`]: shared, per-channel and true-stereo kernels over planar channels.
 //! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
 //! * [`partitioned`]: streaming uniform and non-uniform partitioned convolution.
 //! * [`simd`]: the frequency-domain multiply-accumulate, AVX2+FMA when the CPU has it.
@@ -15,6 +16,7 @@ pub mod boundary;
 pub mod direct;
 pub mod fft;
 pub mod mode;
+pub mod multichannel;
 pub mod oneshot;
 pub mod partitioned;
 pub mod sample;
@@ -22,6 +24,7 @@ pub mod simd;
 
 pub use boundary::Boundary;
 pub use mode::Mode;
+pub use multichannel::{MultiConvolver, Routing};
 pub use oneshot::{Method, Options, auto_method, convolve, convolve_with, correlate};
 pub use partitioned::{
     KernelSpectra, PartitionedConvolver, PartitionedKernel, Schedule, Segment, UniformConvolver,

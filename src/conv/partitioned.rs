@@ -39,9 +39,12 @@
 //! A stage with block `Bs` whose segment starts at `Ss` delivers its part `Bs` samples late,
 //! so its output passes a delay of `L + Ss - Bs` samples (`L` = the head block, the whole
 //! engine's latency). Every segment after the head starts at `Ss >= 2 Bs - L`: a stage's work
-//! for one block is then not needed until a whole block later, which leaves room to spread it
-//! over the following small blocks or hand it to a worker thread. The schedule (growth factor
-//! and partitions per stage) is chosen by the cost model in [`Schedule::choose`].
+//! for one block is then not needed until a whole block later, so it runs *deferred*
+//! ([`UniformConvolver::deferred`]): its forward FFT, its per-partition multiply-accumulates
+//! and its inverse FFT are spread evenly over the samples of the following block, and no
+//! single `process` call pays for a large block at once. Its output then lags `2 Bs`, and its
+//! delay line is `L + Ss - 2 Bs` samples. The schedule (growth factor and partitions per stage)
+//! is chosen by the cost model in [`Schedule::choose`].
 //!
 //! [`process`]: UniformConvolver::process
 
@@ -116,6 +119,15 @@ impl<T: Sample> KernelSpectra<T> {
     }
 }
 
+/// A vector of `len` copies of `value` whose pages are already faulted in: `vec![0.0; n]` gets
+/// lazily mapped zero pages from the OS, and the first write to each page would then fault on
+/// the audio thread (about 2 us a page on a VM) instead of here, at build time.
+fn prefaulted<T: Copy>(len: usize, value: T) -> Vec<T> {
+    let mut v = Vec::with_capacity(len);
+    v.resize(len, value);
+    v
+}
+
 fn check_block(block: usize) -> Result<()> {
     if block == 0 || !block.is_power_of_two() {
         return Err(Error::input(
@@ -145,6 +157,17 @@ pub struct UniformConvolver<T: Sample> {
     scratch: Vec<Complex<T>>,
     acc_re: Vec<T>,
     acc_im: Vec<T>,
+    /// Deferred mode: a block's work is spread over the following block (latency 2B).
+    deferred: bool,
+    /// Work units of the block in flight already done (deferred mode): 0 = forward FFT,
+    /// 1..=P = one partition's multiply-accumulate each, P + 1 = inverse FFT.
+    units_done: usize,
+    /// Whether a captured block is in flight (deferred mode).
+    in_flight: bool,
+    /// Where within a block this convolver's deferred units fall, as `phase / phases`, so that
+    /// channels sharing a schedule do not all run their big transforms in the same call.
+    phase: usize,
+    phases: usize,
 }
 
 impl<T: Sample> UniformConvolver<T> {
@@ -171,26 +194,53 @@ impl<T: Sample> UniformConvolver<T> {
         let scratch_len = forward.get_scratch_len().max(inverse.get_scratch_len());
         let slots = kernel.partitions * kernel.bins;
         UniformConvolver {
-            fdl_re: vec![T::zero(); slots],
-            fdl_im: vec![T::zero(); slots],
+            fdl_re: prefaulted(slots, T::zero()),
+            fdl_im: prefaulted(slots, T::zero()),
             head: 0,
-            window: vec![T::zero(); nfft],
+            window: prefaulted(nfft, T::zero()),
             fill: 0,
-            ready: vec![T::zero(); block],
-            time: vec![T::zero(); nfft],
-            spectrum: vec![Complex::zero(); kernel.bins],
-            scratch: vec![Complex::zero(); scratch_len],
-            acc_re: vec![T::zero(); kernel.bins],
-            acc_im: vec![T::zero(); kernel.bins],
+            ready: prefaulted(block, T::zero()),
+            time: prefaulted(nfft, T::zero()),
+            spectrum: prefaulted(kernel.bins, Complex::zero()),
+            scratch: prefaulted(scratch_len, Complex::zero()),
+            acc_re: prefaulted(kernel.bins, T::zero()),
+            acc_im: prefaulted(kernel.bins, T::zero()),
+            deferred: false,
+            units_done: 0,
+            in_flight: false,
+            phase: 0,
+            phases: 1,
             forward,
             inverse,
             kernel,
         }
     }
 
-    /// Delay of the output behind the full convolution, in samples: the block size.
+    /// A convolver that spreads each block's work (forward FFT, one multiply-accumulate per
+    /// partition, inverse FFT) evenly over the samples of the following block instead of doing
+    /// it all when the block completes: no single `process` call pays for a whole large block,
+    /// at the price of one more block of latency (2B).
+    pub fn deferred(kernel: Arc<KernelSpectra<T>>) -> Self {
+        let mut conv = Self::with_spectra(kernel);
+        conv.deferred = true;
+        conv
+    }
+
+    /// Staggers a deferred convolver's work: with `phase` of `phases` (e.g. channel 1 of 2),
+    /// its units fall between those of the other phases. Output is unchanged.
+    pub fn set_phase(&mut self, phase: usize, phases: usize) {
+        self.phases = phases.max(1);
+        self.phase = phase % self.phases;
+    }
+
+    /// Delay of the output behind the full convolution, in samples: the block size, twice
+    /// that when deferred.
     pub fn latency(&self) -> usize {
-        self.kernel.block
+        if self.deferred {
+            2 * self.kernel.block
+        } else {
+            self.kernel.block
+        }
     }
 
     /// The kernel's length.
@@ -213,6 +263,8 @@ impl<T: Sample> UniformConvolver<T> {
         self.ready.fill(T::zero());
         self.head = 0;
         self.fill = 0;
+        self.units_done = 0;
+        self.in_flight = false;
     }
 
     /// Filters `input` into `output` (same length; any length, including 0 and 1). The output
@@ -223,91 +275,129 @@ impl<T: Sample> UniformConvolver<T> {
     /// If the two slices differ in length.
     pub fn process(&mut self, input: &[T], output: &mut [T]) {
         assert_eq!(input.len(), output.len(), "input and output lengths differ");
-        let block = self.kernel.block;
-        let mut done = 0;
-        while done < input.len() {
-            let n = (input.len() - done).min(block - self.fill);
-            let at = block + self.fill;
-            self.window[at..at + n].copy_from_slice(&input[done..done + n]);
-            output[done..done + n].copy_from_slice(&self.ready[self.fill..self.fill + n]);
-            self.fill += n;
-            done += n;
-            if self.fill == block {
-                self.run_block();
-                self.fill = 0;
-            }
-        }
+        self.feed(Some(input), output);
     }
 
     /// Writes the next `output.len()` samples of the response to silence (the tail).
     pub fn flush(&mut self, output: &mut [T]) {
+        self.feed(None, output);
+    }
+
+    /// `process` with `None` meaning silence.
+    fn feed(&mut self, input: Option<&[T]>, output: &mut [T]) {
         let block = self.kernel.block;
         let mut done = 0;
         while done < output.len() {
             let n = (output.len() - done).min(block - self.fill);
             let at = block + self.fill;
-            self.window[at..at + n].fill(T::zero());
+            match input {
+                Some(input) => self.window[at..at + n].copy_from_slice(&input[done..done + n]),
+                None => self.window[at..at + n].fill(T::zero()),
+            }
             output[done..done + n].copy_from_slice(&self.ready[self.fill..self.fill + n]);
             self.fill += n;
             done += n;
             if self.fill == block {
-                self.run_block();
                 self.fill = 0;
+                if self.deferred {
+                    self.finish_in_flight();
+                    self.capture();
+                } else {
+                    self.capture();
+                    self.advance(self.total_units());
+                    self.publish();
+                }
+            } else if self.deferred && self.in_flight {
+                // Unit i is due once (i + 1 + phase) / (units + 1) of this block has arrived:
+                // evenly spread, the last one well before the block completes (when the next
+                // capture happens), and shifted by the phase so channels take turns.
+                let units = self.total_units();
+                let progress = (units + 1) * self.fill * self.phases;
+                let target = progress.saturating_sub(self.phase * block) / (block * self.phases);
+                self.advance(target);
             }
         }
     }
 
-    /// One block: transform the window into the FDL, multiply-accumulate, transform back.
-    fn run_block(&mut self) {
-        let KernelSpectra {
-            block,
-            partitions,
-            bins,
-            ..
-        } = *self.kernel;
+    fn total_units(&self) -> usize {
+        self.kernel.partitions + 2
+    }
+
+    /// Completes the block in flight (if any) and makes its outputs the next ones handed out.
+    fn finish_in_flight(&mut self) {
+        if self.in_flight {
+            self.advance(self.total_units());
+            self.publish();
+        }
+    }
+
+    /// Takes the window as the next block to compute and slides it.
+    fn capture(&mut self) {
+        let block = self.kernel.block;
         self.time.copy_from_slice(&self.window);
-        self.forward
-            .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch)
-            .expect("buffer lengths come from the plan itself");
-        let slot = self.head * bins;
-        for (k, c) in self.spectrum.iter().enumerate() {
-            self.fdl_re[slot + k] = c.re;
-            self.fdl_im[slot + k] = c.im;
-        }
-
-        self.acc_re.fill(T::zero());
-        self.acc_im.fill(T::zero());
-        for p in 0..partitions {
-            // X_(k-p) sits p slots behind the head, wrapping around.
-            let x = ((self.head + partitions - p) % partitions) * bins;
-            let h = p * bins;
-            multiply_accumulate(
-                &mut self.acc_re,
-                &mut self.acc_im,
-                &self.fdl_re[x..x + bins],
-                &self.fdl_im[x..x + bins],
-                &self.kernel.re[h..h + bins],
-                &self.kernel.im[h..h + bins],
-            );
-        }
-        self.head = (self.head + 1) % partitions;
-
-        for (c, (&re, &im)) in self
-            .spectrum
-            .iter_mut()
-            .zip(self.acc_re.iter().zip(&self.acc_im))
-        {
-            *c = Complex::new(re, im);
-        }
-        // Real input, real kernel: DC and Nyquist are real; realfft insists on exact zeros.
-        self.spectrum[0].im = T::zero();
-        self.spectrum[bins - 1].im = T::zero();
-        self.inverse
-            .process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch)
-            .expect("buffer lengths come from the plan itself");
-        self.ready.copy_from_slice(&self.time[block..]);
-        // Slide the window: the newest block becomes the previous one.
         self.window.copy_within(block.., 0);
+        self.units_done = 0;
+        self.in_flight = true;
+    }
+
+    /// Hands out the finished block's outputs.
+    fn publish(&mut self) {
+        let block = self.kernel.block;
+        self.ready.copy_from_slice(&self.time[block..]);
+        self.in_flight = false;
+    }
+
+    /// Does the captured block's work units up to (not including) `target`: the forward
+    /// transform into the FDL, one partition's multiply-accumulate per unit, the inverse
+    /// transform (see the module doc).
+    fn advance(&mut self, target: usize) {
+        let KernelSpectra {
+            partitions, bins, ..
+        } = *self.kernel;
+        while self.units_done < target.min(partitions + 2) {
+            let unit = self.units_done;
+            if unit == 0 {
+                self.forward
+                    .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch)
+                    .expect("buffer lengths come from the plan itself");
+                let slot = self.head * bins;
+                for (k, c) in self.spectrum.iter().enumerate() {
+                    self.fdl_re[slot + k] = c.re;
+                    self.fdl_im[slot + k] = c.im;
+                }
+                self.acc_re.fill(T::zero());
+                self.acc_im.fill(T::zero());
+            } else if unit <= partitions {
+                let p = unit - 1;
+                // X_(k-p) sits p slots behind the head, wrapping around.
+                let x = ((self.head + partitions - p) % partitions) * bins;
+                let h = p * bins;
+                multiply_accumulate(
+                    &mut self.acc_re,
+                    &mut self.acc_im,
+                    &self.fdl_re[x..x + bins],
+                    &self.fdl_im[x..x + bins],
+                    &self.kernel.re[h..h + bins],
+                    &self.kernel.im[h..h + bins],
+                );
+            } else {
+                self.head = (self.head + 1) % partitions;
+                for (c, (&re, &im)) in self
+                    .spectrum
+                    .iter_mut()
+                    .zip(self.acc_re.iter().zip(&self.acc_im))
+                {
+                    *c = Complex::new(re, im);
+                }
+                // Real input, real kernel: DC and Nyquist are real; realfft insists on zeros.
+                self.spectrum[0].im = T::zero();
+                self.spectrum[bins - 1].im = T::zero();
+                self.inverse
+                    .process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch)
+                    .expect("buffer lengths come from the plan itself");
+            }
+            self.units_done += 1;
+        }
     }
 }
 
@@ -435,7 +525,7 @@ struct DelayLine<T> {
 impl<T: Sample> DelayLine<T> {
     fn new(len: usize) -> Self {
         DelayLine {
-            ring: vec![T::zero(); len],
+            ring: prefaulted(len, T::zero()),
             pos: 0,
         }
     }
@@ -541,6 +631,11 @@ impl<T: Sample> PartitionedKernel<T> {
         })
     }
 
+    /// The engine's latency: the head block.
+    pub fn latency(&self) -> usize {
+        self.latency
+    }
+
     /// The segments actually used (those that hold kernel samples).
     pub fn segments(&self) -> impl Iterator<Item = Segment> + '_ {
         self.segments.iter().map(|(s, _)| *s)
@@ -580,14 +675,20 @@ impl<T: Sample> PartitionedConvolver<T> {
     /// kernel share its spectra and keep only their own delay lines.
     pub fn from_kernel(kernel: &PartitionedKernel<T>) -> Self {
         let latency = kernel.latency;
+        // The head runs as blocks complete; every later stage spreads its work over the
+        // following block (its segment starts late enough to absorb the extra block of delay).
         let stages = kernel
             .segments
             .iter()
-            .map(|(seg, spectra)| {
-                (
-                    UniformConvolver::with_spectra(Arc::clone(spectra)),
-                    DelayLine::new(latency + seg.start - seg.block),
-                )
+            .enumerate()
+            .map(|(i, (seg, spectra))| {
+                let conv = if i == 0 {
+                    UniformConvolver::with_spectra(Arc::clone(spectra))
+                } else {
+                    UniformConvolver::deferred(Arc::clone(spectra))
+                };
+                let delay = latency + seg.start - conv.latency();
+                (conv, DelayLine::new(delay))
             })
             .collect();
         PartitionedConvolver {
@@ -595,6 +696,13 @@ impl<T: Sample> PartitionedConvolver<T> {
             scratch: vec![T::zero(); SCRATCH],
             latency,
             kernel_len: kernel.kernel_len,
+        }
+    }
+
+    /// Staggers the deferred stages' work (see [`UniformConvolver::set_phase`]).
+    pub fn set_phase(&mut self, phase: usize, phases: usize) {
+        for (conv, _) in &mut self.stages {
+            conv.set_phase(phase, phases);
         }
     }
 

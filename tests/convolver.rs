@@ -366,3 +366,103 @@ fn multichannel_shared_per_channel_and_true_stereo() {
 
     assert!(MultiConvolver::new(&kernels[..3], 2, block).is_err());
 }
+
+/// A reverb tail decaying into the subnormal range, fed silence after a loud burst: with the
+/// processing thread's subnormals flushed the blocks of the silent tail cost no more than the
+/// loud ones (generous factor: this machine is shared and noisy).
+#[test]
+fn silence_after_a_burst_does_not_slow_down() {
+    use std::time::Instant;
+    let m = 48_000;
+    // exp(-100 i / m) reaches 1e-43, subnormal in f32, before the end.
+    let h: Vec<f32> = (0..m)
+        .map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * (-100.0 * i as f32 / m as f32).exp())
+        .collect();
+    assert!(h.iter().any(|v| v.is_subnormal()));
+    convoy::conv::simd::flush_denormals();
+    let mut conv = PartitionedConvolver::new(&h, 64).unwrap();
+    let block = 64;
+    let loud: Vec<f32> = (0..block)
+        .map(|i| if i % 2 == 0 { 0.9 } else { -0.9 })
+        .collect();
+    let silence = vec![0.0f32; block];
+    let mut out = vec![0.0f32; block];
+    let mut time_blocks = |input: &[f32], count: usize, conv: &mut PartitionedConvolver<f32>| {
+        let mut times: Vec<f64> = (0..count)
+            .map(|_| {
+                let t = Instant::now();
+                conv.process(input, &mut out);
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times[count / 2]
+    };
+    let loud_median = time_blocks(&loud, 750, &mut conv);
+    let silent_median = time_blocks(&silence, 1500, &mut conv);
+    assert!(
+        silent_median <= 3.0 * loud_median + 2e-6,
+        "silent tail {silent_median:e} s/block vs loud {loud_median:e}"
+    );
+}
+
+#[test]
+fn kernel_swap_crossfades_without_a_click_and_settles_on_the_new_kernel() {
+    use convoy::conv::SwappableConvolver;
+    let mut rng = Rng(0x5A4);
+    let block = 64;
+    let (h_old, h_new) = (kernel(&mut rng, 2000), kernel(&mut rng, 3000));
+    let to32 = |v: &[f64]| -> Vec<f32> { v.iter().map(|&x| x as f32).collect() };
+    // A smooth input (a low sine) so that any step in the output would stand out.
+    let n = 40_000;
+    let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.01).sin()).collect();
+    let x32 = to32(&x);
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let mut conv =
+        SwappableConvolver::new(PartitionedConvolver::new(&to32(&h_old), block).unwrap(), tx);
+    let swap_at = 10_000;
+    let fade = 2_048;
+    let mut out = vec![0.0f32; n];
+    conv.process(&x32[..swap_at], &mut out[..swap_at]);
+    let next = PartitionedConvolver::new(&to32(&h_new), block).unwrap();
+    conv.set_kernel(next, fade);
+    assert!(conv.is_fading());
+    let mut pos = swap_at;
+    let mut sizes = Rng(3);
+    while pos < n {
+        let k = (sizes.below(200) + 1).min(n - pos);
+        conv.process(&x32[pos..pos + k], &mut out[pos..pos + k]);
+        pos += k;
+    }
+    assert!(!conv.is_fading());
+    assert!(
+        rx.try_recv().is_ok(),
+        "the old convolver is handed back, not dropped"
+    );
+
+    // Before the swap: the old kernel. Long after it: the new kernel over the whole input.
+    let old_full = convolve(&x, &h_old, Mode::Full).unwrap();
+    let new_full = convolve(&x, &h_new, Mode::Full).unwrap();
+    let peak = new_full.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for t in block..swap_at {
+        assert!(
+            (f64::from(out[t]) - old_full[t - block]).abs() <= 1e-4 * peak,
+            "before swap t={t}"
+        );
+    }
+    for t in swap_at + fade + h_new.len() + block..n {
+        assert!(
+            (f64::from(out[t]) - new_full[t - block]).abs() <= 1e-4 * peak,
+            "after swap t={t}"
+        );
+    }
+    // No click: the output never jumps more than the smooth signals themselves do.
+    let step = |v: &[f64]| {
+        v.windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max)
+    };
+    let allowed = 2.0 * step(&old_full[..n]).max(step(&new_full[..n]));
+    let out64: Vec<f64> = out.iter().map(|&v| f64::from(v)).collect();
+    assert!(step(&out64[swap_at - 10..swap_at + fade + 10]) <= allowed);
+}

@@ -104,3 +104,28 @@ fn partitioned_process_never_allocates() {
     });
     assert_eq!(count, 0, "allocations on the audio path");
 }
+
+#[test]
+fn kernel_swap_does_not_allocate_on_the_audio_thread() {
+    use convoy::conv::SwappableConvolver;
+    let (tx, rx) = crossbeam_channel::bounded(2);
+    let mut conv =
+        SwappableConvolver::new(PartitionedConvolver::new(&kernel(5000), 64).unwrap(), tx);
+    let input = vec![0.25f32; 512];
+    let mut output = vec![0.0f32; 512];
+    conv.process(&input, &mut output);
+    // Prepared off the audio thread (here: before counting starts).
+    let next = PartitionedConvolver::new(&kernel(7000), 64).unwrap();
+    let count = allocations_during(|| {
+        conv.set_kernel(next, 1000);
+        for _ in 0..20 {
+            conv.process(&input, &mut output);
+        }
+    });
+    assert_eq!(
+        count, 0,
+        "allocations on the audio path during a kernel swap"
+    );
+    assert!(!conv.is_fading());
+    drop(rx.try_recv().unwrap()); // freed here, off the audio thread
+}

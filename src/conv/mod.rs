@@ -10,6 +10,7 @@
 //! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
 //! * [`partitioned`]: streaming uniform and non-uniform partitioned convolution.
 //! * [`simd`]: the frequency-domain multiply-accumulate, AVX2+FMA when the CPU has it.
+//! * [`swap`]: replacing a running convolver's kernel with a crossfade.
 //! * [`sample`]: the f32/f64 sample trait and the per-thread FFT-plan cache.
 
 pub mod boundary;
@@ -21,6 +22,7 @@ pub mod oneshot;
 pub mod partitioned;
 pub mod sample;
 pub mod simd;
+pub mod swap;
 
 pub use boundary::Boundary;
 pub use mode::Mode;
@@ -30,3 +32,4 @@ pub use partitioned::{
     KernelSpectra, PartitionedConvolver, PartitionedKernel, Schedule, Segment, UniformConvolver,
 };
 pub use sample::Sample;
+pub use swap::SwappableConvolver;

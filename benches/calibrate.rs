@@ -5,6 +5,10 @@
 //!     cargo bench --bench calibrate > /tmp/rows.txt
 //!     python3 benches/fit_cost_model.py /tmp/rows.txt
 //!
+//! `cargo bench --bench calibrate -- stages` times one block of the streaming
+//! `UniformConvolver` for every block size with 1 and 9 partitions: the fixed cost per block
+//! and the cost per partition bin that `conv::partitioned::cost` holds.
+//!
 //! `cargo bench --bench calibrate -- auto` instead checks the outcome on the criterion grid of
 //! `benches/oneshot.rs`, with the three methods timed in turn (direct, fft, auto, direct, ...)
 //! so that the machine's drift hits them alike, and prints auto's ratio to the better one.
@@ -12,9 +16,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use convoy::conv::{Method, Mode, Options, auto_method, convolve_with, direct, fft};
+use convoy::conv::{
+    Method, Mode, Options, UniformConvolver, auto_method, convolve_with, direct, fft,
+};
 
-fn best_time(f: impl Fn()) -> f64 {
+fn best_time(mut f: impl FnMut()) -> f64 {
     let mut reps = 1;
     loop {
         let t = Instant::now();
@@ -107,12 +113,40 @@ fn check_auto() {
     println!("worst auto/best: {worst:.2}");
 }
 
+fn time_stages() {
+    for k in 0..17 {
+        let block = 1usize << k;
+        let per_block: Vec<f64> = [1usize, 9]
+            .iter()
+            .map(|&partitions| {
+                let h: Vec<f32> = (0..block * partitions)
+                    .map(|i| ((i * 7919 % 1000) as f32) / 500.0 - 1.0)
+                    .collect();
+                let mut conv = UniformConvolver::new(&h, block).expect("valid block");
+                let x: Vec<f32> = (0..block).map(|i| ((i * 31 % 97) as f32) / 97.0).collect();
+                let mut y = vec![0f32; block];
+                best_time(|| conv.process(black_box(&x), &mut y))
+            })
+            .collect();
+        let per_partition = (per_block[1] - per_block[0]) / 8.0;
+        println!(
+            "block {block:>6}: fixed {:>10.1} ns/block, {:.3} ns per partition bin",
+            (per_block[0] - per_partition) * 1e9,
+            per_partition * 1e9 / (block + 1) as f64
+        );
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` probes harness=false benches; nothing to list.
     }
     if std::env::args().any(|a| a == "auto") {
         check_auto();
+        return;
+    }
+    if std::env::args().any(|a| a == "stages") {
+        time_stages();
         return;
     }
     let signal = |len: usize| -> Vec<f64> {

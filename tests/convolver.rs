@@ -466,3 +466,28 @@ fn kernel_swap_crossfades_without_a_click_and_settles_on_the_new_kernel() {
     let out64: Vec<f64> = out.iter().map(|&v| f64::from(v)).collect();
     assert!(step(&out64[swap_at - 10..swap_at + fade + 10]) <= allowed);
 }
+
+/// The long cases of issue #3: 2^16 and 2^20 taps through the partitioned engine, every chunk
+/// size. Slow in a debug build; CI runs it once with `cargo test --release -- --ignored`.
+#[test]
+#[ignore = "slow: run with --release -- --ignored"]
+fn partitioned_long_kernels_every_chunk_size() {
+    let mut rng = Rng(0x1_0000);
+    for &(m, block) in &[(1usize << 16, 128usize), (1 << 20, 32)] {
+        let h = kernel(&mut rng, m);
+        let x = signal(&mut rng, m + 5000);
+        let h32: Vec<f32> = h.iter().map(|&v| v as f32).collect();
+        let shared = convoy::conv::PartitionedKernel::new(&h32, block).unwrap();
+        for &chunk in &[1usize, 3, 64, 100, 4096] {
+            let mut conv = PartitionedConvolver::from_kernel(&shared);
+            let got = stream(&mut conv, &x, || chunk);
+            assert_matches(
+                &got,
+                &x,
+                &h,
+                block,
+                &format!("M={m} B={block} chunk={chunk}"),
+            );
+        }
+    }
+}

@@ -401,21 +401,20 @@ impl<T: Sample> UniformConvolver<T> {
     }
 }
 
-/// Measured costs of the streaming engine's parts on the reference machine (f32, one thread):
-/// a forward plus an inverse real FFT of length `2B`, in nanoseconds, for B = 2^0 .. 2^16
-/// (shared/bench/README.md's table, extended down to B = 1 by the n log n law), and the
-/// complex multiply-accumulate of the frequency-domain delay line.
+/// Measured costs of the streaming engine's parts on the reference machine (f32, one thread,
+/// `examples`-style timing of `UniformConvolver` per block, best of 5): the fixed cost of one
+/// block of `B` samples (forward and inverse FFT of 2B, the window, delay-line and output
+/// copies) for B = 2^0 .. 2^16, and the cost per complex bin of each partition's
+/// multiply-accumulate in context (cache misses included).
 mod cost {
-    pub const FFT_PAIR_NS: [f64; 17] = [
-        8.0, 12.0, 20.0, 35.0, 60.0, 95.0, 150.0, 310.0, 620.0, 1_490.0, 2_820.0, 5_820.0,
-        12_300.0, 26_000.0, 56_400.0, 125_000.0, 261_000.0,
+    pub const BLOCK_NS: [f64; 17] = [
+        108.0, 99.0, 127.0, 120.0, 135.0, 195.0, 301.0, 588.0, 1_130.0, 2_500.0, 5_258.0, 11_880.0,
+        26_000.0, 52_065.0, 119_788.0, 243_921.0, 622_706.0,
     ];
-    /// One complex multiply-accumulate on split re/im slices (~4 G/s in a default build).
-    pub const CMAC_NS: f64 = 0.25;
-    /// Per block: window copies, the FDL store, the output copy (per sample of the block).
-    pub const PER_BLOCK_SAMPLE_NS: f64 = 1.0;
-    /// Per block, fixed: loop and call overhead.
-    pub const PER_BLOCK_NS: f64 = 40.0;
+    /// One complex multiply-accumulate of the delay line, in context.
+    pub const CMAC_NS: f64 = 0.45;
+    /// Per input sample per stage: the copies into the window and out of the ready block.
+    pub const PER_SAMPLE_NS: f64 = 0.5;
 }
 
 /// Largest partition the scheduler uses.
@@ -446,13 +445,12 @@ impl Schedule {
     /// Modelled cost per input sample of a uniform stage.
     pub fn stage_cost(block: usize, partitions: usize) -> f64 {
         let index = block.trailing_zeros() as usize;
-        let fft = cost::FFT_PAIR_NS
+        let fixed = cost::BLOCK_NS
             .get(index)
             .copied()
-            .unwrap_or_else(|| cost::FFT_PAIR_NS[16] * (block as f64 / MAX_BLOCK as f64) * 1.1);
+            .unwrap_or_else(|| cost::BLOCK_NS[16] * (block as f64 / MAX_BLOCK as f64) * 1.1);
         let b = block as f64;
-        (fft + partitions as f64 * (b + 1.0) * cost::CMAC_NS + cost::PER_BLOCK_NS) / b
-            + cost::PER_BLOCK_SAMPLE_NS
+        (fixed + partitions as f64 * (b + 1.0) * cost::CMAC_NS) / b + cost::PER_SAMPLE_NS
     }
 
     /// One uniform segment for the whole kernel.

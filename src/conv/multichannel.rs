@@ -173,41 +173,38 @@ impl<T: Sample> MultiConvolver<T> {
                         unreachable!("true stereo is built with four convolvers")
                     };
                     let (a, b) = (&mut left_scratch[..n], &mut right_scratch[..n]);
-                    // Left output: L through LL, plus R through RL.
-                    match input {
-                        Some(input) => {
-                            ll.process(&input[0][range.clone()], a);
-                            rl.process(&input[1][range.clone()], b);
-                        }
-                        None => {
-                            ll.flush(a);
-                            rl.flush(b);
-                        }
-                    }
-                    for ((o, &p), &q) in output[0][range.clone()]
-                        .iter_mut()
-                        .zip(a.iter())
-                        .zip(b.iter())
-                    {
-                        *o = p + q;
-                    }
-                    // Right output: L through LR, plus R through RR.
-                    match input {
-                        Some(input) => {
-                            lr.process(&input[0][range.clone()], a);
-                            rr.process(&input[1][range.clone()], b);
-                        }
-                        None => {
-                            lr.flush(a);
-                            rr.flush(b);
-                        }
-                    }
-                    for ((o, &p), &q) in output[1][range].iter_mut().zip(a.iter()).zip(b.iter()) {
-                        *o = p + q;
-                    }
+                    let inputs = input.map(|i| [&i[0][range.clone()], &i[1][range.clone()]]);
+                    // Left output: L through LL plus R through RL; right: L through LR plus
+                    // R through RR.
+                    mix(inputs, [ll, rl], a, b, &mut output[0][range.clone()]);
+                    mix(inputs, [lr, rr], a, b, &mut output[1][range]);
                     start += n;
                 }
             }
         }
+    }
+}
+
+/// `out = from_left(in_L) + from_right(in_R)` (silence in when `inputs` is `None`), using two
+/// scratch buffers of the output's length.
+fn mix<T: Sample>(
+    inputs: Option<[&[T]; 2]>,
+    [from_left, from_right]: [&mut PartitionedConvolver<T>; 2],
+    a: &mut [T],
+    b: &mut [T],
+    out: &mut [T],
+) {
+    match inputs {
+        Some([left, right]) => {
+            from_left.process(left, a);
+            from_right.process(right, b);
+        }
+        None => {
+            from_left.flush(a);
+            from_right.flush(b);
+        }
+    }
+    for ((o, &p), &q) in out.iter_mut().zip(a.iter()).zip(b.iter()) {
+        *o = p + q;
     }
 }

@@ -47,18 +47,7 @@ pub fn multiply_accumulate_portable<T: Sample>(
     h_re: &[T],
     h_im: &[T],
 ) {
-    let n = acc_re.len();
-    let (acc_im, x_re, x_im, h_re, h_im) = (
-        &mut acc_im[..n],
-        &x_re[..n],
-        &x_im[..n],
-        &h_re[..n],
-        &h_im[..n],
-    );
-    for k in 0..n {
-        acc_re[k] = acc_re[k] + x_re[k] * h_re[k] - x_im[k] * h_im[k];
-        acc_im[k] = acc_im[k] + x_re[k] * h_im[k] + x_im[k] * h_re[k];
-    }
+    mac_loop::<T, false>(acc_re, acc_im, x_re, x_im, h_re, h_im);
 }
 
 /// The same loop compiled for AVX2 with fused multiply-adds.
@@ -75,6 +64,21 @@ unsafe fn multiply_accumulate_avx2_fma<T: Sample>(
     h_re: &[T],
     h_im: &[T],
 ) {
+    mac_loop::<T, true>(acc_re, acc_im, x_re, x_im, h_re, h_im);
+}
+
+/// The loop itself, inlined into each caller so it is compiled with the caller's target
+/// features. `FUSED` uses `mul_add`, which is one instruction with FMA and a slow library call
+/// without it.
+#[inline(always)]
+fn mac_loop<T: Sample, const FUSED: bool>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+) {
     let n = acc_re.len();
     let (acc_im, x_re, x_im, h_re, h_im) = (
         &mut acc_im[..n],
@@ -84,8 +88,13 @@ unsafe fn multiply_accumulate_avx2_fma<T: Sample>(
         &h_im[..n],
     );
     for k in 0..n {
-        acc_re[k] = x_re[k].mul_add(h_re[k], (-x_im[k]).mul_add(h_im[k], acc_re[k]));
-        acc_im[k] = x_re[k].mul_add(h_im[k], x_im[k].mul_add(h_re[k], acc_im[k]));
+        if FUSED {
+            acc_re[k] = x_re[k].mul_add(h_re[k], (-x_im[k]).mul_add(h_im[k], acc_re[k]));
+            acc_im[k] = x_re[k].mul_add(h_im[k], x_im[k].mul_add(h_re[k], acc_im[k]));
+        } else {
+            acc_re[k] = acc_re[k] + x_re[k] * h_re[k] - x_im[k] * h_im[k];
+            acc_im[k] = acc_im[k] + x_re[k] * h_im[k] + x_im[k] * h_re[k];
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! * [`cli`]: the command line (clap derive); no I/O.
 //! * [`io`]: reading arrays from text, .npy, WAV, stdin and inline lists; atomic output.
-//! * [`array`]: the in-memory array the one-shot commands work on.
+//! * [`mod@array`]: the in-memory array the one-shot commands work on.
 //! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
 //! * [`cmd`]: one module per subcommand, tying the above together.
 //! * [`error`]: the one error type; every message names its culprit.

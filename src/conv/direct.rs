@@ -9,7 +9,7 @@
 //! y[k] = sum over i of x[i] * h[k - i],   i in [max(0, k - m + 1), min(n - 1, k)]
 //! ```
 //!
-//! The output is computed in blocks of [`LANES`] consecutive samples whose partial sums live in
+//! The output is computed in blocks of `LANES` (16) consecutive samples whose partial sums live in
 //! registers. For each kernel tap `j`, from the last to the first, the block adds
 //! `h[j] * x[k - j]` to each of its samples: one broadcast tap times sixteen consecutive
 //! inputs, which the compiler vectorises without any reassociation licence. Taps that reach past

@@ -55,7 +55,7 @@ use realfft::num_traits::Zero;
 use realfft::{ComplexToReal, RealToComplex};
 
 use super::sample::Sample;
-use super::simd::multiply_accumulate;
+use super::simd::{multiply, multiply_accumulate};
 use crate::error::{Error, Result};
 
 /// A kernel cut into uniform partitions and transformed: shareable between channels (and
@@ -365,14 +365,18 @@ impl<T: Sample> UniformConvolver<T> {
                     self.fdl_re[slot + k] = c.re;
                     self.fdl_im[slot + k] = c.im;
                 }
-                self.acc_re.fill(T::zero());
-                self.acc_im.fill(T::zero());
             } else if unit <= partitions {
                 let p = unit - 1;
                 // X_(k-p) sits p slots behind the head, wrapping around.
                 let x = ((self.head + partitions - p) % partitions) * bins;
                 let h = p * bins;
-                multiply_accumulate(
+                // The first partition overwrites the accumulator: no separate clearing pass.
+                let mac = if p == 0 {
+                    multiply::<T>
+                } else {
+                    multiply_accumulate::<T>
+                };
+                mac(
                     &mut self.acc_re,
                     &mut self.acc_im,
                     &self.fdl_re[x..x + bins],

@@ -12,9 +12,6 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{BenchArgs, Engine};
 use crate::conv::{MultiConvolver, PartitionedKernel, Schedule};
-
-/// Most channels `convoy bench` runs.
-const MAX_CHANNELS: usize = 64;
 use crate::error::{Error, Result};
 
 /// The results `convoy bench` prints.
@@ -112,8 +109,10 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
         })
         .collect();
     let mut outputs = vec![vec![0.0f32; block]; args.channels];
+    // Channel views built once, outside the timed loop.
+    let ins: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+    let mut outs: Vec<&mut [f32]> = outputs.iter_mut().map(|v| &mut v[..]).collect();
     let mut times = Vec::with_capacity(blocks);
-    let mut slowest: Vec<(f64, usize)> = Vec::new();
     // The processing thread runs with subnormals flushed, as the live engine does.
     crate::conv::simd::flush_denormals();
     let mut misses = 0;
@@ -123,16 +122,10 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
         if args.paced {
             wait_until(start + period * k as u32);
         }
-        let ins: [&[f32]; MAX_CHANNELS] =
-            std::array::from_fn(|c| inputs.get(c).map_or(&[][..], |v| &v[..]));
-        let mut outs: Vec<&mut [f32]> = outputs.iter_mut().map(|v| &mut v[..]).collect();
         let t0 = Instant::now();
-        bank.process(&ins[..args.channels], &mut outs);
+        bank.process(&ins, &mut outs);
         let t1 = Instant::now();
         times.push((t1 - t0).as_secs_f64());
-        if std::env::var_os("CONVOY_BENCH_TRACE").is_some() && (t1 - t0) > period / 4 {
-            slowest.push(((t1 - t0).as_secs_f64() * 1e3, k));
-        }
         if args.paced {
             // The block is released at its arrival time, or when the pacer actually woke if
             // that was later (the OS's lateness, counted apart); its output is due one period
@@ -146,10 +139,7 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
             }
         }
     }
-    std::hint::black_box(&outputs);
-    for (ms, k) in slowest.iter().take(40) {
-        eprintln!("slow block {k} (mod 512 = {}): {ms:.3} ms", k % 512);
-    }
+    std::hint::black_box(&outs);
     let busy: f64 = times.iter().sum();
     let audio_seconds = (blocks * block) as f64 / f64::from(args.rate);
     times.sort_by(f64::total_cmp);

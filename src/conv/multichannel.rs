@@ -46,15 +46,12 @@ impl<T: Sample> MultiConvolver<T> {
     /// # Errors
     /// Any other combination of counts, an empty kernel, or a bad block.
     pub fn new(kernels: &[&[T]], channels: usize, block: usize) -> Result<Self> {
-        if kernels.len() == 1 && channels > 0 {
-            return Ok(Self::shared(
-                &PartitionedKernel::new(kernels[0], block)?,
-                channels,
-            ));
-        }
         let routing = match (kernels.len(), channels) {
             (_, 0) => return Err(Error::input("channels", "no channels")),
-            (1, _) => Routing::Shared,
+            (1, _) => {
+                let shared = PartitionedKernel::new(kernels[0], block)?;
+                return Ok(Self::shared(&shared, channels));
+            }
             (4, 2) => Routing::TrueStereo,
             (k, c) if k == c => Routing::PerChannel,
             (k, c) => {

@@ -27,44 +27,7 @@ pub fn multiply_accumulate<T: Sample>(
     h_re: &[T],
     h_im: &[T],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the function only requires that the CPU supports AVX2 and FMA, which was
-        // checked just above; its body is ordinary safe Rust.
-        unsafe { multiply_accumulate_avx2_fma(acc_re, acc_im, x_re, x_im, h_re, h_im) };
-        return;
-    }
-    multiply_accumulate_portable(acc_re, acc_im, x_re, x_im, h_re, h_im);
-}
-
-/// The baseline version (any CPU).
-#[inline]
-pub fn multiply_accumulate_portable<T: Sample>(
-    acc_re: &mut [T],
-    acc_im: &mut [T],
-    x_re: &[T],
-    x_im: &[T],
-    h_re: &[T],
-    h_im: &[T],
-) {
-    mac_loop::<T, false, true>(acc_re, acc_im, x_re, x_im, h_re, h_im);
-}
-
-/// The same loop compiled for AVX2 with fused multiply-adds.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn multiply_accumulate_avx2_fma<T: Sample>(
-    acc_re: &mut [T],
-    acc_im: &mut [T],
-    x_re: &[T],
-    x_im: &[T],
-    h_re: &[T],
-    h_im: &[T],
-) {
-    mac_loop::<T, true, true>(acc_re, acc_im, x_re, x_im, h_re, h_im);
+    dispatch::<T, true>(acc_re, acc_im, x_re, x_im, h_re, h_im);
 }
 
 /// `acc = x * h` (the first partition of a block: saves clearing the accumulator first).
@@ -77,22 +40,12 @@ pub fn multiply<T: Sample>(
     h_re: &[T],
     h_im: &[T],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: as in `multiply_accumulate`: AVX2 and FMA were checked just above.
-        unsafe { multiply_avx2_fma(acc_re, acc_im, x_re, x_im, h_re, h_im) };
-        return;
-    }
-    mac_loop::<T, false, false>(acc_re, acc_im, x_re, x_im, h_re, h_im);
+    dispatch::<T, false>(acc_re, acc_im, x_re, x_im, h_re, h_im);
 }
 
-/// [`multiply`] compiled for AVX2 with fused multiply-adds.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn multiply_avx2_fma<T: Sample>(
+/// The baseline version of [`multiply_accumulate`] (any CPU), for comparison.
+#[inline]
+pub fn multiply_accumulate_portable<T: Sample>(
     acc_re: &mut [T],
     acc_im: &mut [T],
     x_re: &[T],
@@ -100,7 +53,44 @@ unsafe fn multiply_avx2_fma<T: Sample>(
     h_re: &[T],
     h_im: &[T],
 ) {
-    mac_loop::<T, true, false>(acc_re, acc_im, x_re, x_im, h_re, h_im);
+    mac_loop::<T, false, true>(acc_re, acc_im, x_re, x_im, h_re, h_im);
+}
+
+/// Runs the AVX2+FMA build of the loop when the CPU has both, the baseline build otherwise.
+#[inline]
+fn dispatch<T: Sample, const ACCUMULATE: bool>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the function only requires that the CPU supports AVX2 and FMA, which was
+        // checked just above; its body is ordinary safe Rust.
+        unsafe { avx2_fma::<T, ACCUMULATE>(acc_re, acc_im, x_re, x_im, h_re, h_im) };
+        return;
+    }
+    mac_loop::<T, false, ACCUMULATE>(acc_re, acc_im, x_re, x_im, h_re, h_im);
+}
+
+/// The loop compiled for AVX2 with fused multiply-adds.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_fma<T: Sample, const ACCUMULATE: bool>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+) {
+    mac_loop::<T, true, ACCUMULATE>(acc_re, acc_im, x_re, x_im, h_re, h_im);
 }
 
 /// The loop itself, inlined into each caller so it is compiled with the caller's target

@@ -8,6 +8,7 @@
 //! * [`mod@array`]: the in-memory array the one-shot commands work on.
 //! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
 //! * [`cmd`]: one module per subcommand, tying the above together.
+//! * [`rt`]: real-time scheduling for the processing thread.
 //! * [`error`]: the one error type; every message names its culprit.
 //!
 //! ```
@@ -22,6 +23,7 @@ pub mod cmd;
 pub mod conv;
 pub mod error;
 pub mod io;
+pub mod rt;
 
 pub use conv::{Boundary, Method, Mode, Options, Sample, convolve, convolve_with, correlate};
 pub use error::{Error, Result};

@@ -239,6 +239,13 @@ fn schedules_tile_the_kernel_and_beat_uniform_for_long_kernels() {
         }
         assert!(start >= m);
         assert!(s.cost_ns <= Schedule::uniform(m, block).cost_ns);
+        // No indivisible transform larger than 256 head blocks (the worst-case bound).
+        assert!(
+            s.segments
+                .iter()
+                .all(|seg| seg.block <= Schedule::largest_block(block)),
+            "{s:?}"
+        );
     }
     let long = Schedule::choose(65_536, 128);
     assert!(long.segments.len() > 1);

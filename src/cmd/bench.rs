@@ -5,8 +5,11 @@
 //! Main thread. Unpaced, blocks are processed back to back; `--paced` releases one block per
 //! period, as an audio callback would, sleeping in between, and counts a deadline miss for every
 //! block whose output was not ready one period after the block was released (its arrival, or
-//! the pacer's actual wake-up when the OS woke it late; such late wake-ups are counted apart). CPU time is the engine's
-//! busy time (the sum of per-block processing times), so the pacer's waiting is not counted.
+//! the pacer's actual wake-up when the OS woke it late; such late wake-ups are counted apart).
+//! CPU time is the thread's own CPU clock summed over the `process` calls only, so the pacer's
+//! waiting is not counted; comparing it with each block's wall time tells a slow block from one
+//! during which the thread was descheduled (a "stall"). Paced, the thread asks for real-time
+//! priority, as the live pipeline's processing thread does.
 
 use std::time::{Duration, Instant};
 
@@ -31,8 +34,15 @@ pub struct Report {
     pub deadline_misses: usize,
     /// Blocks the pacer released more than half a period late (the OS woke it late).
     pub late_wakeups: usize,
+    /// Blocks whose wall time exceeded the thread's CPU time by more than a quarter period: the
+    /// thread was descheduled mid-block (by the OS or, on a VM, by the host).
+    pub stalls: usize,
+    /// Deadline misses that were such stalls.
+    pub stalled_misses: usize,
     /// The partition schedule used.
     pub schedule: Schedule,
+    /// Whether the paced thread got real-time (`SCHED_FIFO`) priority.
+    pub realtime_priority: bool,
 }
 
 /// Runs `convoy bench`.
@@ -115,17 +125,42 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
     let mut times = Vec::with_capacity(blocks);
     // The processing thread runs with subnormals flushed, as the live engine does.
     crate::conv::simd::flush_denormals();
+    // Paced, the thread stands in for an audio callback thread, which runs at real-time
+    // priority where the OS allows (the live pipeline does the same).
+    let realtime_priority = args.paced && crate::rt::promote_current_thread();
     let mut misses = 0;
     let mut late_wakeups = 0;
+    let mut busy = 0.0;
+    let mut stalls = 0;
+    let mut stalled_misses = 0;
+    let loop_cpu = crate::rt::thread_cpu_time();
     let start = Instant::now();
     for k in 0..blocks {
         if args.paced {
             wait_until(start + period * k as u32);
         }
+        // Paced, the thread's CPU clock is read around each block (the waiting in between is
+        // not the engine's); unpaced, once around the whole loop, which is all engine.
+        let c0 = if args.paced {
+            crate::rt::thread_cpu_time()
+        } else {
+            Duration::ZERO
+        };
         let t0 = Instant::now();
         bank.process(&ins, &mut outs);
         let t1 = Instant::now();
         times.push((t1 - t0).as_secs_f64());
+        let mut stalled = false;
+        if args.paced {
+            let cpu = crate::rt::thread_cpu_time().saturating_sub(c0);
+            busy += cpu.as_secs_f64();
+            // Wall time far beyond the thread's own CPU time: it was not running (preempted)
+            // while the block was in progress. (A VM's host can also deschedule the virtual
+            // CPU; without steal accounting the guest cannot see that, so such stalls show
+            // up as slow blocks instead.)
+            stalled = (t1 - t0).saturating_sub(cpu) > period / 4;
+            stalls += usize::from(stalled);
+        }
         if args.paced {
             // The block is released at its arrival time, or when the pacer actually woke if
             // that was later (the OS's lateness, counted apart); its output is due one period
@@ -136,11 +171,18 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
             }
             if t1 > t0.max(arrival) + period {
                 misses += 1;
+                stalled_misses += usize::from(stalled);
             }
         }
     }
     std::hint::black_box(&outs);
-    let busy: f64 = times.iter().sum();
+    if !args.paced {
+        busy = (crate::rt::thread_cpu_time().saturating_sub(loop_cpu)).as_secs_f64();
+    }
+    if busy == 0.0 {
+        // No per-thread CPU clock on this platform: fall back to the wall time in `process`.
+        busy = times.iter().sum();
+    }
     let audio_seconds = (blocks * block) as f64 / f64::from(args.rate);
     times.sort_by(f64::total_cmp);
     let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize] * 1e3;
@@ -152,7 +194,10 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
         block_ms: [pick(0.5), pick(0.99), pick(1.0)],
         deadline_misses: misses,
         late_wakeups,
+        stalls,
+        stalled_misses,
         schedule,
+        realtime_priority,
     })
 }
 
@@ -181,7 +226,7 @@ fn print_report(args: &BenchArgs, r: &Report) {
     let engine = engine_name(args, &r.schedule);
     if args.json {
         println!(
-            "{{\"realtime_factor\":{:.2},\"cpu_percent\":{:.4},\"latency_samples\":{},\"latency_ms\":{:.4},\"period_ms\":{:.4},\"block_ms_median\":{:.6},\"block_ms_p99\":{:.6},\"block_ms_max\":{:.6},\"deadline_misses\":{},\"late_wakeups\":{},\"kernel_len\":{},\"block\":{},\"channels\":{},\"engine\":\"{}\",\"rate\":{},\"seconds\":{},\"paced\":{},\"stages\":{}}}",
+            "{{\"realtime_factor\":{:.2},\"cpu_percent\":{:.4},\"latency_samples\":{},\"latency_ms\":{:.4},\"period_ms\":{:.4},\"block_ms_median\":{:.6},\"block_ms_p99\":{:.6},\"block_ms_max\":{:.6},\"deadline_misses\":{},\"late_wakeups\":{},\"stalled_blocks\":{},\"stalled_misses\":{},\"kernel_len\":{},\"block\":{},\"channels\":{},\"engine\":\"{}\",\"rate\":{},\"seconds\":{},\"paced\":{},\"realtime_priority\":{},\"stages\":{}}}",
             r.realtime_factor,
             r.cpu_percent,
             r.latency_samples,
@@ -192,6 +237,8 @@ fn print_report(args: &BenchArgs, r: &Report) {
             r.block_ms[2],
             r.deadline_misses,
             r.late_wakeups,
+            r.stalls,
+            r.stalled_misses,
             args.kernel_len,
             args.block,
             args.channels,
@@ -199,6 +246,7 @@ fn print_report(args: &BenchArgs, r: &Report) {
             args.rate,
             args.seconds,
             args.paced,
+            r.realtime_priority,
             r.schedule.segments.len()
         );
         return;
@@ -240,8 +288,16 @@ fn print_report(args: &BenchArgs, r: &Report) {
     );
     if args.paced {
         println!(
-            "deadlines    {} missed ({} blocks released late by the OS)",
-            r.deadline_misses, r.late_wakeups
+            "deadlines    {} missed, {} of them while the thread was descheduled ({} blocks stalled, {} released late by the OS; {} priority)",
+            r.deadline_misses,
+            r.stalled_misses,
+            r.stalls,
+            r.late_wakeups,
+            if r.realtime_priority {
+                "real-time"
+            } else {
+                "normal"
+            }
         );
     }
 }

@@ -487,6 +487,16 @@ impl Schedule {
         best
     }
 
+    /// The largest partition a schedule whose head runs at `head` may use. A stage's forward
+    /// and inverse transforms are indivisible work units (each runs inside one `process`
+    /// call), and the cost of a transform of `2L` points grows like `L log L` while the block
+    /// period grows like `head`: capping `L` at 256 head blocks keeps every such unit near 2 % of
+    /// the period (a 16k-point transform is ~13 us against the 667 us of 32 samples at 48 kHz),
+    /// for a few percent more average CPU than partitions of 64k would cost.
+    pub fn largest_block(head: usize) -> usize {
+        head.saturating_mul(256).clamp(head, MAX_BLOCK)
+    }
+
     /// Segments whose block grows by `growth` each time, each with at least `min_parts`
     /// partitions and long enough that the next segment starts at `2 * next_block - head`.
     fn grown(kernel_len: usize, head: usize, growth: usize, min_parts: usize) -> Schedule {
@@ -494,7 +504,7 @@ impl Schedule {
         let mut start = 0;
         let mut block = head;
         while start < kernel_len {
-            let next = (block * growth).min(MAX_BLOCK);
+            let next = (block * growth).min(Self::largest_block(head));
             let remaining = (kernel_len - start).div_ceil(block);
             let partitions = if next == block {
                 remaining

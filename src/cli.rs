@@ -29,6 +29,65 @@ pub enum Command {
     Convolve(ConvolveArgs),
     /// Measure the streaming engine: realtime factor, CPU, latency, per-block times.
     Bench(BenchArgs),
+    /// Stream audio or sensor data from a WAV file or stdin through a chain of filter stages to
+    /// a WAV file or stdout.
+    Run(RunArgs),
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  convoy run -i noisy.wav -o smooth.wav ma:9
+  convoy run -i in.wav -o out.wav highpass:80 lowpass:8000 gain:-3db
+  convoy run -i dry.wav -o wet.wav fir:hall.wav,normalize=peak,mode=full
+  convoy run -i in.wav --explain bandpass:300,3400 ma:5       # show the built chain, do nothing
+  convoy run -i in.wav -o - ma:9 | convoy run -i - -o out.wav lowpass:2k
+  sensor | convoy run --in-format text --rate 100 -o - --out-format text gauss:2";
+
+/// Arguments of `convoy run`.
+#[derive(Debug, Args)]
+#[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", crate::chain::STAGE_HELP))]
+pub struct RunArgs {
+    /// Source: a WAV file, or - for stdin (WAV recognized by its header; raw and text with
+    /// --in-format).
+    #[arg(short = 'i', long = "input", value_name = "SRC", default_value = "-")]
+    pub input: String,
+    /// Sink: a WAV file (or .txt for text), or - for stdout (a streaming 32-bit float WAV unless
+    /// --out-format says otherwise).
+    #[arg(short = 'o', long = "output", value_name = "SINK", default_value = "-")]
+    pub output: String,
+    /// Processing block in frames (any N >= 1): the latency the engine must meet. Without it,
+    /// the engine uses whatever partitioning is fastest (offline).
+    #[arg(long, value_name = "N")]
+    pub block: Option<usize>,
+    /// Read stages from FILE, one per line (# comments), before those on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<PathBuf>,
+    /// Input format (default: WAV by its header, text if the input is plain text).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub in_format: Option<crate::stream::WireFormat>,
+    /// Output format (default: from the extension; WAV for stdout).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub out_format: Option<crate::stream::WireFormat>,
+    /// Sample rate in Hz (required for raw input; checked against a WAV header).
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<u32>,
+    /// Channels (required for raw input; checked against a header).
+    #[arg(long, value_name = "N")]
+    pub channels: Option<usize>,
+    /// WAV output sample format (default: the input's; 32-bit float for stdout). Integer
+    /// output is TPDF-dithered and clipped samples are counted.
+    #[arg(long, value_enum)]
+    pub bits: Option<crate::stream::Bits>,
+    /// Print the built chain (each stage's kernel length, mode and gain, what was fused, the
+    /// engine's partitions and latency) and exit without processing.
+    #[arg(long)]
+    pub explain: bool,
+    /// No progress bar, notes or summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Filter stages, applied left to right (see --help for the list).
+    #[arg(value_name = "STAGE", allow_hyphen_values = true)]
+    pub stages: Vec<String>,
 }
 
 const BENCH_EXAMPLES: &str = "\

@@ -18,12 +18,14 @@
 //! ```
 
 pub mod array;
+pub mod chain;
 pub mod cli;
 pub mod cmd;
 pub mod conv;
 pub mod error;
 pub mod io;
 pub mod rt;
+pub mod stream;
 
 pub use conv::{Boundary, Method, Mode, Options, Sample, convolve, convolve_with, correlate};
 pub use error::{Error, Result};

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Convolve(args) => convoy::cmd::convolve::run(args),
         Command::Bench(args) => convoy::cmd::bench::run(args),
+        Command::Run(args) => convoy::cmd::run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@
 //! out_R = in_L * h_LR + in_R * h_RR
 //! ```
 
-use super::partitioned::{PartitionedConvolver, PartitionedKernel};
+use super::partitioned::{PartitionedConvolver, PartitionedKernel, Schedule};
 use super::sample::Sample;
 use crate::error::{Error, Result};
 
@@ -68,6 +68,35 @@ impl<T: Sample> MultiConvolver<T> {
             .map(|k| PartitionedConvolver::new(k, block))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self::assemble(routing, convolvers, block))
+    }
+
+    /// Like [`MultiConvolver::new`] with the partitioning given: kernels for `channels`
+    /// channels (one shared, one per channel, or four for true stereo on two), all of the
+    /// length `schedule` was chosen for.
+    ///
+    /// # Errors
+    /// A count that fits none of those routings, or kernels the schedule does not fit.
+    pub fn with_schedule(kernels: &[&[T]], channels: usize, schedule: &Schedule) -> Result<Self> {
+        let routing = match (kernels.len(), channels) {
+            (1, c) if c > 0 => {
+                let shared = PartitionedKernel::with_schedule(kernels[0], schedule)?;
+                return Ok(Self::shared(&shared, c));
+            }
+            (4, 2) => Routing::TrueStereo,
+            (k, c) if k == c && c > 0 => Routing::PerChannel,
+            (k, c) => {
+                return Err(Error::input(
+                    "kernel",
+                    format!("{k} kernels cannot filter {c} channels"),
+                ));
+            }
+        };
+        let convolvers = kernels
+            .iter()
+            .map(|k| PartitionedConvolver::with_schedule(k, schedule))
+            .collect::<Result<Vec<_>>>()?;
+        let latency = convolvers.first().map_or(1, PartitionedConvolver::latency);
+        Ok(Self::assemble(routing, convolvers, latency))
     }
 
     /// One already partitioned kernel for `channels` channels (spectra shared).

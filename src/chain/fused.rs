@@ -1,0 +1,324 @@
+//! One run of adjacent linear stages, fused into one kernel and streamed through the
+//! partitioned engine, with every output sample equal to what the stages give one after the
+//! other.
+//!
+//! Chain thread. Full convolutions compose exactly: `(x * a) * b = x * (a * b)`. A `same` stage
+//! is a full convolution followed by a truncation (numpy's centred window), and a truncation in
+//! the middle of a chain does not commute with the convolutions after it: it drops samples the
+//! later kernels would have smeared into the first and last few outputs. So in the interior a
+//! fused run gives `y[j] = (x * K)[j + T]` (T the sum of the stages' front trims), which is
+//! exact, while the first and last `R` outputs (`R` = the sum of the kernel lengths, a bound on
+//! how far any truncation reaches) are computed stage by stage, in f64, from the first and last
+//! few thousand input frames ([`staged`]). An input too short to have an interior is computed
+//! stage by stage whole. Memory stays bounded by a few times `R` frames.
+
+use std::collections::VecDeque;
+
+use super::kernels::Kernels;
+use crate::conv::MultiConvolver;
+
+/// How a stage's output relates to its full convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageMode {
+    /// All `N + M - 1` frames (np.convolve 'full').
+    Full,
+    /// np.convolve 'same': `max(N, M)` frames, centred.
+    Same,
+}
+
+/// A linear stage as built from its word.
+#[derive(Clone, Debug)]
+pub struct LinearStage {
+    /// The stage word exactly as typed.
+    pub word: String,
+    pub kernels: Kernels,
+    pub mode: StageMode,
+}
+
+impl LinearStage {
+    /// Front trim and output length for an input of `len` frames (`None`: long, at least M).
+    fn shape(&self, len: Option<usize>) -> (usize, Option<usize>) {
+        let m = self.kernels.len();
+        match self.mode {
+            StageMode::Full => (0, len.map(|l| l + m - 1)),
+            StageMode::Same => match len {
+                Some(l) => ((l.min(m).max(1) - 1) / 2, Some(l.max(m))),
+                None => ((m - 1) / 2, None),
+            },
+        }
+    }
+}
+
+/// Output length of `stages` for `n` input frames.
+pub fn output_len(stages: &[LinearStage], n: usize) -> usize {
+    stages
+        .iter()
+        .fold(n, |l, s| s.shape(Some(l)).1.unwrap_or(l))
+}
+
+/// Exact outputs of `stages` applied one after the other, over whatever range a segment of the
+/// input determines. `x` (planar) holds input frames `start..start + len`; `total` is the input's
+/// length if known (the segment then may reach the end). Returns the first output index and
+/// the outputs from there on that the segment fully determines.
+pub fn staged(
+    stages: &[LinearStage],
+    x: &[Vec<f64>],
+    start: usize,
+    total: Option<usize>,
+) -> (usize, Vec<Vec<f64>>) {
+    let mut seg: Vec<Vec<f64>> = x.to_vec();
+    let mut a = start;
+    let mut len_total = total;
+    for stage in stages {
+        let b = a + seg.first().map_or(0, Vec::len);
+        let m = stage.kernels.len();
+        let (trim, out_len) = stage.shape(len_total);
+        let reaches_end = len_total == Some(b);
+        if seg.first().is_none_or(Vec::is_empty) {
+            return (a, seg);
+        }
+        let pre = stage.kernels.apply_full(&seg);
+        // Pre-trim indices p (global) with every contributing input known or known to be zero.
+        let lo = if a == 0 { 0 } else { a + m - 1 };
+        let hi = if reaches_end { b + m - 1 } else { b };
+        let new_a = lo.saturating_sub(trim);
+        let mut new_b = hi.saturating_sub(trim);
+        if let Some(l) = out_len {
+            new_b = new_b.min(l);
+        }
+        let new_b = new_b.max(new_a);
+        seg = pre
+            .iter()
+            .map(|ch| {
+                (new_a..new_b)
+                    .map(|j| ch.get(j + trim - a).copied().unwrap_or(0.0))
+                    .collect()
+            })
+            .collect();
+        a = new_a;
+        len_total = out_len;
+    }
+    (a, seg)
+}
+
+/// The runtime of one fused run (see the module doc).
+pub struct FusedStage {
+    stages: Vec<LinearStage>,
+    channels: usize,
+    engine: MultiConvolver<f32>,
+    latency: usize,
+    /// Outputs at each end computed stage by stage.
+    margin: usize,
+    /// Input frames held before streaming starts (shorter inputs are computed whole).
+    hold: usize,
+    /// `y[j] = (x * K)[j + shift]` in the interior.
+    shift: usize,
+    frames_in: usize,
+    held: Vec<Vec<f64>>,
+    streaming: bool,
+    /// Next output index to emit.
+    next: usize,
+    /// Engine outputs not yet emitted, and the full-convolution index of the first of them.
+    queue: Vec<VecDeque<f32>>,
+    queue_start: i64,
+    /// The last input frames (for the end's exact outputs).
+    recent: Vec<VecDeque<f64>>,
+    recent_cap: usize,
+    scratch_out: Vec<Vec<f32>>,
+}
+
+impl FusedStage {
+    /// A run over `stages` whose fused kernels run in `engine` (latency `latency`).
+    pub fn new(
+        stages: Vec<LinearStage>,
+        channels: usize,
+        engine: MultiConvolver<f32>,
+        latency: usize,
+    ) -> Self {
+        let n = stages.len();
+        let needs_edges = stages[..n.saturating_sub(1)]
+            .iter()
+            .any(|s| s.mode == StageMode::Same);
+        let sum_m: usize = stages.iter().map(|s| s.kernels.len()).sum();
+        let last = &stages[n - 1];
+        let (margin, hold) = if needs_edges {
+            (sum_m, 4 * sum_m + 16)
+        } else if last.mode == StageMode::Same {
+            // The front trim depends on whether N >= M: wait until that is known.
+            (0, last.kernels.len())
+        } else {
+            (0, 0)
+        };
+        let shift = stages.iter().map(|s| s.shape(None).0).sum();
+        let recent_cap = if needs_edges { 3 * sum_m + 16 } else { 0 };
+        FusedStage {
+            stages,
+            channels,
+            engine,
+            latency,
+            margin,
+            hold,
+            shift,
+            frames_in: 0,
+            held: vec![Vec::new(); channels],
+            streaming: false,
+            next: 0,
+            queue: vec![VecDeque::new(); channels],
+            queue_start: -(latency as i64),
+            recent: vec![VecDeque::with_capacity(recent_cap); channels],
+            recent_cap,
+            scratch_out: vec![Vec::new(); channels],
+        }
+    }
+
+    /// The stages in this run.
+    pub fn stages(&self) -> &[LinearStage] {
+        &self.stages
+    }
+
+    /// Filters a block; returns whatever outputs are final (possibly none, or more frames
+    /// than came in).
+    pub fn process(&mut self, input: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        let frames = input.first().map_or(0, Vec::len);
+        self.frames_in += frames;
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); self.channels];
+        if !self.streaming {
+            for (h, x) in self.held.iter_mut().zip(input) {
+                h.extend(x.iter().map(|&v| f64::from(v)));
+            }
+            if self.frames_in >= self.hold && self.frames_in > 0 {
+                self.start_streaming(&mut out);
+            }
+            return out;
+        }
+        self.feed(input);
+        self.release(None, &mut out);
+        out
+    }
+
+    /// The end of the input: everything still owed.
+    pub fn finish(&mut self) -> Vec<Vec<f32>> {
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); self.channels];
+        let n = self.frames_in;
+        if !self.streaming {
+            if n == 0 {
+                return out;
+            }
+            let (_, ys) = staged(&self.stages, &self.held, 0, Some(n));
+            for (o, y) in out.iter_mut().zip(ys) {
+                o.extend(y.iter().map(|&v| v as f32));
+            }
+            self.held.iter_mut().for_each(Vec::clear);
+            return out;
+        }
+        // Drain the engine: all of x * K has come out after its tail.
+        let tail = self.engine.tail_frames();
+        let mut remaining = tail;
+        while remaining > 0 {
+            let chunk = remaining.min(8192);
+            for s in &mut self.scratch_out {
+                s.clear();
+                s.resize(chunk, 0.0);
+            }
+            let mut views: Vec<&mut [f32]> =
+                self.scratch_out.iter_mut().map(|v| &mut v[..]).collect();
+            self.engine.flush(&mut views);
+            for (q, s) in self.queue.iter_mut().zip(&self.scratch_out) {
+                q.extend(s.iter().copied());
+            }
+            remaining -= chunk;
+        }
+        let total = output_len(&self.stages, n);
+        let interior_end = total.saturating_sub(self.margin);
+        self.release(Some(interior_end), &mut out);
+        if self.margin > 0 {
+            let seg: Vec<Vec<f64>> = self
+                .recent
+                .iter()
+                .map(|r| r.iter().copied().collect())
+                .collect();
+            let start = n - seg.first().map_or(0, Vec::len);
+            let (a, ys) = staged(&self.stages, &seg, start, Some(n));
+            debug_assert!(a <= self.next);
+            for (o, y) in out.iter_mut().zip(ys) {
+                let from = self.next.saturating_sub(a).min(y.len());
+                o.extend(y[from..].iter().map(|&v| v as f32));
+            }
+        }
+        self.next = total;
+        out
+    }
+
+    fn start_streaming(&mut self, out: &mut [Vec<f32>]) {
+        if self.margin > 0 {
+            let (_, ys) = staged(&self.stages, &self.held, 0, None);
+            for (o, y) in out.iter_mut().zip(&ys) {
+                o.extend(y[..self.margin.min(y.len())].iter().map(|&v| v as f32));
+            }
+            self.next = self.margin;
+        }
+        self.streaming = true;
+        let held = std::mem::take(&mut self.held);
+        let as_f32: Vec<Vec<f32>> = held
+            .iter()
+            .map(|h| h.iter().map(|&v| v as f32).collect())
+            .collect();
+        self.feed(&as_f32);
+        self.release(None, out);
+    }
+
+    fn feed(&mut self, input: &[Vec<f32>]) {
+        let frames = input.first().map_or(0, Vec::len);
+        if frames == 0 {
+            return;
+        }
+        for s in &mut self.scratch_out {
+            s.clear();
+            s.resize(frames, 0.0);
+        }
+        {
+            let ins: Vec<&[f32]> = input.iter().map(|v| &v[..]).collect();
+            let mut outs: Vec<&mut [f32]> =
+                self.scratch_out.iter_mut().map(|v| &mut v[..]).collect();
+            self.engine.process(&ins, &mut outs);
+        }
+        for (q, s) in self.queue.iter_mut().zip(&self.scratch_out) {
+            q.extend(s.iter().copied());
+        }
+        if self.recent_cap > 0 {
+            for (r, x) in self.recent.iter_mut().zip(input) {
+                let skip = x.len().saturating_sub(self.recent_cap);
+                r.extend(x[skip..].iter().map(|&v| f64::from(v)));
+                let excess = r.len().saturating_sub(self.recent_cap);
+                r.drain(..excess);
+            }
+        }
+    }
+
+    /// Emits queued engine outputs up to output index `end` (exclusive), or, while streaming,
+    /// all but the last `margin` (they may turn out to be in the end's exact region).
+    fn release(&mut self, end: Option<usize>, out: &mut [Vec<f32>]) {
+        let queued = self.queue[0].len();
+        // Output index of the first queued value.
+        let first_j = self.queue_start - self.shift as i64;
+        let last_j = first_j + queued as i64; // exclusive
+        let upto = match end {
+            Some(e) => (e as i64).min(last_j),
+            None => last_j - self.margin as i64,
+        };
+        // Drop values before `next` (pre-latency zeros, trimmed front, the exact head).
+        let drop = (self.next as i64 - first_j).clamp(0, queued as i64) as usize;
+        let take = (upto - (first_j + drop as i64)).max(0) as usize;
+        for (q, o) in self.queue.iter_mut().zip(out.iter_mut()) {
+            q.drain(..drop);
+            o.extend(q.drain(..take));
+        }
+        self.queue_start += (drop + take) as i64;
+        self.next = (first_j + (drop + take) as i64).max(self.next as i64) as usize;
+    }
+
+    /// The engine's latency (samples), for `--explain`.
+    pub fn latency(&self) -> usize {
+        self.latency
+    }
+}

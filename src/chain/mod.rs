@@ -1,0 +1,226 @@
+//! The filter chain of `convoy run`: stage words parsed, kernels designed or loaded, adjacent
+//! linear stages fused, and the runtime that pushes blocks through them.
+//!
+//! Setup on the main thread; [`Chain::process`] runs on the chain thread.
+//!
+//! A stage word is `name[:arg,...][,key=value...]`, e.g. `ma:9`, `lowpass:3000,window=kaiser`,
+//! `fir:room.wav,normalize=peak,mode=full`. Every stage here is linear and time-invariant, so
+//! each becomes a [`Kernels`] map plus a mode; runs of them are fused when the cost model says
+//! one convolution is cheaper than several ([`fused`] keeps the output identical).
+
+pub mod design;
+pub mod fused;
+pub mod kernels;
+mod parse;
+
+use std::path::PathBuf;
+
+use crate::conv::partitioned::MAX_BLOCK;
+use crate::conv::{MultiConvolver, PartitionedKernel, Schedule};
+use crate::error::{Error, Result};
+pub use fused::{FusedStage, LinearStage, StageMode};
+pub use kernels::Kernels;
+pub use parse::{STAGE_HELP, parse_stage};
+
+/// The most taps any stage may have (2^27, 0.5 GB of f32 per channel): refused before
+/// allocating.
+pub const MAX_TAPS: usize = 1 << 27;
+
+/// What the chain is built for.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// Sample rate of the stream, if known.
+    pub rate: Option<u32>,
+    pub channels: usize,
+    /// `--block`: the latency the engine must meet; `None` offline (fastest).
+    pub block: Option<usize>,
+    /// Notes for the user (gains applied), printed unless `-q`.
+    pub quiet: bool,
+}
+
+/// A built chain: fused runs of linear stages.
+pub struct Chain {
+    runs: Vec<FusedStage>,
+    explain: Vec<String>,
+    /// Files the stages read (never to be overwritten by the output).
+    pub inputs: Vec<PathBuf>,
+    /// Notes to print (normalization gains and the like).
+    pub notes: Vec<String>,
+    channels: usize,
+}
+
+/// Picks the engine's partitioning for a kernel of `len` taps.
+fn schedule_for(len: usize, block: Option<usize>) -> Schedule {
+    match block {
+        Some(b) => {
+            // Any host block: the head partition is the largest power of two not above it,
+            // so every call of `b` frames has its output ready (latency <= b).
+            let head = 1usize << (usize::BITS - 1 - b.max(1).leading_zeros());
+            Schedule::choose(len, head.min(MAX_BLOCK))
+        }
+        None => {
+            // Offline: the cheapest uniform partitioning by the cost model.
+            let mut best = Schedule::uniform(len, 64);
+            let mut b = 128;
+            while b <= MAX_BLOCK {
+                let s = Schedule::uniform(len, b);
+                if s.cost_ns < best.cost_ns {
+                    best = s;
+                }
+                b *= 2;
+            }
+            best
+        }
+    }
+}
+
+fn cost(len: usize, block: Option<usize>) -> f64 {
+    schedule_for(len, block).cost_ns
+}
+
+impl Chain {
+    /// Parses and builds `words` (stage words in order).
+    pub fn build(words: &[String], ctx: &Context) -> Result<Chain> {
+        let mut stages = Vec::new();
+        let mut inputs = Vec::new();
+        let mut notes = Vec::new();
+        for word in words {
+            let built = parse_stage(word, ctx)?;
+            inputs.extend(built.reads);
+            notes.extend(built.note);
+            stages.push(built.stage);
+        }
+        let channels = ctx.channels;
+        // Greedy fusion: extend the current run while one convolution of the fused kernel costs
+        // no more than the run and the next stage separately.
+        let mut groups: Vec<Vec<LinearStage>> = Vec::new();
+        let mut fused_kernels: Vec<Kernels> = Vec::new();
+        for stage in stages {
+            if let (Some(group), Some(k)) = (groups.last_mut(), fused_kernels.last_mut()) {
+                let candidate = stage.kernels.after(k, channels);
+                let separate = cost(k.len(), ctx.block) + cost(stage.kernels.len(), ctx.block);
+                if candidate.len() <= MAX_TAPS && cost(candidate.len(), ctx.block) <= separate {
+                    *k = candidate;
+                    group.push(stage);
+                    continue;
+                }
+            }
+            fused_kernels.push(stage.kernels.clone());
+            groups.push(vec![stage]);
+        }
+        let mut runs = Vec::new();
+        let mut explain = Vec::new();
+        for (i, (group, kernels)) in groups.into_iter().zip(fused_kernels).enumerate() {
+            let schedule = schedule_for(kernels.len(), ctx.block);
+            let engine_kernels = kernels.engine_kernels();
+            let engine = if engine_kernels.len() == 1 {
+                let pk = PartitionedKernel::with_schedule(&engine_kernels[0], &schedule)?;
+                MultiConvolver::shared(&pk, channels)
+            } else {
+                let refs: Vec<&[f32]> = engine_kernels.iter().map(|k| &k[..]).collect();
+                MultiConvolver::with_schedule(&refs, channels, &schedule)?
+            };
+            let latency = engine.latency();
+            let parts: Vec<String> = schedule
+                .segments
+                .iter()
+                .map(|s| format!("{}x{}", s.partitions, s.block))
+                .collect();
+            for s in &group {
+                explain.push(format!(
+                    "  {:<28} {:>8} taps  {:<4}  DC gain {}",
+                    s.word,
+                    s.kernels.len(),
+                    if s.mode == StageMode::Full {
+                        "full"
+                    } else {
+                        "same"
+                    },
+                    describe_gain(&s.kernels)
+                ));
+            }
+            let what = if group.len() > 1 {
+                format!("fused {} stages into", group.len())
+            } else {
+                "runs as".to_string()
+            };
+            explain.push(format!(
+                "run {}: {what} one {}-tap convolution, partitions {}, engine latency {} samples{}",
+                i + 1,
+                kernels.len(),
+                parts.join(" + "),
+                latency,
+                ctx.rate
+                    .map(|r| format!(" ({:.3} ms)", latency as f64 * 1e3 / f64::from(r)))
+                    .unwrap_or_default()
+            ));
+            runs.push(FusedStage::new(group, channels, engine, latency));
+        }
+        Ok(Chain {
+            runs,
+            explain,
+            inputs,
+            notes,
+            channels,
+        })
+    }
+
+    /// The `--explain` text.
+    pub fn explain(&self) -> String {
+        let mut s = format!(
+            "chain: {} stage(s), {} channel(s), {} convolution run(s)\n",
+            self.runs.iter().map(|r| r.stages().len()).sum::<usize>(),
+            self.channels,
+            self.runs.len()
+        );
+        for line in &self.explain {
+            s.push_str(line);
+            s.push('\n');
+        }
+        if self.runs.is_empty() {
+            s.push_str("  (no stages: input copied to output)\n");
+        }
+        s
+    }
+
+    /// Pushes a block through every run.
+    pub fn process(&mut self, block: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
+        let mut data = block;
+        for run in &mut self.runs {
+            data = run.process(&data);
+        }
+        data
+    }
+
+    /// The end of the input: flushes each run in turn (a run's tail goes through the rest).
+    pub fn finish(&mut self) -> Vec<Vec<f32>> {
+        let mut pending: Vec<Vec<f32>> = vec![Vec::new(); self.channels];
+        for i in 0..self.runs.len() {
+            let mut data = self.runs[i].process(&pending);
+            let tail = self.runs[i].finish();
+            for (d, t) in data.iter_mut().zip(tail) {
+                d.extend(t);
+            }
+            pending = data;
+        }
+        pending
+    }
+}
+
+fn describe_gain(k: &Kernels) -> String {
+    let dc: f64 = match k {
+        Kernels::Shared(k) => k.iter().sum(),
+        Kernels::PerChannel(ks) => ks.first().map(|k| k.iter().sum()).unwrap_or(0.0),
+        Kernels::Matrix(m) => m[0].iter().map(|k| k.iter().sum::<f64>()).sum(),
+    };
+    if dc.abs() < 1e-12 {
+        "-inf dB (x0)".into()
+    } else {
+        format!("{:+.2} dB (x{:.4})", 20.0 * dc.abs().log10(), dc)
+    }
+}
+
+/// An error about a stage word.
+pub fn bad_stage(word: &str, msg: impl std::fmt::Display) -> Error {
+    Error::Usage(format!("bad stage '{word}': {msg}"))
+}

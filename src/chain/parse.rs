@@ -1,0 +1,601 @@
+//! Stage words -> linear stages (kernels designed or loaded here).
+//!
+//! Setup only. Every error quotes the whole stage word as typed.
+
+use std::path::{Path, PathBuf};
+
+use super::design::{self, Band, Window};
+use super::fused::{LinearStage, StageMode};
+use super::kernels::Kernels;
+use super::{Context, MAX_TAPS, bad_stage};
+use crate::error::Result;
+use crate::io::text::parse_number;
+
+/// The stages, for `--help` and for "did you mean".
+pub const STAGE_HELP: &str = "\
+Stages (one shell word each: name[:arg,...][,key=value...]; applied left to right):
+  fir:IR.wav       kernel from an impulse-response WAV: mono IR -> every channel, N channels ->
+                   channel by channel, 4 channels on a stereo input -> true stereo (LL,LR,RL,RR).
+                   gain=DB|X  normalize=none|peak|dc|energy (default none: used as stored)
+                   wet=X dry=X (default wet=1, dry=0)
+  taps:0.2,0.6,0.2 inline kernel          taps:@kernel.txt  kernel from a text file
+  ma:N             moving average (boxcar) of N taps
+  gauss:SIGMA      Gaussian, sigma in samples (or gauss:sigma=S); taps=N (default +-4 sigma)
+  savgol:W,ORDER   Savitzky-Golay smoothing (scipy.signal.savgol_coeffs(W, ORDER))
+  lowpass:HZ  highpass:HZ  bandpass:LO,HI  bandstop:LO,HI
+                   windowed-sinc, linear phase; HZ is the -3 dB point of the designed response.
+                   window=hann|hamming|blackman|kaiser (default hamming), beta=B (kaiser, 8.6),
+                   transition=HZ or taps=N (default transition: 1/4 of the distance from the
+                   edge to 0 Hz, to Nyquist or to the other edge, at least rate/2000)
+  gain:-6db        gain in dB (suffix db) or as a linear factor (gain:0.5)
+  delay:10ms       delay by a time (ms, s) or a number of samples (delay:480); adds frames
+Every FIR-like stage takes mode=same (default: np.convolve(x, k, 'same') per channel: same
+length as the input when it is at least as long as the kernel, no delay) or mode=full
+(np.convolve 'full': N + M - 1 frames, the whole tail kept).";
+
+const NAMES: [&str; 11] = [
+    "fir", "taps", "ma", "gauss", "savgol", "lowpass", "highpass", "bandpass", "bandstop", "gain",
+    "delay",
+];
+
+/// A parsed, built stage and what it needs from outside.
+pub struct Built {
+    pub stage: LinearStage,
+    /// Files the stage reads.
+    pub reads: Vec<PathBuf>,
+    /// A note for the user (a gain convoy applied).
+    pub note: Option<String>,
+}
+
+struct Word<'a> {
+    text: &'a str,
+    name: &'a str,
+    args: Vec<&'a str>,
+    opts: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Word<'a> {
+    fn split(text: &'a str) -> Word<'a> {
+        let (name, rest, positional) = match text.find([':', ',']) {
+            Some(i) if text.as_bytes()[i] == b':' => (&text[..i], &text[i + 1..], true),
+            Some(i) => (&text[..i], &text[i + 1..], false),
+            None => (text, "", false),
+        };
+        let mut args = Vec::new();
+        let mut opts = Vec::new();
+        if !rest.is_empty() {
+            for (i, item) in rest.split(',').enumerate() {
+                match item.split_once('=') {
+                    Some((k, v)) => opts.push((k.trim(), v.trim())),
+                    None if positional || i > 0 => args.push(item.trim()),
+                    None => args.push(item.trim()),
+                }
+            }
+        }
+        Word {
+            text,
+            name: name.trim(),
+            args,
+            opts,
+        }
+    }
+
+    fn err(&self, msg: impl std::fmt::Display) -> crate::error::Error {
+        bad_stage(self.text, msg)
+    }
+
+    fn opt(&self, key: &str) -> Option<&'a str> {
+        self.opts
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+    }
+
+    fn check_opts(&self, allowed: &[&str]) -> Result<()> {
+        for (k, _) in &self.opts {
+            if !allowed.contains(k) {
+                return Err(self.err(if allowed.is_empty() {
+                    format!("'{}' takes no options (got '{k}')", self.name)
+                } else {
+                    format!(
+                        "unknown option '{k}' for '{}' (it takes {})",
+                        self.name,
+                        allowed.join(", ")
+                    )
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn number(&self, what: &str, text: &str) -> Result<f64> {
+        match parse_number(text) {
+            Some(v) if v.is_finite() => Ok(v),
+            _ => Err(self.err(format!("{what} '{text}' is not a number"))),
+        }
+    }
+
+    fn count(&self, what: &str, text: &str) -> Result<usize> {
+        let v = self.number(what, text)?;
+        if v < 1.0 {
+            return Err(self.err(format!("{what} must be at least 1 (got {text})")));
+        }
+        if v.fract() != 0.0 {
+            return Err(self.err(format!("{what} must be a whole number (got {text})")));
+        }
+        if v > MAX_TAPS as f64 {
+            return Err(self.err(format!("{what} {text} is over the limit of 2^27 taps")));
+        }
+        Ok(v as usize)
+    }
+
+    fn rate(&self, ctx: &Context) -> Result<f64> {
+        ctx.rate.map(f64::from).ok_or_else(|| {
+            self.err("needs the sample rate, and the input does not say it: give --rate")
+        })
+    }
+
+    fn hz(&self, text: &str, ctx: &Context) -> Result<f64> {
+        let lower = text.to_ascii_lowercase();
+        let (num, mult) = if let Some(n) = lower.strip_suffix("khz") {
+            (n, 1000.0)
+        } else if let Some(n) = lower.strip_suffix("k") {
+            (n, 1000.0)
+        } else if let Some(n) = lower.strip_suffix("hz") {
+            (n, 1.0)
+        } else {
+            (lower.as_str(), 1.0)
+        };
+        let f = self.number("frequency", num.trim())? * mult;
+        let rate = self.rate(ctx)?;
+        if f <= 0.0 {
+            return Err(self.err(format!("frequency {text} must be above 0 Hz")));
+        }
+        if f >= rate / 2.0 {
+            return Err(self.err(format!(
+                "frequency {text} is at or above Nyquist ({} Hz at {} Hz)",
+                rate / 2.0,
+                rate
+            )));
+        }
+        Ok(f)
+    }
+
+    fn mode(&self, default: StageMode) -> Result<StageMode> {
+        match self.opt("mode") {
+            None => Ok(default),
+            Some("full") => Ok(StageMode::Full),
+            Some("same") => Ok(StageMode::Same),
+            Some(other) => Err(self.err(format!("mode '{other}' is not full or same"))),
+        }
+    }
+
+    fn want_args(&self, n: std::ops::RangeInclusive<usize>, usage: &str) -> Result<()> {
+        if !n.contains(&self.args.len()) {
+            return Err(self.err(format!("usage: {usage}")));
+        }
+        Ok(())
+    }
+}
+
+fn parse_gain(w: &Word, text: &str) -> Result<f64> {
+    let lower = text.to_ascii_lowercase();
+    if let Some(db) = lower.strip_suffix("db") {
+        Ok(10f64.powf(w.number("gain", db.trim())? / 20.0))
+    } else {
+        w.number("gain", text)
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Builds the stage `word` for `ctx`.
+pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
+    let w = Word::split(word);
+    let mut reads = Vec::new();
+    let mut note = None;
+    let same = StageMode::Same;
+    let (kernels, mode) = match w.name {
+        "ma" => {
+            w.check_opts(&["mode"])?;
+            w.want_args(1..=1, "ma:N (taps)")?;
+            (
+                Kernels::Shared(design::moving_average(w.count("length", w.args[0])?)),
+                w.mode(same)?,
+            )
+        }
+        "taps" => {
+            w.check_opts(&["mode"])?;
+            let k = if let Some(file) = w.args.first().and_then(|a| a.strip_prefix('@')) {
+                if w.args.len() != 1 {
+                    return Err(w.err("usage: taps:@FILE or taps:a,b,c"));
+                }
+                let path = PathBuf::from(file);
+                let array = crate::io::load_file(&path).map_err(|e| w.err(e))?;
+                if array.width() != 1 {
+                    return Err(w.err(format!(
+                        "{file} has {} columns; a kernel is one",
+                        array.width()
+                    )));
+                }
+                reads.push(path);
+                array.columns[0].clone()
+            } else {
+                if w.args.is_empty() {
+                    return Err(w.err("usage: taps:a,b,c or taps:@FILE"));
+                }
+                w.args
+                    .iter()
+                    .map(|a| w.number("tap", a))
+                    .collect::<Result<Vec<f64>>>()?
+            };
+            check_kernel(&w, &k, "kernel")?;
+            (Kernels::Shared(k), w.mode(same)?)
+        }
+        "gauss" => {
+            w.check_opts(&["sigma", "taps", "mode"])?;
+            let sigma_text = match (w.args.first(), w.opt("sigma")) {
+                (Some(a), None) => *a,
+                (None, Some(s)) => s,
+                _ => return Err(w.err("usage: gauss:SIGMA or gauss:sigma=S[,taps=N]")),
+            };
+            let sigma = w.number("sigma", sigma_text)?;
+            if sigma <= 0.0 {
+                return Err(w.err("sigma must be above 0"));
+            }
+            let taps = match w.opt("taps") {
+                Some(t) => w.count("taps", t)?,
+                None => {
+                    let t = 2.0 * (4.0 * sigma).ceil() + 1.0;
+                    if t > MAX_TAPS as f64 {
+                        return Err(w.err("sigma too large (over 2^27 taps)"));
+                    }
+                    design::gaussian_taps(sigma)
+                }
+            };
+            (
+                Kernels::Shared(design::gaussian(sigma, taps)),
+                w.mode(same)?,
+            )
+        }
+        "savgol" => {
+            w.check_opts(&["mode"])?;
+            w.want_args(2..=2, "savgol:WINDOW,ORDER")?;
+            let window = w.count("window", w.args[0])?;
+            let order = w.number("order", w.args[1])?;
+            if order < 0.0 || order.fract() != 0.0 {
+                return Err(w.err("order must be a whole number >= 0"));
+            }
+            let order = order as usize;
+            if order >= window {
+                return Err(w.err(format!(
+                    "order {order} must be less than the window {window}"
+                )));
+            }
+            if window > 100_001 {
+                return Err(
+                    w.err("window over 100001 taps: use gauss or ma for that much smoothing")
+                );
+            }
+            (
+                Kernels::Shared(design::savitzky_golay(window, order)),
+                w.mode(same)?,
+            )
+        }
+        "lowpass" | "highpass" | "bandpass" | "bandstop" => {
+            w.check_opts(&["taps", "transition", "window", "beta", "mode"])?;
+            let rate = w.rate(ctx)?;
+            let band = match w.name {
+                "lowpass" | "highpass" => {
+                    w.want_args(1..=1, &format!("{}:HZ", w.name))?;
+                    let f = w.hz(w.args[0], ctx)?;
+                    if w.name == "lowpass" {
+                        Band::Lowpass(f)
+                    } else {
+                        Band::Highpass(f)
+                    }
+                }
+                _ => {
+                    w.want_args(2..=2, &format!("{}:LO,HI", w.name))?;
+                    let (lo, hi) = (w.hz(w.args[0], ctx)?, w.hz(w.args[1], ctx)?);
+                    if lo >= hi {
+                        return Err(w.err(format!(
+                            "low edge {lo} Hz must be below the high edge {hi} Hz"
+                        )));
+                    }
+                    if w.name == "bandpass" {
+                        Band::Bandpass(lo, hi)
+                    } else {
+                        Band::Bandstop(lo, hi)
+                    }
+                }
+            };
+            let window = match w.opt("window").unwrap_or("hamming") {
+                "hann" => Window::Hann,
+                "hamming" => Window::Hamming,
+                "blackman" => Window::Blackman,
+                "kaiser" => {
+                    let beta = match w.opt("beta") {
+                        Some(b) => w.number("beta", b)?,
+                        None => 8.6,
+                    };
+                    if !(0.0..=50.0).contains(&beta) {
+                        return Err(w.err("beta must be 0 to 50"));
+                    }
+                    Window::Kaiser(beta)
+                }
+                other => {
+                    return Err(w.err(format!(
+                        "window '{other}' is not hann, hamming, blackman or kaiser"
+                    )));
+                }
+            };
+            if w.opt("beta").is_some() && !matches!(window, Window::Kaiser(_)) {
+                return Err(w.err("beta= applies to window=kaiser only"));
+            }
+            let taps = match (w.opt("taps"), w.opt("transition")) {
+                (Some(_), Some(_)) => return Err(w.err("give taps= or transition=, not both")),
+                (Some(t), None) => {
+                    let n = w.count("taps", t)?;
+                    if n % 2 == 0 {
+                        return Err(w.err(format!(
+                            "taps={n}: must be odd (a linear-phase filter with a centre tap)"
+                        )));
+                    }
+                    n
+                }
+                (None, tr) => {
+                    let transition = match tr {
+                        Some(t) => w.hz(t, ctx)?,
+                        None => design::default_transition(band, rate),
+                    };
+                    let n = design::taps_for(transition, rate, window);
+                    if n > (1 << 20) {
+                        return Err(w.err(format!(
+                            "the transition asked for needs {n} taps (over 2^20): widen transition= or give taps="
+                        )));
+                    }
+                    n
+                }
+            };
+            (
+                Kernels::Shared(design::windowed_sinc(band, rate, taps, window)),
+                w.mode(same)?,
+            )
+        }
+        "gain" => {
+            w.check_opts(&[])?;
+            w.want_args(1..=1, "gain:-6db or gain:0.5")?;
+            (
+                Kernels::Shared(vec![parse_gain(&w, w.args[0])?]),
+                StageMode::Full,
+            )
+        }
+        "delay" => {
+            w.check_opts(&[])?;
+            w.want_args(1..=1, "delay:10ms, delay:0.5s or delay:480 (samples)")?;
+            let text = w.args[0].to_ascii_lowercase();
+            let samples = if let Some(ms) = text.strip_suffix("ms") {
+                w.number("delay", ms)? * w.rate(ctx)? / 1000.0
+            } else if let Some(s) = text.strip_suffix('s') {
+                w.number("delay", s)? * w.rate(ctx)?
+            } else {
+                let v = w.number("delay", &text)?;
+                if v.fract() != 0.0 {
+                    return Err(w.err("a delay in samples must be a whole number (or say ms / s)"));
+                }
+                v
+            };
+            if samples < 0.0 {
+                return Err(w.err("delay must not be negative"));
+            }
+            let d = samples.round();
+            if d >= MAX_TAPS as f64 {
+                return Err(w.err("delay over 2^27 samples"));
+            }
+            let mut k = vec![0.0; d as usize + 1];
+            k[d as usize] = 1.0;
+            (Kernels::Shared(k), StageMode::Full)
+        }
+        "fir" => {
+            w.check_opts(&["gain", "normalize", "wet", "dry", "mode", "resample"])?;
+            w.want_args(
+                1..=1,
+                "fir:IR.wav[,normalize=...,gain=...,wet=...,dry=...,mode=...]",
+            )?;
+            let file = w.args[0];
+            let path = PathBuf::from(file);
+            let (mut channels, ir_rate) = load_ir(&w, &path)?;
+            reads.push(path);
+            if let (Some(ir_rate), Some(rate)) = (ir_rate, ctx.rate) {
+                if ir_rate != rate {
+                    return Err(match w.opt("resample") {
+                        Some("yes") => w.err(format!(
+                            "{file} is {ir_rate} Hz but the input is {rate} Hz, and resample=yes is not available in this build: resample the IR first (sox {file} -r {rate} ir_{rate}.wav)"
+                        )),
+                        _ => w.err(format!("{file} is {ir_rate} Hz but the input is {rate} Hz (resample the IR, e.g. sox {file} -r {rate} out.wav)")),
+                    });
+                }
+            }
+            if let Some(r) = w.opt("resample").filter(|r| *r != "yes" && *r != "no") {
+                return Err(w.err(format!("resample '{r}' is not yes or no")));
+            }
+            let factor = match w.opt("normalize").unwrap_or("none") {
+                "none" => 1.0,
+                "peak" => {
+                    let peak = channels
+                        .iter()
+                        .flatten()
+                        .fold(0.0f64, |m, v| m.max(v.abs()));
+                    if peak == 0.0 { 1.0 } else { 1.0 / peak }
+                }
+                "dc" => {
+                    let dc = channels
+                        .iter()
+                        .map(|c| c.iter().sum::<f64>().abs())
+                        .fold(0.0, f64::max);
+                    if dc == 0.0 {
+                        return Err(w.err(format!("{file} sums to 0: normalize=dc is undefined")));
+                    }
+                    1.0 / dc
+                }
+                "energy" => {
+                    let e = channels
+                        .iter()
+                        .map(|c| c.iter().map(|v| v * v).sum::<f64>())
+                        .fold(0.0, f64::max);
+                    if e == 0.0 { 1.0 } else { 1.0 / e.sqrt() }
+                }
+                other => {
+                    return Err(w.err(format!(
+                        "normalize '{other}' is not none, peak, dc or energy"
+                    )));
+                }
+            };
+            let gain = match w.opt("gain") {
+                Some(g) => parse_gain(&w, g)?,
+                None => 1.0,
+            };
+            let wet = match w.opt("wet") {
+                Some(v) => w.number("wet", v)?,
+                None => 1.0,
+            };
+            let dry = match w.opt("dry") {
+                Some(v) => w.number("dry", v)?,
+                None => 0.0,
+            };
+            let scale = factor * gain * wet;
+            if factor != 1.0 {
+                note = Some(format!(
+                    "{word}: normalize={} scales the IR by {:.6} ({:+.2} dB)",
+                    w.opt("normalize").unwrap_or("none"),
+                    factor,
+                    20.0 * factor.log10()
+                ));
+            }
+            for c in &mut channels {
+                c.iter_mut().for_each(|v| *v *= scale);
+            }
+            let input_channels = ctx.channels;
+            let n = channels.len();
+            let mut kernels = if n == 1 {
+                Kernels::Shared(channels.remove(0))
+            } else if n == input_channels {
+                Kernels::PerChannel(channels)
+            } else if n == 4 && input_channels == 2 {
+                let m = &channels;
+                // LL, LR, RL, RR -> [out][in]
+                Kernels::Matrix(vec![
+                    vec![m[0].clone(), m[2].clone()],
+                    vec![m[1].clone(), m[3].clone()],
+                ])
+            } else {
+                return Err(w.err(format!(
+                    "{file} has {n} channels but the input has {input_channels} (use a mono IR, a {input_channels}-channel one{})",
+                    if input_channels == 2 { ", or 4 channels for true stereo" } else { "" }
+                )));
+            };
+            if dry != 0.0 {
+                kernels = add_dry(kernels, dry);
+            }
+            (kernels, w.mode(same)?)
+        }
+        other => {
+            let best = NAMES
+                .iter()
+                .map(|n| (edit_distance(other, n), n))
+                .min()
+                .filter(|(d, _)| *d <= 2.max(other.len() / 3));
+            return Err(crate::error::Error::Usage(match best {
+                Some((_, n)) => format!("unknown stage '{word}' (did you mean '{n}'?)"),
+                None => format!(
+                    "unknown stage '{word}' (stages: {}; see convoy run --help)",
+                    NAMES.join(", ")
+                ),
+            }));
+        }
+    };
+    Ok(Built {
+        stage: LinearStage {
+            word: word.to_string(),
+            kernels,
+            mode,
+        },
+        reads,
+        note,
+    })
+}
+
+fn add_dry(k: Kernels, dry: f64) -> Kernels {
+    let bump = |mut v: Vec<f64>| {
+        v[0] += dry;
+        v
+    };
+    match k {
+        Kernels::Shared(v) => Kernels::Shared(bump(v)),
+        Kernels::PerChannel(vs) => Kernels::PerChannel(vs.into_iter().map(bump).collect()),
+        Kernels::Matrix(mut m) => {
+            for (i, row) in m.iter_mut().enumerate() {
+                row[i][0] += dry;
+            }
+            Kernels::Matrix(m)
+        }
+    }
+}
+
+fn check_kernel(w: &Word, k: &[f64], what: &str) -> Result<()> {
+    if k.is_empty() {
+        return Err(w.err(format!("{what} is empty")));
+    }
+    if let Some(i) = k.iter().position(|v| !v.is_finite()) {
+        return Err(w.err(format!(
+            "{what} has a non-finite value ({}) at tap {i}",
+            k[i]
+        )));
+    }
+    Ok(())
+}
+
+/// Reads an impulse response WAV: its channels (f64) and rate; size checked before reading.
+fn load_ir(w: &Word, path: &Path) -> Result<(Vec<Vec<f64>>, Option<u32>)> {
+    let file = path.display().to_string();
+    let reader = hound::WavReader::open(path).map_err(|e| match e {
+        hound::Error::IoError(io) => w.err(format!("{file}: {}", crate::error::describe_io(&io))),
+        other => w.err(format!("{file}: not a readable WAV file ({other})")),
+    })?;
+    let frames = reader.duration() as usize;
+    if frames > MAX_TAPS {
+        return Err(w.err(format!(
+            "{file} has {frames} frames: over the limit of 2^27 taps"
+        )));
+    }
+    if frames == 0 {
+        return Err(w.err(format!("{file} has no samples")));
+    }
+    drop(reader);
+    let array = crate::io::load_file(path).map_err(|e| w.err(e))?;
+    for (c, col) in array.columns.iter().enumerate() {
+        if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+            return Err(w.err(format!(
+                "{file} has a non-finite value ({}) at frame {i}, channel {}",
+                col[i],
+                c + 1
+            )));
+        }
+    }
+    Ok((array.columns, array.sample_rate))
+}

@@ -1,0 +1,205 @@
+//! Sample formats and block conversion between interleaved bytes and planar `f32`.
+//!
+//! Reader/writer threads. Integer PCM maps to float as `x / 2^(bits - 1)` (-32768 -> -1.0,
+//! the libsndfile convention; 8-bit is unsigned, offset 128) and back the same way. Reducing to
+//! integers adds TPDF dither (two uniform variates, +-1 LSB triangular), as SoX does, and counts
+//! the samples that had to be clipped.
+
+/// A sample encoding on the wire or in a WAV file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleFormat {
+    U8,
+    S16,
+    S24,
+    S32,
+    F32,
+    F64,
+}
+
+impl SampleFormat {
+    /// Bytes per sample.
+    pub fn bytes(self) -> usize {
+        match self {
+            SampleFormat::U8 => 1,
+            SampleFormat::S16 => 2,
+            SampleFormat::S24 => 3,
+            SampleFormat::S32 | SampleFormat::F32 => 4,
+            SampleFormat::F64 => 8,
+        }
+    }
+
+    /// A short name for summaries ("16-bit", "32-bit float").
+    pub fn describe(self) -> &'static str {
+        match self {
+            SampleFormat::U8 => "8-bit",
+            SampleFormat::S16 => "16-bit",
+            SampleFormat::S24 => "24-bit",
+            SampleFormat::S32 => "32-bit",
+            SampleFormat::F32 => "32-bit float",
+            SampleFormat::F64 => "64-bit float",
+        }
+    }
+
+    fn int_bits(self) -> Option<u32> {
+        match self {
+            SampleFormat::U8 => Some(8),
+            SampleFormat::S16 => Some(16),
+            SampleFormat::S24 => Some(24),
+            SampleFormat::S32 => Some(32),
+            SampleFormat::F32 | SampleFormat::F64 => None,
+        }
+    }
+}
+
+/// Appends `bytes` (whole interleaved frames) to the planar channels in `out`.
+pub fn decode(format: SampleFormat, bytes: &[u8], out: &mut [Vec<f32>]) {
+    let channels = out.len();
+    let step = format.bytes();
+    let frame = step * channels;
+    let frames = bytes.len() / frame;
+    if frames == 0 {
+        return;
+    }
+    for (c, ch) in out.iter_mut().enumerate() {
+        ch.reserve(frames);
+        let samples = bytes[c * step..]
+            .chunks(frame)
+            .take(frames)
+            .map(|s| &s[..step]);
+        match format {
+            SampleFormat::U8 => ch.extend(samples.map(|s| (f32::from(s[0]) - 128.0) / 128.0)),
+            SampleFormat::S16 => {
+                ch.extend(samples.map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])) / 32_768.0))
+            }
+            SampleFormat::S24 => ch.extend(samples.map(|s| {
+                let v = i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8;
+                v as f32 / 8_388_608.0
+            })),
+            SampleFormat::S32 => ch.extend(samples.map(|s| {
+                (f64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]])) / 2_147_483_648.0) as f32
+            })),
+            SampleFormat::F32 => {
+                ch.extend(samples.map(|s| f32::from_le_bytes([s[0], s[1], s[2], s[3]])))
+            }
+            SampleFormat::F64 => ch.extend(samples.map(|s| {
+                f64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]) as f32
+            })),
+        }
+    }
+}
+
+/// Turns planar float samples into interleaved bytes: dither and clipping for integers.
+pub struct Encoder {
+    format: SampleFormat,
+    dither: bool,
+    rng: u64,
+    /// Samples clipped so far.
+    pub clipped: u64,
+}
+
+impl Encoder {
+    /// An encoder to `format`; `dither` adds TPDF dither when the format is 8/16/24-bit.
+    pub fn new(format: SampleFormat, dither: bool) -> Self {
+        Encoder {
+            format,
+            dither: dither && matches!(format.int_bits(), Some(8..=24)),
+            rng: 0x853C_49E6_748F_EA9B,
+            clipped: 0,
+        }
+    }
+
+    fn uniform(&mut self) -> f32 {
+        // xorshift64*: fast, deterministic (the same input gives the same output file).
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        ((self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32) / (1u64 << 24) as f32
+    }
+
+    /// Appends `frames` interleaved frames of `input` (planar) to `out`.
+    pub fn encode(&mut self, input: &[&[f32]], frames: usize, out: &mut Vec<u8>) {
+        let step = self.format.bytes();
+        out.reserve(frames * input.len() * step);
+        match self.format.int_bits() {
+            None => {
+                for i in 0..frames {
+                    for ch in input {
+                        match self.format {
+                            SampleFormat::F64 => {
+                                out.extend_from_slice(&f64::from(ch[i]).to_le_bytes())
+                            }
+                            _ => out.extend_from_slice(&ch[i].to_le_bytes()),
+                        }
+                    }
+                }
+            }
+            Some(bits) => {
+                let scale = (1u64 << (bits - 1)) as f64;
+                let (lo, hi) = (-scale, scale - 1.0);
+                for i in 0..frames {
+                    for ch in input {
+                        let mut v = f64::from(ch[i]) * scale;
+                        if self.dither {
+                            v += f64::from(self.uniform() - self.uniform());
+                        }
+                        let mut q = v.round();
+                        if q > hi || q < lo || q.is_nan() {
+                            self.clipped += 1;
+                            q = if q.is_nan() { 0.0 } else { q.clamp(lo, hi) };
+                        }
+                        let q = q as i64;
+                        match bits {
+                            8 => out.push((q + 128) as u8),
+                            16 => out.extend_from_slice(&(q as i16).to_le_bytes()),
+                            24 => out.extend_from_slice(&(q as i32).to_le_bytes()[..3]),
+                            _ => out.extend_from_slice(&(q as i32).to_le_bytes()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_round_trip_is_exact_without_dither() {
+        for format in [
+            SampleFormat::U8,
+            SampleFormat::S16,
+            SampleFormat::S24,
+            SampleFormat::S32,
+        ] {
+            let bits = format.int_bits().unwrap();
+            let full = (1i64 << (bits - 1)) as f64;
+            // The largest code, where f32 can hold it (not 1 - 2^-31).
+            let top = if bits <= 24 { 1.0 - 1.0 / full } else { 0.75 };
+            let values: Vec<f32> = [-1.0, -0.5, 0.0, 0.25, top]
+                .iter()
+                .map(|&v: &f64| v as f32)
+                .collect();
+            let mut enc = Encoder::new(format, false);
+            let mut bytes = Vec::new();
+            enc.encode(&[&values], values.len(), &mut bytes);
+            let mut back = vec![Vec::new()];
+            decode(format, &bytes, &mut back);
+            assert_eq!(back[0], values, "{format:?}");
+            assert_eq!(enc.clipped, 0);
+        }
+    }
+
+    #[test]
+    fn sixteen_bit_maps_like_libsndfile_and_counts_clipping() {
+        let mut back = vec![Vec::new(), Vec::new()];
+        decode(SampleFormat::S16, &[0x00, 0x80, 0xFF, 0x7F], &mut back);
+        assert_eq!(back, vec![vec![-1.0], vec![32_767.0 / 32_768.0]]);
+        let mut enc = Encoder::new(SampleFormat::S16, true);
+        let mut bytes = Vec::new();
+        enc.encode(&[&[1.5, -2.0, 0.0]], 3, &mut bytes);
+        assert_eq!(enc.clipped, 2);
+        assert_eq!(&bytes[..4], &[0xFF, 0x7F, 0x00, 0x80]);
+    }
+}

@@ -118,8 +118,10 @@ pub struct FusedStage {
     streaming: bool,
     /// Next output index to emit.
     next: usize,
-    /// Engine outputs not yet emitted, and the full-convolution index of the first of them.
-    queue: Vec<VecDeque<f32>>,
+    /// Engine outputs not yet emitted (from `queue_head` on), and the full-convolution index
+    /// of the first of them.
+    queue: Vec<Vec<f32>>,
+    queue_head: usize,
     queue_start: i64,
     /// The last input frames (for the end's exact outputs).
     recent: Vec<VecDeque<f64>>,
@@ -163,7 +165,8 @@ impl FusedStage {
             held: vec![Vec::new(); channels],
             streaming: false,
             next: 0,
-            queue: vec![VecDeque::new(); channels],
+            queue: vec![Vec::new(); channels],
+            queue_head: 0,
             queue_start: -(latency as i64),
             recent: vec![VecDeque::with_capacity(recent_cap); channels],
             recent_cap,
@@ -224,7 +227,7 @@ impl FusedStage {
                 self.scratch_out.iter_mut().map(|v| &mut v[..]).collect();
             self.engine.flush(&mut views);
             for (q, s) in self.queue.iter_mut().zip(&self.scratch_out) {
-                q.extend(s.iter().copied());
+                q.extend_from_slice(s);
             }
             remaining -= chunk;
         }
@@ -283,7 +286,7 @@ impl FusedStage {
             self.engine.process(&ins, &mut outs);
         }
         for (q, s) in self.queue.iter_mut().zip(&self.scratch_out) {
-            q.extend(s.iter().copied());
+            q.extend_from_slice(s);
         }
         if self.recent_cap > 0 {
             for (r, x) in self.recent.iter_mut().zip(input) {
@@ -298,7 +301,7 @@ impl FusedStage {
     /// Emits queued engine outputs up to output index `end` (exclusive), or, while streaming,
     /// all but the last `margin` (they may turn out to be in the end's exact region).
     fn release(&mut self, end: Option<usize>, out: &mut [Vec<f32>]) {
-        let queued = self.queue[0].len();
+        let queued = self.queue[0].len() - self.queue_head;
         // Output index of the first queued value.
         let first_j = self.queue_start - self.shift as i64;
         let last_j = first_j + queued as i64; // exclusive
@@ -309,9 +312,18 @@ impl FusedStage {
         // Drop values before `next` (pre-latency zeros, trimmed front, the exact head).
         let drop = (self.next as i64 - first_j).clamp(0, queued as i64) as usize;
         let take = (upto - (first_j + drop as i64)).max(0) as usize;
+        let from = self.queue_head + drop;
         for (q, o) in self.queue.iter_mut().zip(out.iter_mut()) {
-            q.drain(..drop);
-            o.extend(q.drain(..take));
+            o.extend_from_slice(&q[from..from + take]);
+        }
+        self.queue_head = from + take;
+        // Compact once the consumed part dominates (amortized O(1) per sample).
+        if self.queue_head > 1 << 16 && self.queue_head * 2 > self.queue[0].len() {
+            let head = self.queue_head;
+            for q in &mut self.queue {
+                q.drain(..head);
+            }
+            self.queue_head = 0;
         }
         self.queue_start += (drop + take) as i64;
         self.next = (first_j + (drop + take) as i64).max(self.next as i64) as usize;

@@ -122,13 +122,20 @@ impl Encoder {
         out.reserve(frames * input.len() * step);
         match self.format.int_bits() {
             None => {
-                for i in 0..frames {
-                    for ch in input {
-                        match self.format {
-                            SampleFormat::F64 => {
-                                out.extend_from_slice(&f64::from(ch[i]).to_le_bytes())
-                            }
-                            _ => out.extend_from_slice(&ch[i].to_le_bytes()),
+                // Channel by channel into the interleaved slots: no per-sample branching.
+                let channels = input.len();
+                let start = out.len();
+                out.resize(start + frames * channels * step, 0);
+                let body = &mut out[start..];
+                for (c, ch) in input.iter().enumerate() {
+                    let slots = body[c * step..].chunks_mut(channels * step);
+                    if self.format == SampleFormat::F64 {
+                        for (slot, &v) in slots.zip(&ch[..frames]) {
+                            slot[..8].copy_from_slice(&f64::from(v).to_le_bytes());
+                        }
+                    } else {
+                        for (slot, &v) in slots.zip(&ch[..frames]) {
+                            slot[..4].copy_from_slice(&v.to_le_bytes());
                         }
                     }
                 }

@@ -678,3 +678,72 @@ fn sigint_mid_stream_finishes_a_valid_file_with_every_frame_that_came_in() {
     let want = np_convolve(&x, &[1.0, 0.5], false);
     assert_close(&y, &[want], 1e-6, "interrupted run");
 }
+
+#[test]
+fn chain_files_delays_resampled_irs_and_a_closed_stdout() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng(21);
+    let input = p(&dir, "in.wav");
+    let x = write_wav(&input, &signal(&mut rng, 800, 1), 48_000, 32);
+    // --chain FILE: one stage per line, comments, then the command line's stages.
+    let chain = p(&dir, "chain.txt");
+    fs::write(&chain, "# smoothing\nma:3   # boxcar\n\ndelay:2\n").unwrap();
+    let out = p(&dir, "o.wav");
+    convoy()
+        .args([
+            "run",
+            "-q",
+            "-i",
+            s(&input),
+            "-o",
+            s(&out),
+            "--chain",
+            s(&chain),
+            "gain:0.5",
+        ])
+        .assert()
+        .success();
+    let smoothed = np_convolve(&x[0], &[1.0 / 3.0; 3], true);
+    let delayed = np_convolve(&smoothed, &[0.0, 0.0, 1.0], false);
+    let want: Vec<f64> = delayed.iter().map(|v| v * 0.5).collect();
+    assert_close(
+        &read_wav(&out).1,
+        &[want],
+        1e-5,
+        "chain file + delay + gain",
+    );
+    // delay:1ms at 48 kHz = 48 samples, frames added at the end.
+    convoy()
+        .args(["run", "-q", "-i", s(&input), "-o", s(&out), "delay:1ms"])
+        .assert()
+        .success();
+    assert_eq!(read_wav(&out).1[0].len(), 800 + 48);
+    // An IR at another rate: refused, unless resample=yes (which says what it did).
+    let ir = p(&dir, "ir44.wav");
+    write_wav(&ir, &[vec![1.0, 0.5, 0.25]], 44_100, 32);
+    let err = convoy()
+        .args(["run", "-i", s(&input), "-o", s(&out)])
+        .arg(format!("fir:{},resample=yes", s(&ir)))
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(err).unwrap().contains("resampled"));
+    // A reader that stops early (EPIPE) ends the run quietly, status 0.
+    let bin = assert_cmd::cargo::cargo_bin("convoy");
+    let mut child = std::process::Command::new(bin)
+        .args(["run", "-q", "-i", s(&input), "-o", "-", "ma:3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let res = child.wait_with_output().unwrap();
+    assert!(res.status.success());
+    assert!(
+        res.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+}

@@ -17,7 +17,8 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
   fir:IR.wav       kernel from an impulse-response WAV: mono IR -> every channel, N channels ->
                    channel by channel, 4 channels on a stereo input -> true stereo (LL,LR,RL,RR).
                    gain=DB|X  normalize=none|peak|dc|energy (default none: used as stored)
-                   wet=X dry=X (default wet=1, dry=0)
+                   wet=X dry=X (default wet=1, dry=0)  resample=yes (an IR at another rate is
+                   resampled, band-limited; without it a rate mismatch is an error)
   taps:0.2,0.6,0.2 inline kernel          taps:@kernel.txt  kernel from a text file
   ma:N             moving average (boxcar) of N taps
   gauss:SIGMA      Gaussian, sigma in samples (or gauss:sigma=S); taps=N (default +-4 sigma)
@@ -421,18 +422,25 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
             let path = PathBuf::from(file);
             let (mut channels, ir_rate) = load_ir(&w, &path)?;
             reads.push(path);
+            let resample = match w.opt("resample") {
+                None | Some("no") => false,
+                Some("yes") => true,
+                Some(r) => return Err(w.err(format!("resample '{r}' is not yes or no"))),
+            };
             if let (Some(ir_rate), Some(rate)) = (ir_rate, ctx.rate) {
                 if ir_rate != rate {
-                    return Err(match w.opt("resample") {
-                        Some("yes") => w.err(format!(
-                            "{file} is {ir_rate} Hz but the input is {rate} Hz, and resample=yes is not available in this build: resample the IR first (sox {file} -r {rate} ir_{rate}.wav)"
-                        )),
-                        _ => w.err(format!("{file} is {ir_rate} Hz but the input is {rate} Hz (resample the IR, e.g. sox {file} -r {rate} out.wav)")),
-                    });
+                    if !resample {
+                        return Err(w.err(format!(
+                            "{file} is {ir_rate} Hz but the input is {rate} Hz (add resample=yes to resample the IR)"
+                        )));
+                    }
+                    for c in &mut channels {
+                        *c = design::resample(c, ir_rate, rate);
+                    }
+                    note = Some(format!(
+                        "{word}: resampled {file} from {ir_rate} Hz to {rate} Hz (band-limited, DFT)"
+                    ));
                 }
-            }
-            if let Some(r) = w.opt("resample").filter(|r| *r != "yes" && *r != "no") {
-                return Err(w.err(format!("resample '{r}' is not yes or no")));
             }
             let factor = match w.opt("normalize").unwrap_or("none") {
                 "none" => 1.0,
@@ -480,8 +488,9 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
             };
             let scale = factor * gain * wet;
             if factor != 1.0 {
+                let before = note.take().map(|n| format!("{n}; ")).unwrap_or_default();
                 note = Some(format!(
-                    "{word}: normalize={} scales the IR by {:.6} ({:+.2} dB)",
+                    "{before}{word}: normalize={} scales the IR by {:.6} ({:+.2} dB)",
                     w.opt("normalize").unwrap_or("none"),
                     factor,
                     20.0 * factor.log10()

@@ -275,18 +275,16 @@ impl FusedStage {
         if frames == 0 {
             return;
         }
-        for s in &mut self.scratch_out {
-            s.clear();
-            s.resize(frames, 0.0);
+        // The engine writes straight onto the end of the queue.
+        let start = self.queue[0].len();
+        for q in &mut self.queue {
+            q.resize(start + frames, 0.0);
         }
         {
             let ins: Vec<&[f32]> = input.iter().map(|v| &v[..]).collect();
             let mut outs: Vec<&mut [f32]> =
-                self.scratch_out.iter_mut().map(|v| &mut v[..]).collect();
+                self.queue.iter_mut().map(|q| &mut q[start..]).collect();
             self.engine.process(&ins, &mut outs);
-        }
-        for (q, s) in self.queue.iter_mut().zip(&self.scratch_out) {
-            q.extend_from_slice(s);
         }
         if self.recent_cap > 0 {
             for (r, x) in self.recent.iter_mut().zip(input) {

@@ -11,7 +11,7 @@ pub mod codec;
 pub mod wav;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -68,7 +68,7 @@ pub struct StreamInfo {
 }
 
 /// Read buffer: big enough that a file arrives in blocks of tens of thousands of frames.
-const READ_BUFFER: usize = 1 << 18;
+const READ_BUFFER: usize = 1 << 16;
 
 enum Decoder {
     Binary(SampleFormat),
@@ -246,18 +246,29 @@ impl Source {
                 // whole frame is in and nothing more is buffered, so a slow producer's frames
                 // move on (and survive a Ctrl-C) instead of waiting for a full block.
                 while self.bytes.len() < want {
-                    let avail = self
-                        .reader
-                        .fill_buf()
-                        .map_err(|e| Error::input(&self.name, crate::error::describe_io(&e)))?;
-                    if avail.is_empty() {
+                    // Straight into our buffer (BufReader passes big reads through once its
+                    // own buffer is empty), one `read` at a time.
+                    let have = self.bytes.len();
+                    self.bytes.resize(want, 0);
+                    let asked = want - have;
+                    let got = loop {
+                        match self.reader.read(&mut self.bytes[have..]) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                return Err(Error::input(
+                                    &self.name,
+                                    crate::error::describe_io(&e),
+                                ));
+                            }
+                        }
+                    };
+                    self.bytes.truncate(have + got);
+                    if got == 0 {
                         self.eof = true;
                         break;
                     }
-                    let take = avail.len().min(want - self.bytes.len());
-                    self.bytes.extend_from_slice(&avail[..take]);
-                    self.reader.consume(take);
-                    if self.bytes.len() >= frame && self.reader.buffer().is_empty() {
+                    if self.bytes.len() >= frame && got < asked && self.reader.buffer().is_empty() {
                         break;
                     }
                 }

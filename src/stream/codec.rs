@@ -60,6 +60,46 @@ pub fn decode(format: SampleFormat, bytes: &[u8], out: &mut [Vec<f32>]) {
     if frames == 0 {
         return;
     }
+    // The common layouts (mono/stereo float or 16-bit) in one pass over fixed-size frames.
+    match (format, out) {
+        (SampleFormat::F32, [mono]) => {
+            mono.extend(
+                bytes[..frames * 4]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+        }
+        (SampleFormat::F32, [left, right]) => {
+            left.reserve(frames);
+            right.reserve(frames);
+            for b in bytes[..frames * 8].chunks_exact(8) {
+                left.push(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                right.push(f32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+            }
+        }
+        (SampleFormat::S16, [mono]) => {
+            mono.extend(
+                bytes[..frames * 2]
+                    .chunks_exact(2)
+                    .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0),
+            );
+        }
+        (SampleFormat::S16, [left, right]) => {
+            left.reserve(frames);
+            right.reserve(frames);
+            for b in bytes[..frames * 4].chunks_exact(4) {
+                left.push(f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0);
+                right.push(f32::from(i16::from_le_bytes([b[2], b[3]])) / 32_768.0);
+            }
+        }
+        (_, out) => decode_any(format, bytes, frames, out),
+    }
+}
+
+fn decode_any(format: SampleFormat, bytes: &[u8], frames: usize, out: &mut [Vec<f32>]) {
+    let channels = out.len();
+    let step = format.bytes();
+    let frame = step * channels;
     for (c, ch) in out.iter_mut().enumerate() {
         ch.reserve(frames);
         let samples = bytes[c * step..]
@@ -127,6 +167,26 @@ impl Encoder {
                 let start = out.len();
                 out.resize(start + frames * channels * step, 0);
                 let body = &mut out[start..];
+                match (self.format, input) {
+                    (SampleFormat::F32, [mono]) => {
+                        for (slot, &v) in body.chunks_exact_mut(4).zip(&mono[..frames]) {
+                            slot.copy_from_slice(&v.to_le_bytes());
+                        }
+                        return;
+                    }
+                    (SampleFormat::F32, [left, right]) => {
+                        for ((slot, &l), &r) in body
+                            .chunks_exact_mut(8)
+                            .zip(&left[..frames])
+                            .zip(&right[..frames])
+                        {
+                            slot[..4].copy_from_slice(&l.to_le_bytes());
+                            slot[4..].copy_from_slice(&r.to_le_bytes());
+                        }
+                        return;
+                    }
+                    _ => {}
+                }
                 for (c, ch) in input.iter().enumerate() {
                     let slots = body[c * step..].chunks_mut(channels * step);
                     if self.format == SampleFormat::F64 {

@@ -70,11 +70,17 @@ pub fn decode(format: SampleFormat, bytes: &[u8], out: &mut [Vec<f32>]) {
             );
         }
         (SampleFormat::F32, [left, right]) => {
-            left.reserve(frames);
-            right.reserve(frames);
-            for b in bytes[..frames * 8].chunks_exact(8) {
-                left.push(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-                right.push(f32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+            // Sized first, then filled by position: a loop the compiler can vectorize.
+            let (l0, r0) = (left.len(), right.len());
+            left.resize(l0 + frames, 0.0);
+            right.resize(r0 + frames, 0.0);
+            for ((b, l), r) in bytes[..frames * 8]
+                .chunks_exact(8)
+                .zip(&mut left[l0..])
+                .zip(&mut right[r0..])
+            {
+                *l = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                *r = f32::from_le_bytes([b[4], b[5], b[6], b[7]]);
             }
         }
         (SampleFormat::S16, [mono]) => {
@@ -85,11 +91,16 @@ pub fn decode(format: SampleFormat, bytes: &[u8], out: &mut [Vec<f32>]) {
             );
         }
         (SampleFormat::S16, [left, right]) => {
-            left.reserve(frames);
-            right.reserve(frames);
-            for b in bytes[..frames * 4].chunks_exact(4) {
-                left.push(f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0);
-                right.push(f32::from(i16::from_le_bytes([b[2], b[3]])) / 32_768.0);
+            let (l0, r0) = (left.len(), right.len());
+            left.resize(l0 + frames, 0.0);
+            right.resize(r0 + frames, 0.0);
+            for ((b, l), r) in bytes[..frames * 4]
+                .chunks_exact(4)
+                .zip(&mut left[l0..])
+                .zip(&mut right[r0..])
+            {
+                *l = f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0;
+                *r = f32::from(i16::from_le_bytes([b[2], b[3]])) / 32_768.0;
             }
         }
         (_, out) => decode_any(format, bytes, frames, out),

@@ -16,6 +16,54 @@ use std::collections::VecDeque;
 
 use super::kernels::Kernels;
 use crate::conv::MultiConvolver;
+use crate::conv::fir::DirectFir;
+
+/// What computes a run's fused convolution.
+pub enum Engine {
+    /// FFT partitions (any kernel length, latency = the head block).
+    Partitioned(MultiConvolver<f32>),
+    /// Time-domain sums, one filter per channel (short kernels; no latency).
+    Direct(Vec<DirectFir<f32>>),
+}
+
+impl Engine {
+    fn latency(&self) -> usize {
+        match self {
+            Engine::Partitioned(m) => m.latency(),
+            Engine::Direct(_) => 0,
+        }
+    }
+
+    fn tail_frames(&self) -> usize {
+        match self {
+            Engine::Partitioned(m) => m.tail_frames(),
+            Engine::Direct(f) => f.first().map_or(0, |f| f.kernel_len() - 1),
+        }
+    }
+
+    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
+        match self {
+            Engine::Partitioned(m) => m.process(input, output),
+            Engine::Direct(filters) => {
+                for ((f, x), y) in filters.iter_mut().zip(input).zip(output.iter_mut()) {
+                    f.process(x, y);
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self, output: &mut [&mut [f32]]) {
+        match self {
+            Engine::Partitioned(m) => m.flush(output),
+            Engine::Direct(filters) => {
+                for (f, y) in filters.iter_mut().zip(output.iter_mut()) {
+                    let zeros = vec![0.0f32; y.len()];
+                    f.process(&zeros, y);
+                }
+            }
+        }
+    }
+}
 
 /// How a stage's output relates to its full convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +153,7 @@ pub fn staged(
 pub struct FusedStage {
     stages: Vec<LinearStage>,
     channels: usize,
-    engine: MultiConvolver<f32>,
+    engine: Engine,
     latency: usize,
     /// Outputs at each end computed stage by stage.
     margin: usize,
@@ -131,12 +179,8 @@ pub struct FusedStage {
 
 impl FusedStage {
     /// A run over `stages` whose fused kernels run in `engine` (latency `latency`).
-    pub fn new(
-        stages: Vec<LinearStage>,
-        channels: usize,
-        engine: MultiConvolver<f32>,
-        latency: usize,
-    ) -> Self {
+    pub fn new(stages: Vec<LinearStage>, channels: usize, engine: Engine) -> Self {
+        let latency = engine.latency();
         let n = stages.len();
         let needs_edges = stages[..n.saturating_sub(1)]
             .iter()

@@ -16,6 +16,7 @@
 pub mod boundary;
 pub mod direct;
 pub mod fft;
+pub mod fir;
 pub mod mode;
 pub mod multichannel;
 pub mod oneshot;

@@ -632,7 +632,8 @@ impl Sink {
                         .and_then(|_| file.write_all(&header))
                         .map_err(|e| Error::write(&path, &e))?;
                 }
-                file.sync_all().ok();
+                // No fsync: like sox and ffmpeg, convoy leaves durability to the OS (an
+                // fsync of a large file costs more CPU than the whole filtering).
                 drop(file);
                 temp.persist(&path)
                     .map_err(|e| Error::write(&path, &e.error))?;

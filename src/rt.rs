@@ -35,24 +35,6 @@ pub fn promote_current_thread() -> bool {
     }
 }
 
-/// Keeps freed memory in the process instead of returning it to the OS at once (glibc only;
-/// elsewhere nothing). A streaming pipeline allocates and frees blocks of tens of kilobytes
-/// on three threads; glibc's defaults trim the heap (and unmap large blocks) as soon as they
-/// are free, so every block is faulted in afresh, page by page - measured here, that is half
-/// of `convoy run`'s CPU time on a plain file copy. Call before starting threads.
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        const KEEP: libc::c_int = 64 << 20;
-        // SAFETY: mallopt only changes glibc's allocation thresholds; it is called before any
-        // other thread of ours exists, and takes plain integers.
-        unsafe {
-            libc::mallopt(libc::M_TRIM_THRESHOLD, KEEP);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, KEEP);
-        }
-    }
-}
-
 /// CPU time the calling thread has consumed so far (Unix; zero elsewhere). Unlike a wall-clock
 /// difference it does not grow while the thread is preempted or its virtual CPU is descheduled
 /// by the host, which is how `convoy bench` tells a slow block from a stalled one.

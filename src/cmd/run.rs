@@ -93,7 +93,6 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let channels = source.info.channels;
     let sink = Sink::create(&args.output, plan, rate, channels)?;
 
-    crate::rt::keep_freed_memory();
     let stop = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = bounded::<()>(1);
     {

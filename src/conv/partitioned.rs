@@ -261,6 +261,7 @@ impl<T: Sample> UniformConvolver<T> {
         self.fdl_im.fill(T::zero());
         self.window.fill(T::zero());
         self.ready.fill(T::zero());
+        self.time.fill(T::zero());
         self.head = 0;
         self.fill = 0;
         self.units_done = 0;
@@ -294,7 +295,14 @@ impl<T: Sample> UniformConvolver<T> {
                 Some(input) => self.window[at..at + n].copy_from_slice(&input[done..done + n]),
                 None => self.window[at..at + n].fill(T::zero()),
             }
-            output[done..done + n].copy_from_slice(&self.ready[self.fill..self.fill + n]);
+            // Undeferred, the finished block's outputs stay in `time` until the next capture
+            // (which comes only after all of them were handed out): no copy into `ready`.
+            let finished = if self.deferred {
+                &self.ready[..]
+            } else {
+                &self.time[block..]
+            };
+            output[done..done + n].copy_from_slice(&finished[self.fill..self.fill + n]);
             self.fill += n;
             done += n;
             if self.fill == block {
@@ -305,7 +313,7 @@ impl<T: Sample> UniformConvolver<T> {
                 } else {
                     self.capture();
                     self.advance(self.total_units());
-                    self.publish();
+                    self.in_flight = false;
                 }
             } else if self.deferred && self.in_flight {
                 // Unit i is due once (i + 1 + phase) / (units + 1) of this block has arrived:

@@ -88,7 +88,8 @@ enum Format {
     Wav,
 }
 
-fn extension(path: &Path) -> String {
+/// A path's extension, lower-cased ("" when it has none).
+pub(crate) fn extension(path: &Path) -> String {
     path.extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
@@ -181,27 +182,7 @@ impl Destination {
                 ));
             }
         };
-        let dir = parent_dir(path);
-        if !dir.is_dir() {
-            return Err(Error::input(
-                &name,
-                format!("output directory '{}' does not exist", dir.display()),
-            ));
-        }
-        if path.is_dir() {
-            return Err(Error::input(&name, "output is a directory"));
-        }
-        for input in inputs {
-            if same_file::is_same_file(path, input).unwrap_or(false) {
-                return Err(Error::input(
-                    &name,
-                    format!(
-                        "output is the same file as input '{}'; refusing to overwrite it",
-                        input.display()
-                    ),
-                ));
-            }
-        }
+        check_output(path, inputs)?;
         Ok(Destination {
             path: Some(path.to_path_buf()),
             kind,
@@ -219,18 +200,7 @@ impl Destination {
                 Ok(()) => Ok(()),
             };
         };
-        let dir = parent_dir(path);
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".convoy-").suffix(".partial");
-        // tempfile creates 0600 files; an output should get the usual 0644 (less the umask).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        let mut temp = builder
-            .tempfile_in(dir)
-            .map_err(|e| Error::write(path, &e))?;
+        let mut temp = temp_beside(path)?;
         let written = {
             let mut out = BufWriter::new(temp.as_file_mut());
             let result = match self.kind {
@@ -251,9 +221,54 @@ impl Destination {
     }
 }
 
-fn parent_dir(path: &Path) -> &Path {
+/// The directory a path is in ("." for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
+}
+
+/// Checks an output path before any work: its directory exists, it is not a directory, and it
+/// is not the same file as any of `inputs` however either is spelled (`./a.wav`, symlinks).
+pub(crate) fn check_output<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<()> {
+    let name = path.display().to_string();
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(Error::input(
+            &name,
+            format!("output directory '{}' does not exist", dir.display()),
+        ));
+    }
+    if path.is_dir() {
+        return Err(Error::input(&name, "output is a directory"));
+    }
+    for input in inputs {
+        let input = input.as_ref();
+        if same_file::is_same_file(path, input).unwrap_or(false) {
+            return Err(Error::input(
+                &name,
+                format!(
+                    "output is the same file as input '{}'; refusing to overwrite it",
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A temp file in `path`'s directory (so the final rename cannot cross file systems), with the
+/// usual 0644 permissions (tempfile makes 0600), deleted if dropped before being persisted.
+pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".convoy-").suffix(".partial");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder
+        .tempfile_in(parent_dir(path))
+        .map_err(|e| Error::write(path, &e))
 }

@@ -438,7 +438,7 @@ impl Sink {
         let format = match format {
             Some(f) => f,
             None if arg == "-" => WireFormat::Wav,
-            None => match extension(Path::new(arg)).as_str() {
+            None => match crate::io::extension(Path::new(arg)).as_str() {
                 "wav" | "wave" => WireFormat::Wav,
                 "txt" | "csv" => WireFormat::Text,
                 "f32" => WireFormat::F32le,
@@ -472,25 +472,7 @@ impl Sink {
             ));
         }
         if arg != "-" {
-            let path = Path::new(arg);
-            let dir = parent_dir(path);
-            if !dir.is_dir() {
-                return Err(bad(format!(
-                    "output directory '{}' does not exist",
-                    dir.display()
-                )));
-            }
-            if path.is_dir() {
-                return Err(bad("output is a directory".into()));
-            }
-            for input in inputs {
-                if same_file::is_same_file(path, input).unwrap_or(false) {
-                    return Err(bad(format!(
-                        "output is the same file as input '{}'; refusing to overwrite it",
-                        input.display()
-                    )));
-                }
-            }
+            crate::io::check_output(Path::new(arg), inputs)?;
         }
         Ok(SinkPlan { format, sample })
     }
@@ -506,16 +488,7 @@ impl Sink {
             Target::Stdout(BufWriter::with_capacity(1 << 16, io::stdout()))
         } else {
             let path = PathBuf::from(arg);
-            let mut builder = tempfile::Builder::new();
-            builder.prefix(".convoy-").suffix(".partial");
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                builder.permissions(std::fs::Permissions::from_mode(0o644));
-            }
-            let temp = builder
-                .tempfile_in(parent_dir(&path))
-                .map_err(|e| Error::write(&path, &e))?;
+            let temp = crate::io::temp_beside(&path)?;
             let file = temp.reopen().map_err(|e| Error::write(&path, &e))?;
             Target::File {
                 temp,
@@ -641,18 +614,5 @@ impl Sink {
             }
             None => Ok(()),
         }
-    }
-}
-
-fn extension(path: &Path) -> String {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
     }
 }

@@ -34,7 +34,7 @@ pub fn parse_number(token: &str) -> Option<f64> {
 
 /// Splits one line into tokens at whitespace and commas. Two commas with nothing between them
 /// are an empty value, reported like a bad token.
-fn tokens(line: &str) -> Vec<&str> {
+pub(crate) fn tokens(line: &str) -> Vec<&str> {
     let fields: Vec<&str> = line.split(',').collect();
     let mut out = Vec::new();
     for (i, field) in fields.iter().enumerate() {

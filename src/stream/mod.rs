@@ -15,7 +15,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::io::text::parse_number;
+use crate::io::text::{parse_number, tokens};
 use codec::{Encoder, SampleFormat, decode};
 
 /// The wire formats of `--in-format` / `--out-format`.
@@ -315,25 +315,27 @@ impl Source {
                         break;
                     }
                     *line += 1;
-                    let body = text.split('#').next().unwrap_or("").trim();
-                    if body.is_empty() {
+                    // The same tokens as `convoy convolve`'s text files (io::text).
+                    let body = text.split('#').next().unwrap_or("");
+                    let toks = tokens(body.trim_start_matches('\u{feff}'));
+                    if toks.is_empty() {
                         continue;
                     }
-                    let mut count = 0;
-                    for token in body.split(|c: char| c == ',' || c.is_whitespace()) {
-                        if token.is_empty() {
-                            continue;
-                        }
-                        let Some(v) = parse_number(token.trim_start_matches('\u{feff}')) else {
+                    let count = toks.len();
+                    for (c, token) in toks.iter().enumerate() {
+                        let Some(v) = parse_number(token) else {
                             return Err(Error::input(
                                 &self.name,
-                                format!("line {line}: '{token}' is not a number"),
+                                if token.is_empty() {
+                                    format!("line {line}: empty value at position {}", c + 1)
+                                } else {
+                                    format!("line {line}: '{token}' is not a number")
+                                },
                             ));
                         };
-                        if count < channels {
-                            out[count].push(v as f32);
+                        if c < channels {
+                            out[c].push(v as f32);
                         }
-                        count += 1;
                     }
                     if count != channels {
                         return Err(Error::input(
@@ -372,20 +374,16 @@ fn first_text_width(
         if !complete && lines.clone().next().is_none() && buf.len() >= 1 << 16 {
             break;
         }
-        let body = l
-            .split('#')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches('\u{feff}');
-        if body.is_empty() {
+        let toks = tokens(
+            l.split('#')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('\u{feff}'),
+        );
+        if toks.is_empty() {
             continue;
         }
-        return Ok(Some(
-            body.split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|t| !t.is_empty())
-                .count(),
-        ));
+        return Ok(Some(toks.len()));
     }
     Ok(None)
 }

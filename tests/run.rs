@@ -542,6 +542,17 @@ fn bad_input_is_one_clear_line_and_leaves_no_file() {
     rejects(&dir, &["-i", i, "ma:0"], &["'ma:0'"]);
     rejects(&dir, &["-i", i, "ma:x"], &["'ma:x'", "not a number"]);
     rejects(&dir, &["-i", i, "lowpas:1000"], &["did you mean 'lowpass'"]);
+    rejects(&dir, &["-i", i, ":3"], &["bad stage ':3'", "no stage name"]);
+    rejects(
+        &dir,
+        &["-i", i, "savgol:5,5"],
+        &["'savgol:5,5'", "less than the window"],
+    );
+    rejects(
+        &dir,
+        &["-i", i, "gain:abc"],
+        &["'gain:abc'", "not a number"],
+    );
     rejects(
         &dir,
         &["-i", i, "lowpass:24000"],

@@ -523,6 +523,7 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
             }
             (kernels, w.mode(same)?)
         }
+        "" => return Err(w.err("no stage name (e.g. ma:9, lowpass:3000)")),
         other => {
             let best = NAMES
                 .iter()

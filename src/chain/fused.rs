@@ -27,7 +27,8 @@ pub enum Engine {
 }
 
 impl Engine {
-    fn latency(&self) -> usize {
+    /// Delay of the output behind the full convolution, in samples.
+    pub fn latency(&self) -> usize {
         match self {
             Engine::Partitioned(m) => m.latency(),
             Engine::Direct(_) => 0,
@@ -154,7 +155,6 @@ pub struct FusedStage {
     stages: Vec<LinearStage>,
     channels: usize,
     engine: Engine,
-    latency: usize,
     /// Outputs at each end computed stage by stage.
     margin: usize,
     /// Input frames held before streaming starts (shorter inputs are computed whole).
@@ -178,7 +178,7 @@ pub struct FusedStage {
 }
 
 impl FusedStage {
-    /// A run over `stages` whose fused kernels run in `engine` (latency `latency`).
+    /// A run over `stages` whose fused kernels run in `engine`.
     pub fn new(stages: Vec<LinearStage>, channels: usize, engine: Engine) -> Self {
         let latency = engine.latency();
         let n = stages.len();
@@ -201,7 +201,6 @@ impl FusedStage {
             stages,
             channels,
             engine,
-            latency,
             margin,
             hold,
             shift,
@@ -369,10 +368,5 @@ impl FusedStage {
         }
         self.queue_start += (drop + take) as i64;
         self.next = (first_j + (drop + take) as i64).max(self.next as i64) as usize;
-    }
-
-    /// The engine's latency (samples), for `--explain`.
-    pub fn latency(&self) -> usize {
-        self.latency
     }
 }

@@ -35,8 +35,6 @@ pub struct Context {
     pub channels: usize,
     /// `--block`: the latency the engine must meet; `None` offline (fastest).
     pub block: Option<usize>,
-    /// Notes for the user (gains applied), printed unless `-q`.
-    pub quiet: bool,
 }
 
 /// A built chain: fused runs of linear stages.
@@ -137,10 +135,7 @@ impl Chain {
                 let refs: Vec<&[f32]> = engine_kernels.iter().map(|k| &k[..]).collect();
                 Engine::Partitioned(MultiConvolver::with_schedule(&refs, channels, &schedule)?)
             };
-            let latency = match &engine {
-                Engine::Partitioned(m) => m.latency(),
-                Engine::Direct(_) => 0,
-            };
+            let latency = engine.latency();
             let parts: Vec<String> = if direct {
                 vec!["direct (time domain)".to_string()]
             } else {

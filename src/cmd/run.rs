@@ -69,7 +69,6 @@ pub fn run(args: &RunArgs) -> Result<()> {
         rate: source.info.rate,
         channels: source.info.channels,
         block: args.block,
-        quiet: args.quiet,
     };
     let mut chain = Chain::build(&words, &ctx)?;
     if args.explain {

@@ -1,10 +1,10 @@
 //! Direct-form streaming FIR for short kernels: no transform, no latency.
 //!
-//! Processing thread. For a kernel of a few taps a time-domain sum is cheaper than any FFT
-//! partitioning, and its latency is zero (measured here: about 0.6 ns per tap per sample, so
-//! the FFT engine takes over from about 8 taps). The sum runs tap by tap over a whole chunk
-//! (`y[i] += h[k] * x[i - k]` with `i` innermost), which the compiler vectorizes (a plain
-//! multiply and add: `mul_add` would be a library call in a baseline x86-64 build); the last
+//! Processing thread. For a kernel of a few dozen taps a time-domain sum is cheaper than any
+//! FFT partitioning, and its latency is zero (31 taps on 2^22 samples: 21 ms against 37 ms for
+//! the FFT engine here). The sum runs tap by tap over a whole chunk
+//! (`y[i] += h[k] * x[i - k]` with `i` innermost: `simd::scaled_add`, AVX2+FMA when the
+//! CPU has them); the last
 //! `M - 1` inputs are kept between calls.
 
 use super::sample::Sample;
@@ -48,10 +48,7 @@ impl<T: Sample> DirectFir<T> {
             acc.fill(T::zero());
             // buf[j] holds x[j - hist]; y[i] = sum_k h[k] * x[i - k] = sum_k h[k] * buf[i + hist - k].
             for (k, &h) in self.taps.iter().enumerate() {
-                let src = &self.buf[hist - k..hist - k + n];
-                for (a, &s) in acc.iter_mut().zip(src) {
-                    *a = *a + s * h;
-                }
+                super::simd::scaled_add(acc, &self.buf[hist - k..hist - k + n], h);
             }
             y.copy_from_slice(acc);
             // Keep the last `hist` inputs for the next chunk.

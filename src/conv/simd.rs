@@ -132,6 +132,39 @@ fn mac_loop<T: Sample, const FUSED: bool, const ACCUMULATE: bool>(
     }
 }
 
+/// `acc[i] += src[i] * h` over equal-length slices (the direct-form FIR's inner loop),
+/// dispatched like [`multiply_accumulate`].
+#[inline]
+pub fn scaled_add<T: Sample>(acc: &mut [T], src: &[T], h: T) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the function only requires that the CPU supports AVX2 and FMA, which was
+        // checked just above; its body is ordinary safe Rust.
+        unsafe { scaled_add_avx2_fma(acc, src, h) };
+        return;
+    }
+    scaled_add_loop::<T, false>(acc, src, h);
+}
+
+/// [`scaled_add`] compiled for AVX2 with fused multiply-adds.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn scaled_add_avx2_fma<T: Sample>(acc: &mut [T], src: &[T], h: T) {
+    scaled_add_loop::<T, true>(acc, src, h);
+}
+
+#[inline(always)]
+fn scaled_add_loop<T: Sample, const FUSED: bool>(acc: &mut [T], src: &[T], h: T) {
+    let n = acc.len().min(src.len());
+    let (acc, src) = (&mut acc[..n], &src[..n]);
+    for (a, &s) in acc.iter_mut().zip(src) {
+        *a = if FUSED { s.mul_add(h, *a) } else { *a + s * h };
+    }
+}
+
 /// Makes subnormal floats count as zero on the calling thread (x86-64: the MXCSR FTZ and DAZ
 /// bits; other targets: nothing). A decaying reverb tail or an IIR stage feeding the engine can
 /// otherwise produce subnormals, which cost some CPUs a hundred times the normal time per

@@ -10,6 +10,17 @@ use std::process::Stdio;
 use assert_cmd::Command;
 use tempfile::TempDir;
 
+/// Runs to a successful exit and hands back what it printed.
+trait Succeeds {
+    fn succeeds(&mut self) -> std::process::Output;
+}
+
+impl Succeeds for Command {
+    fn succeeds(&mut self) -> std::process::Output {
+        self.assert().success().get_output().clone()
+    }
+}
+
 fn convoy() -> Command {
     let mut cmd = Command::cargo_bin("convoy").unwrap();
     cmd.env_remove("RUST_BACKTRACE");
@@ -230,11 +241,8 @@ fn a_chain_of_same_stages_equals_the_stages_one_after_another_even_when_fused() 
                 "taps:0.25,0.5,0.25",
                 "ma:4",
             ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
+            .succeeds()
+            .stdout,
     )
     .unwrap();
     assert!(
@@ -293,11 +301,8 @@ fn fir_routes_mono_per_channel_and_true_stereo_irs_and_applies_options() {
     let err = convoy()
         .args(["run", "-i", s(&input), "-o", s(&out)])
         .arg(format!("fir:{},normalize=peak", s(&mono_path)))
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
+        .succeeds()
+        .stderr;
     assert!(
         String::from_utf8(err)
             .unwrap()
@@ -318,11 +323,8 @@ fn stdin_and_stdout_in_every_format_and_a_two_process_pipe() {
     let out = convoy()
         .args(["run", "-q", "-i", "-", "-o", "-", "taps:0.2,0.6,0.2"])
         .write_stdin(wav_bytes.clone())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .succeeds()
+        .stdout;
     assert_eq!(&out[4..8], &[0xFF; 4], "streaming RIFF size");
     let piped = p(&dir, "piped.wav");
     // hound needs real sizes; a second convoy reads the stream and writes a file.
@@ -352,11 +354,8 @@ fn stdin_and_stdout_in_every_format_and_a_two_process_pipe() {
         ])
         .args(["-o", "-", "--out-format", "f32le", "taps:0.2,0.6,0.2"])
         .write_stdin(raw)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .succeeds()
+        .stdout;
     let vals: Vec<f64> = out
         .chunks(4)
         .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
@@ -379,11 +378,8 @@ fn stdin_and_stdout_in_every_format_and_a_two_process_pipe() {
             "s16le",
             "taps:0.2,0.6,0.2",
         ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .succeeds()
+        .stdout;
     assert_eq!(out.len(), 1000 * 2 * 2);
     let first = f64::from(i16::from_le_bytes([out[0], out[1]])) / 32768.0;
     assert!((first - want[0][0]).abs() < 3.0 / 32768.0);
@@ -404,11 +400,8 @@ fn stdin_and_stdout_in_every_format_and_a_two_process_pipe() {
             "taps:0.2,0.6,0.2",
         ])
         .write_stdin(text)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .succeeds()
+        .stdout;
     let lines: Vec<Vec<f64>> = String::from_utf8(out)
         .unwrap()
         .lines()
@@ -436,11 +429,8 @@ fn stdin_and_stdout_in_every_format_and_a_two_process_pipe() {
         .success();
     let mid = convoy()
         .args(["run", "-q", "-i", s(&input), "-o", "-", "ma:5"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .succeeds()
+        .stdout;
     let two = p(&dir, "two.wav");
     convoy()
         .args(["run", "-q", "-i", "-", "-o", s(&two), "lowpass:5000"])
@@ -485,11 +475,8 @@ fn output_depth_follows_the_input_and_bits_overrides_it() {
     // Clipping is counted in the summary.
     let err = convoy()
         .args(["run", "-i", s(&input), "-o", s(&out), "gain:40db"])
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
+        .succeeds()
+        .stderr;
     let err = String::from_utf8(err).unwrap();
     assert!(!err.contains(" 0 clipped"), "{err}");
 }
@@ -735,11 +722,8 @@ fn chain_files_delays_resampled_irs_and_a_closed_stdout() {
     let err = convoy()
         .args(["run", "-i", s(&input), "-o", s(&out)])
         .arg(format!("fir:{},resample=yes", s(&ir)))
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
+        .succeeds()
+        .stderr;
     assert!(String::from_utf8(err).unwrap().contains("resampled"));
     // A reader that stops early (EPIPE) ends the run quietly, status 0.
     let bin = assert_cmd::cargo::cargo_bin("convoy");

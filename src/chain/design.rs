@@ -214,8 +214,7 @@ fn raw_design(band: Band, rate: f64, taps: usize, window: &[f64]) -> Vec<f64> {
             let a = windowed_lowpass(hi, rate, taps, window);
             let b = windowed_lowpass(lo, rate, taps, window);
             let mut k: Vec<f64> = a.iter().zip(&b).map(|(x, y)| y - x).collect();
-            let mid = (taps - 1) / 2;
-            k[mid] += 1.0;
+            delta(&mut k, 1.0);
             scaled(k, 0.0)
         }
     }
@@ -248,21 +247,17 @@ pub fn windowed_sinc(band: Band, rate: f64, taps: usize, window: Window) -> Vec<
         0.5 * (lo + hi)
     };
     match band {
-        Band::Lowpass(fc) => {
-            let d = solve_edge(
-                &|d| raw_design(Band::Lowpass(d), rate, taps, window),
-                fc,
-                false,
-            );
-            raw_design(Band::Lowpass(d), rate, taps, window)
-        }
-        Band::Highpass(fc) => {
-            let d = solve_edge(
-                &|d| raw_design(Band::Highpass(d), rate, taps, window),
-                fc,
-                true,
-            );
-            raw_design(Band::Highpass(d), rate, taps, window)
+        Band::Lowpass(fc) | Band::Highpass(fc) => {
+            let high = matches!(band, Band::Highpass(_));
+            let make = |d: f64| {
+                let edge = if high {
+                    Band::Highpass(d)
+                } else {
+                    Band::Lowpass(d)
+                };
+                raw_design(edge, rate, taps, window)
+            };
+            make(solve_edge(&make, fc, high))
         }
         Band::Bandpass(lo, hi) | Band::Bandstop(lo, hi) => {
             let stop = matches!(band, Band::Bandstop(..));

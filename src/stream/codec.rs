@@ -60,81 +60,64 @@ pub fn decode(format: SampleFormat, bytes: &[u8], out: &mut [Vec<f32>]) {
     if frames == 0 {
         return;
     }
-    // The common layouts (mono/stereo float or 16-bit) in one pass over fixed-size frames.
-    match (format, out) {
-        (SampleFormat::F32, [mono]) => {
-            mono.extend(
-                bytes[..frames * 4]
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
+    match format {
+        SampleFormat::U8 => {
+            deinterleave(bytes, frames, 1, out, |s| (f32::from(s[0]) - 128.0) / 128.0)
         }
-        (SampleFormat::F32, [left, right]) => {
-            // Sized first, then filled by position: a loop the compiler can vectorize.
-            let (l0, r0) = (left.len(), right.len());
-            left.resize(l0 + frames, 0.0);
-            right.resize(r0 + frames, 0.0);
-            for ((b, l), r) in bytes[..frames * 8]
-                .chunks_exact(8)
-                .zip(&mut left[l0..])
-                .zip(&mut right[r0..])
-            {
-                *l = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                *r = f32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-            }
-        }
-        (SampleFormat::S16, [mono]) => {
-            mono.extend(
-                bytes[..frames * 2]
-                    .chunks_exact(2)
-                    .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0),
-            );
-        }
-        (SampleFormat::S16, [left, right]) => {
-            let (l0, r0) = (left.len(), right.len());
-            left.resize(l0 + frames, 0.0);
-            right.resize(r0 + frames, 0.0);
-            for ((b, l), r) in bytes[..frames * 4]
-                .chunks_exact(4)
-                .zip(&mut left[l0..])
-                .zip(&mut right[r0..])
-            {
-                *l = f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0;
-                *r = f32::from(i16::from_le_bytes([b[2], b[3]])) / 32_768.0;
-            }
-        }
-        (_, out) => decode_any(format, bytes, frames, out),
+        SampleFormat::S16 => deinterleave(bytes, frames, 2, out, |s| {
+            f32::from(i16::from_le_bytes([s[0], s[1]])) / 32_768.0
+        }),
+        SampleFormat::S24 => deinterleave(bytes, frames, 3, out, |s| {
+            (i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) as f32 / 8_388_608.0
+        }),
+        SampleFormat::S32 => deinterleave(bytes, frames, 4, out, |s| {
+            (f64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]])) / 2_147_483_648.0) as f32
+        }),
+        SampleFormat::F32 => deinterleave(bytes, frames, 4, out, |s| {
+            f32::from_le_bytes([s[0], s[1], s[2], s[3]])
+        }),
+        SampleFormat::F64 => deinterleave(bytes, frames, 8, out, |s| {
+            f64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]) as f32
+        }),
     }
 }
 
-fn decode_any(format: SampleFormat, bytes: &[u8], frames: usize, out: &mut [Vec<f32>]) {
-    let channels = out.len();
-    let step = format.bytes();
-    let frame = step * channels;
-    for (c, ch) in out.iter_mut().enumerate() {
-        ch.reserve(frames);
-        let samples = bytes[c * step..]
-            .chunks(frame)
-            .take(frames)
-            .map(|s| &s[..step]);
-        match format {
-            SampleFormat::U8 => ch.extend(samples.map(|s| (f32::from(s[0]) - 128.0) / 128.0)),
-            SampleFormat::S16 => {
-                ch.extend(samples.map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])) / 32_768.0))
+/// Splits `frames` interleaved frames of `step`-byte samples into the planar channels, `at`
+/// decoding one sample. Mono and stereo (the common layouts) go in one pass over fixed-size
+/// frames, the outputs sized first and filled by position so the loop can vectorize.
+#[inline(always)]
+fn deinterleave(
+    bytes: &[u8],
+    frames: usize,
+    step: usize,
+    out: &mut [Vec<f32>],
+    at: impl Fn(&[u8]) -> f32 + Copy,
+) {
+    match out {
+        [mono] => mono.extend(bytes[..frames * step].chunks_exact(step).map(at)),
+        [left, right] => {
+            let (l0, r0) = (left.len(), right.len());
+            left.resize(l0 + frames, 0.0);
+            right.resize(r0 + frames, 0.0);
+            for ((b, l), r) in bytes[..frames * 2 * step]
+                .chunks_exact(2 * step)
+                .zip(&mut left[l0..])
+                .zip(&mut right[r0..])
+            {
+                *l = at(&b[..step]);
+                *r = at(&b[step..]);
             }
-            SampleFormat::S24 => ch.extend(samples.map(|s| {
-                let v = i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8;
-                v as f32 / 8_388_608.0
-            })),
-            SampleFormat::S32 => ch.extend(samples.map(|s| {
-                (f64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]])) / 2_147_483_648.0) as f32
-            })),
-            SampleFormat::F32 => {
-                ch.extend(samples.map(|s| f32::from_le_bytes([s[0], s[1], s[2], s[3]])))
+        }
+        _ => {
+            let frame = step * out.len();
+            for (c, ch) in out.iter_mut().enumerate() {
+                ch.extend(
+                    bytes[c * step..]
+                        .chunks(frame)
+                        .take(frames)
+                        .map(|s| at(&s[..step])),
+                );
             }
-            SampleFormat::F64 => ch.extend(samples.map(|s| {
-                f64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]) as f32
-            })),
         }
     }
 }

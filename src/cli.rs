@@ -86,7 +86,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Filter stages, applied left to right (see --help for the list).
-    #[arg(value_name = "STAGE", allow_hyphen_values = true)]
+    #[arg(value_name = "STAGE")]
     pub stages: Vec<String>,
 }
 

@@ -742,3 +742,73 @@ fn chain_files_delays_resampled_irs_and_a_closed_stdout() {
         String::from_utf8_lossy(&res.stderr)
     );
 }
+
+/// A 64-bit float WAV (WAVE_FORMAT_IEEE_FLOAT, 8-byte samples), written by hand: hound writes
+/// no such files, and IRs from scipy/soundfile often are.
+fn write_f64_wav(path: &Path, data: &[f64], rate: u32) {
+    let bytes = (data.len() * 8) as u32;
+    let mut v = Vec::new();
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&(36 + bytes).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&3u16.to_le_bytes());
+    v.extend_from_slice(&1u16.to_le_bytes());
+    v.extend_from_slice(&rate.to_le_bytes());
+    v.extend_from_slice(&(rate * 8).to_le_bytes());
+    v.extend_from_slice(&8u16.to_le_bytes());
+    v.extend_from_slice(&64u16.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&bytes.to_le_bytes());
+    for x in data {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(path, v).unwrap();
+}
+
+#[test]
+fn irs_in_every_wav_format_the_input_accepts_and_options_after_the_stages() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng(7);
+    let input = p(&dir, "in.wav");
+    let x = write_wav(&input, &signal(&mut rng, 3000, 1), 48_000, 32);
+    let k: Vec<f64> = (0..500).map(|_| rng.next() * 0.5).collect();
+    let out = p(&dir, "o.wav");
+    // 64-bit float: used at f32 precision, like every kernel the engine runs.
+    let f64_ir = p(&dir, "ir64.wav");
+    write_f64_wav(&f64_ir, &k, 48_000);
+    convoy()
+        .args(["run", "-q", "-i", s(&input), "-o", s(&out)])
+        .arg(format!("fir:{},mode=full", s(&f64_ir)))
+        .assert()
+        .success();
+    let k32: Vec<f64> = k.iter().map(|&v| f64::from(v as f32)).collect();
+    assert_close(
+        &read_wav(&out).1,
+        &[np_convolve(&x[0], &k32, false)],
+        1e-5,
+        "64-bit float IR",
+    );
+    // 8- and 24-bit integer IRs map as v / 2^(bits-1).
+    for bits in [8u16, 24] {
+        let ir = p(&dir, &format!("ir{bits}.wav"));
+        let kq = write_wav(&ir, std::slice::from_ref(&k), 48_000, bits).remove(0);
+        convoy()
+            .args(["run", "-q", "-i", s(&input), "-o", s(&out)])
+            .arg(format!("fir:{},mode=full", s(&ir)))
+            .assert()
+            .success();
+        assert_close(
+            &read_wav(&out).1,
+            &[np_convolve(&x[0], &kq, false)],
+            1e-5,
+            &format!("{bits}-bit IR"),
+        );
+    }
+    // Options may follow the stage words, as with sox effects.
+    let text = convoy()
+        .args(["run", "-i", s(&input), "-o", s(&out), "ma:5", "--explain"])
+        .succeeds()
+        .stdout;
+    assert!(String::from_utf8(text).unwrap().contains("ma:5"));
+}

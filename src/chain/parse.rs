@@ -583,22 +583,30 @@ fn check_kernel(w: &Word, k: &[f64], what: &str) -> Result<()> {
 /// Reads an impulse response WAV: its channels (f64) and rate; size checked before reading.
 fn load_ir(w: &Word, path: &Path) -> Result<(Vec<Vec<f64>>, Option<u32>)> {
     let file = path.display().to_string();
-    let reader = hound::WavReader::open(path).map_err(|e| match e {
-        hound::Error::IoError(io) => w.err(format!("{file}: {}", crate::error::describe_io(&io))),
-        other => w.err(format!("{file}: not a readable WAV file ({other})")),
-    })?;
-    let frames = reader.duration() as usize;
-    if frames > MAX_TAPS {
+    // The streaming WAV reader: every format `convoy run` reads as input (8..32-bit integer,
+    // 32/64-bit float, extensible headers), decoded a block at a time without per-sample calls.
+    let mut source =
+        crate::stream::Source::open(&file, Some(crate::stream::WireFormat::Wav), None, None)
+            .map_err(|e| w.err(e))?;
+    if let Some(frames) = source.info.frames.filter(|&f| f > MAX_TAPS as u64) {
         return Err(w.err(format!(
             "{file} has {frames} frames: over the limit of 2^27 taps"
         )));
     }
-    if frames == 0 {
+    let channels = source.info.channels;
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); channels];
+    while let Some(block) = source.read_block(1 << 16).map_err(|e| w.err(e))? {
+        for (col, b) in columns.iter_mut().zip(&block) {
+            col.extend(b.iter().map(|&v| f64::from(v)));
+        }
+        if columns[0].len() > MAX_TAPS {
+            return Err(w.err(format!("{file} is over the limit of 2^27 taps")));
+        }
+    }
+    if columns[0].is_empty() {
         return Err(w.err(format!("{file} has no samples")));
     }
-    drop(reader);
-    let array = crate::io::load_file(path).map_err(|e| w.err(e))?;
-    for (c, col) in array.columns.iter().enumerate() {
+    for (c, col) in columns.iter().enumerate() {
         if let Some(i) = col.iter().position(|v| !v.is_finite()) {
             return Err(w.err(format!(
                 "{file} has a non-finite value ({}) at frame {i}, channel {}",
@@ -607,5 +615,5 @@ fn load_ir(w: &Word, path: &Path) -> Result<(Vec<Vec<f64>>, Option<u32>)> {
             )));
         }
     }
-    Ok((array.columns, array.sample_rate))
+    Ok((columns, source.info.rate))
 }

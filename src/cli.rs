@@ -32,6 +32,9 @@ pub enum Command {
     /// Stream audio or sensor data from a WAV file or stdin through a chain of filter stages to
     /// a WAV file or stdout.
     Run(RunArgs),
+    /// List sound input and output devices: ids, descriptions, default and supported
+    /// configurations (rates, channels, sample formats); `*` marks the defaults.
+    Devices,
 }
 
 const RUN_EXAMPLES: &str = "\
@@ -41,18 +44,23 @@ Examples:
   convoy run -i dry.wav -o wet.wav fir:hall.wav,normalize=peak,mode=full
   convoy run -i in.wav --explain bandpass:300,3400 ma:5       # show the built chain, do nothing
   convoy run -i in.wav -o - ma:9 | convoy run -i - -o out.wav lowpass:2k
-  sensor | convoy run --in-format text --rate 100 -o - --out-format text gauss:2";
+  sensor | convoy run --in-format text --rate 100 -o - --out-format text gauss:2
+  convoy run -i mic -o speakers ma:9                          # live, default devices
+  convoy run -i mic:usb -o speakers --block 64 --latency 30 --stats highpass:80 lowpass:8000
+  convoy run -i mic -o take.wav --duration 10s ma:9           # record through the chain
+  convoy run -i song.wav -o speakers:hdmi lowpass:2k          # play through the chain";
 
 /// Arguments of `convoy run`.
 #[derive(Debug, Args)]
 #[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", crate::chain::STAGE_HELP))]
 pub struct RunArgs {
-    /// Source: a WAV file, or - for stdin (WAV recognized by its header; raw and text with
-    /// --in-format).
+    /// Source: a WAV file, - for stdin (WAV recognized by its header; raw and text with
+    /// --in-format), or mic / mic:NAME for a sound input device (NAME: an id from `convoy
+    /// devices` or part of a description; a file called "mic" is ./mic).
     #[arg(short = 'i', long = "input", value_name = "SRC", default_value = "-")]
     pub input: String,
-    /// Sink: a WAV file (or .txt for text), or - for stdout (a streaming 32-bit float WAV unless
-    /// --out-format says otherwise).
+    /// Sink: a WAV file (or .txt for text), - for stdout (a streaming 32-bit float WAV unless
+    /// --out-format says otherwise), or speakers / speakers:NAME for a sound output device.
     #[arg(short = 'o', long = "output", value_name = "SINK", default_value = "-")]
     pub output: String,
     /// Processing block in frames (any N >= 1): the latency the engine must meet. Without it,
@@ -85,6 +93,17 @@ pub struct RunArgs {
     /// No progress bar, notes or summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Live: the ring cushion in milliseconds between the chain and the speakers (silence queued
+    /// ahead so a late block does not drop out; it adds that much latency).
+    #[arg(long, value_name = "MS", default_value_t = 60.0)]
+    pub latency: f64,
+    /// Live: stop after this much input (10s, 500ms, 2.5 = seconds); default: until Ctrl-C or
+    /// the end of the input file.
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
+    /// Live: print xruns, ring fill and processing time per block once a second and at exit.
+    #[arg(long)]
+    pub stats: bool,
     /// Filter stages, applied left to right (see --help for the list).
     #[arg(value_name = "STAGE")]
     pub stages: Vec<String>,

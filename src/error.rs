@@ -24,6 +24,10 @@ pub enum Error {
     /// Arguments that do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// A sound device could not be found, opened or kept running (exit status 1: the
+    /// arguments may be fine, the machine is not).
+    #[error("{0}")]
+    Device(String),
     /// Writing the output failed after it started (disk full, pipe closed...).
     #[error("{path}: {msg}")]
     Write {
@@ -62,7 +66,7 @@ impl Error {
     /// The process exit status: 2 for bad input or usage, 1 for failures at run time.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Write { .. } => 1,
+            Error::Write { .. } | Error::Device(_) => 1,
             _ => 2,
         }
     }

@@ -24,6 +24,7 @@ pub mod cmd;
 pub mod conv;
 pub mod error;
 pub mod io;
+pub mod live;
 pub mod rt;
 pub mod stream;
 

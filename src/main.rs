@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Convolve(args) => convoy::cmd::convolve::run(args),
         Command::Bench(args) => convoy::cmd::bench::run(args),
         Command::Run(args) => convoy::cmd::run::run(args),
+        Command::Devices => convoy::cmd::devices::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

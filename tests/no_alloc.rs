@@ -129,3 +129,92 @@ fn kernel_swap_does_not_allocate_on_the_audio_thread() {
     assert!(!conv.is_fading());
     drop(rx.try_recv().unwrap()); // freed here, off the audio thread
 }
+
+/// The cpal callbacks (capture: device samples -> ring; playback: ring -> device samples, with
+/// silence on underrun) and the live chain's per-block processing make no heap allocation, in
+/// every sample format convoy negotiates, including full and empty rings.
+#[test]
+fn live_callbacks_and_the_live_chain_do_not_allocate() {
+    use convoy::live::streams::{Counters, capture_callback, playback_callback};
+    use ringbuf::HeapRb;
+    use ringbuf::traits::Split;
+    use std::sync::Arc;
+
+    let counters = Arc::new(Counters::default());
+    let (prod, cons) = HeapRb::<f32>::new(2048).split();
+    let mut cap_f32 = capture_callback::<f32>(prod, Arc::clone(&counters), 2);
+    let mut play_f32 = playback_callback::<f32>(cons, Arc::clone(&counters), 2);
+    let (prod, cons) = HeapRb::<f32>::new(2048).split();
+    let mut cap_i16 = capture_callback::<i16>(prod, Arc::clone(&counters), 2);
+    let mut play_i16 = playback_callback::<i16>(cons, Arc::clone(&counters), 2);
+    let (prod, cons) = HeapRb::<f32>::new(2048).split();
+    let mut cap_i32 = capture_callback::<i32>(prod, Arc::clone(&counters), 2);
+    let mut play_u16 = playback_callback::<u16>(cons, Arc::clone(&counters), 2);
+    let in_f32 = vec![0.25f32; 1000];
+    let in_i16 = vec![1000i16; 1000];
+    let in_i32 = vec![1 << 20; 1000];
+    let mut out_f32 = vec![0.0f32; 1000];
+    let mut out_i16 = vec![0i16; 1000];
+    let mut out_u16 = vec![0u16; 1000];
+    counters
+        .primed
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let n = allocations_during(|| {
+        for _ in 0..10 {
+            // Three pushes overfill the 2048-sample rings (overruns), three pops drain them
+            // past empty (underruns, silence).
+            for _ in 0..3 {
+                cap_f32(&in_f32);
+                cap_i16(&in_i16);
+                cap_i32(&in_i32);
+            }
+            for _ in 0..3 {
+                play_f32(&mut out_f32);
+                play_i16(&mut out_i16);
+                play_u16(&mut out_u16);
+            }
+        }
+    });
+    assert_eq!(n, 0, "the callbacks allocated {n} times");
+    assert!(counters.xruns.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert_eq!(out_i16[999], 0, "an empty ring plays silence");
+    assert_eq!(out_u16[999], 32768, "u16 silence is the midpoint");
+
+    // The live chain: a fused FIR chain, a long partitioned kernel, per block.
+    let ctx = convoy::chain::Context {
+        rate: Some(48_000),
+        channels: 2,
+        block: Some(64),
+    };
+    for words in [
+        vec!["ma:31".to_string()],
+        vec![
+            "gauss:sigma=3".to_string(),
+            "delay:100".to_string(),
+            "gain:-3db".to_string(),
+        ],
+    ] {
+        let chain = convoy::chain::Chain::build(&words, &ctx).unwrap();
+        let mut live = chain.into_live(64).unwrap();
+        let input = vec![vec![0.5f32; 64]; 2];
+        let mut output = vec![vec![0.0f32; 64]; 2];
+        live.process(&input, 64, &mut output);
+        let n = allocations_during(|| {
+            for b in [64usize, 1, 17, 64, 63] {
+                live.process(&input, b, &mut output);
+            }
+        });
+        assert_eq!(n, 0, "{words:?}: the live chain allocated {n} times");
+    }
+    let chain =
+        convoy::chain::Chain::build(&["highpass:80".into(), "lowpass:8000".into()], &ctx).unwrap();
+    let mut live = chain.into_live(64).unwrap();
+    let input = vec![vec![0.5f32; 64]; 2];
+    let mut output = vec![vec![0.0f32; 64]; 2];
+    let n = allocations_during(|| {
+        for _ in 0..200 {
+            live.process(&input, 64, &mut output);
+        }
+    });
+    assert_eq!(n, 0, "highpass+lowpass: the live chain allocated {n} times");
+}

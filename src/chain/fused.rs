@@ -35,14 +35,14 @@ impl Engine {
         }
     }
 
-    fn tail_frames(&self) -> usize {
+    pub(crate) fn tail_frames(&self) -> usize {
         match self {
             Engine::Partitioned(m) => m.tail_frames(),
             Engine::Direct(f) => f.first().map_or(0, |f| f.kernel_len() - 1),
         }
     }
 
-    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
+    pub(crate) fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
         match self {
             Engine::Partitioned(m) => m.process(input, output),
             Engine::Direct(filters) => {
@@ -215,6 +215,11 @@ impl FusedStage {
             recent_cap,
             scratch_out: vec![Vec::new(); channels],
         }
+    }
+
+    /// The engine alone, for a live stream (no exact edges).
+    pub(crate) fn into_engine(self) -> Engine {
+        self.engine
     }
 
     /// The stages in this run.

@@ -11,6 +11,7 @@
 pub mod design;
 pub mod fused;
 pub mod kernels;
+pub mod live;
 mod parse;
 
 use std::path::PathBuf;
@@ -183,6 +184,22 @@ impl Chain {
             notes,
             channels,
         })
+    }
+
+    /// The chain for a live stream on blocks of at most `block` frames (see [`live`]).
+    ///
+    /// # Errors
+    /// More than [`live::MAX_LIVE_CHANNELS`] channels.
+    pub fn into_live(self, block: usize) -> Result<live::LiveChain> {
+        if self.channels > live::MAX_LIVE_CHANNELS {
+            return Err(crate::error::Error::Usage(format!(
+                "a live stream carries at most {} channels, not {}",
+                live::MAX_LIVE_CHANNELS,
+                self.channels
+            )));
+        }
+        let engines = self.runs.into_iter().map(FusedStage::into_engine).collect();
+        Ok(live::LiveChain::new(engines, self.channels, block.max(1)))
     }
 
     /// The `--explain` text.

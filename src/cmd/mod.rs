@@ -2,4 +2,6 @@
 
 pub mod bench;
 pub mod convolve;
+pub mod devices;
+pub mod live;
 pub mod run;

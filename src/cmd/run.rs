@@ -61,6 +61,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if args.rate == Some(0) {
         return Err(Error::input("--rate", "must be above 0 Hz"));
     }
+    if super::live::device_arg(&args.input, "mic").is_some()
+        || super::live::device_arg(&args.output, "speakers").is_some()
+    {
+        return super::live::run(args, &words, inputs);
+    }
     let mut source = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
     if args.input != "-" {
         inputs.push(PathBuf::from(&args.input));
@@ -121,14 +126,27 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // `Ok(None)` marks the end; a reader that vanishes without it failed.
     let (in_tx, in_rx) = bounded::<Result<Option<Vec<Vec<f32>>>>>(DEPTH);
     let reader_stop = Arc::clone(&stop);
+    // --duration: read no more than that much input (offline as live).
+    let mut budget: Option<u64> = match args.duration.as_deref() {
+        Some(d) => Some((super::live::parse_duration(d)? * f64::from(rate)).round() as u64),
+        None => None,
+    };
     // The reader is not joined: on Ctrl-C it may be blocked in a read from a slow producer, and
     // the run must end anyway. It owns nothing that needs finishing.
     std::thread::Builder::new()
         .name("convoy-reader".into())
         .spawn(move || {
             while !reader_stop.load(Ordering::SeqCst) {
-                match source.read_block(READ_FRAMES) {
+                let want = budget.map_or(READ_FRAMES, |b| (b as usize).min(READ_FRAMES));
+                if want == 0 {
+                    let _ = in_tx.send(Ok(None));
+                    return;
+                }
+                match source.read_block(want) {
                     Ok(Some(block)) => {
+                        if let Some(b) = &mut budget {
+                            *b -= block.first().map_or(0, Vec::len) as u64;
+                        }
                         if in_tx.send(Ok(Some(block))).is_err() {
                             return;
                         }

@@ -1,0 +1,98 @@
+//! The chain for live streams: each fused run's engine, back to back, on fixed blocks, with
+//! every buffer allocated before the stream starts.
+//!
+//! The offline [`FusedStage`](super::fused::FusedStage) computes exact `same`-mode edges, which
+//! needs the end of the input; a live stream has no end, so here every run is the causal
+//! convolution with its kernel (np.convolve 'full' as it streams), delayed by the engine's
+//! latency. A `same` stage live is the same filter with its front trim left out: the trim is a
+//! fixed time shift, which a real-time stream cannot take back.
+
+use super::fused::Engine;
+
+/// Most channels a live chain carries (the slice tables below live on the stack).
+pub const MAX_LIVE_CHANNELS: usize = 32;
+
+/// The engines of a chain, run in order on blocks of at most `block` frames.
+pub struct LiveChain {
+    engines: Vec<Engine>,
+    /// Ping-pong buffers between engines: `[which][channel][frame]`.
+    bufs: [Vec<Vec<f32>>; 2],
+    channels: usize,
+    block: usize,
+}
+
+impl LiveChain {
+    pub(crate) fn new(engines: Vec<Engine>, channels: usize, block: usize) -> LiveChain {
+        let buf = || vec![vec![0.0f32; block]; channels];
+        LiveChain {
+            engines,
+            bufs: [buf(), buf()],
+            channels,
+            block,
+        }
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Largest block `process` takes.
+    pub fn block(&self) -> usize {
+        self.block
+    }
+
+    /// Samples by which the output trails the causal convolution of the input.
+    pub fn latency(&self) -> usize {
+        self.engines.iter().map(Engine::latency).sum()
+    }
+
+    /// Frames of zeros to feed after the input so every kernel tail has come out.
+    pub fn tail_frames(&self) -> usize {
+        // Each engine's tail already counts its latency.
+        self.engines.iter().map(Engine::tail_frames).sum()
+    }
+
+    /// Filters `frames` frames of `input` (one buffer per channel) into `output`. Neither
+    /// allocates nor locks: every engine works in place on buffers made at build time.
+    ///
+    /// # Panics
+    /// If `frames` exceeds the block or a buffer is shorter than `frames` (a caller bug).
+    pub fn process(&mut self, input: &[Vec<f32>], frames: usize, output: &mut [Vec<f32>]) {
+        assert!(
+            frames <= self.block,
+            "block larger than the live chain was built for"
+        );
+        let n = self.engines.len();
+        if n == 0 {
+            for (o, i) in output.iter_mut().zip(input) {
+                o[..frames].copy_from_slice(&i[..frames]);
+            }
+            return;
+        }
+        let [a, b] = &mut self.bufs;
+        for (i, engine) in self.engines.iter_mut().enumerate() {
+            let last = i + 1 == n;
+            match (i == 0, last) {
+                (true, true) => run(engine, input, output, frames),
+                (true, false) => run(engine, input, a, frames),
+                (false, true) => run(engine, if (i - 1) % 2 == 0 { a } else { b }, output, frames),
+                (false, false) if (i - 1) % 2 == 0 => run(engine, a, b, frames),
+                (false, false) => run(engine, b, a, frames),
+            }
+        }
+    }
+}
+
+/// One engine over `frames` frames, with the per-channel slice tables on the stack.
+fn run(engine: &mut Engine, src: &[Vec<f32>], dst: &mut [Vec<f32>], frames: usize) {
+    let channels = src.len().min(dst.len()).min(MAX_LIVE_CHANNELS);
+    let mut ins: [&[f32]; MAX_LIVE_CHANNELS] = [&[]; MAX_LIVE_CHANNELS];
+    for (slot, s) in ins.iter_mut().zip(src) {
+        *slot = &s[..frames];
+    }
+    let mut outs: [&mut [f32]; MAX_LIVE_CHANNELS] = Default::default();
+    for (slot, d) in outs.iter_mut().zip(dst.iter_mut()) {
+        *slot = &mut d[..frames];
+    }
+    engine.process(&ins[..channels], &mut outs[..channels]);
+}

@@ -1,0 +1,335 @@
+//! cpal streams whose callbacks do nothing but move samples through lock-free SPSC rings.
+//!
+//! A capture callback converts the device's samples to f32 straight into the ring; a playback
+//! callback pops f32 from the ring into the device's format and plays silence for whatever the
+//! ring cannot supply. Neither allocates, locks, prints or waits: counters are atomics, the
+//! rings are ringbuf's wait-free SPSC buffers, and every buffer exists before the stream
+//! starts (tests/no_alloc.rs runs both callbacks under a counting allocator).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+use cpal::traits::DeviceTrait;
+use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
+use ringbuf::traits::{Consumer, Observer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+
+use super::devices::Direction;
+use crate::error::{Error, Result};
+
+/// What a stream's callbacks report to the rest of the program.
+#[derive(Default)]
+pub struct Counters {
+    /// Callbacks that could not move all their samples: capture found the ring full (samples
+    /// dropped), playback found it short (silence played) after audio had started.
+    pub xruns: AtomicU64,
+    /// Frames moved between the device and the ring.
+    pub frames: AtomicU64,
+    /// Callbacks so far (a stalled device stops counting).
+    pub callbacks: AtomicU64,
+    /// 0 running; [`FAILED_GONE`] the device disappeared; [`FAILED_OTHER`] another stream error.
+    pub failed: AtomicU8,
+    /// Playback: real audio has been queued, so an empty ring from now on is an underrun.
+    pub primed: AtomicBool,
+    /// Playback: no more audio will come, so an empty ring is the end, not an underrun.
+    pub draining: AtomicBool,
+    /// The first stream error's text. Set from the error callback, which runs on cpal's
+    /// thread after the stream has already failed: not the audio path, so a one-time
+    /// allocation is fine there.
+    pub message: std::sync::OnceLock<String>,
+}
+
+/// [`Counters::failed`]: the device is gone.
+pub const FAILED_GONE: u8 = 1;
+/// [`Counters::failed`]: some other stream error.
+pub const FAILED_OTHER: u8 = 2;
+
+/// The capture callback: whole frames of `data` into the ring, as f32.
+pub fn capture_callback<T>(
+    mut ring: HeapProd<f32>,
+    counters: Arc<Counters>,
+    channels: usize,
+) -> impl FnMut(&[T]) + Send + 'static
+where
+    T: SizedSample + Send + 'static,
+    f32: FromSample<T>,
+{
+    let channels = channels.max(1);
+    move |data: &[T]| {
+        // Only whole frames, so the channels never slip against each other.
+        let room = ring.vacant_len() / channels * channels;
+        let n = data.len().min(room) / channels * channels;
+        ring.push_iter(data[..n].iter().map(|&s| f32::from_sample_(s)));
+        if n < data.len() {
+            counters.xruns.fetch_add(1, Ordering::Relaxed);
+        }
+        counters
+            .frames
+            .fetch_add((n / channels) as u64, Ordering::Relaxed);
+        counters.callbacks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The playback callback: whole frames from the ring into `data`, silence for the rest.
+pub fn playback_callback<T>(
+    mut ring: HeapCons<f32>,
+    counters: Arc<Counters>,
+    channels: usize,
+) -> impl FnMut(&mut [T]) + Send + 'static
+where
+    T: SizedSample + FromSample<f32> + Send + 'static,
+{
+    let channels = channels.max(1);
+    move |data: &mut [T]| {
+        let have = ring.occupied_len() / channels * channels;
+        let n = data.len().min(have) / channels * channels;
+        for (d, s) in data[..n].iter_mut().zip(ring.pop_iter()) {
+            *d = T::from_sample_(s);
+        }
+        data[n..].fill(T::EQUILIBRIUM);
+        if n < data.len()
+            && counters.primed.load(Ordering::Relaxed)
+            && !counters.draining.load(Ordering::Relaxed)
+        {
+            counters.xruns.fetch_add(1, Ordering::Relaxed);
+        }
+        counters
+            .frames
+            .fetch_add((n / channels) as u64, Ordering::Relaxed);
+        counters.callbacks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// An open (paused) stream and what it was opened with.
+pub struct Opened {
+    pub stream: cpal::Stream,
+    pub config: StreamConfig,
+    pub format: SampleFormat,
+}
+
+/// Formats convoy converts at the edge, best first: f32 needs no conversion.
+const FORMATS: [SampleFormat; 4] = [
+    SampleFormat::F32,
+    SampleFormat::I16,
+    SampleFormat::I32,
+    SampleFormat::U16,
+];
+
+/// The configuration to open `device` with: `rate` and `channels` if given, else the device
+/// default's; the first format of [`FORMATS`] the device offers for them; `period` frames per
+/// callback if the device allows it.
+pub fn negotiate(
+    device: &cpal::Device,
+    dir: Direction,
+    name: &str,
+    rate: Option<u32>,
+    channels: Option<u16>,
+    period: Option<u32>,
+) -> Result<(StreamConfig, SampleFormat)> {
+    let unavailable = |e: cpal::Error| {
+        Error::Device(match e.kind() {
+            cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::HostUnavailable => {
+                format!("no audio {} device available ({name})", noun(dir))
+            }
+            cpal::ErrorKind::DeviceBusy => format!("{} device {name} is busy", noun(dir)),
+            // ALSA's "default" always exists as a name; on a machine without sound it cannot
+            // open in either direction.
+            cpal::ErrorKind::UnsupportedOperation | cpal::ErrorKind::BackendError => format!(
+                "no audio {} device available ({name}: {})",
+                noun(dir),
+                e.to_string().trim_end_matches('.').to_lowercase()
+            ),
+            _ => format!("{} device {name}: {e}", noun(dir)),
+        })
+    };
+    let default = match dir {
+        Direction::Input => device.default_input_config(),
+        Direction::Output => device.default_output_config(),
+    }
+    .map_err(unavailable)?;
+    let ranges: Vec<cpal::SupportedStreamConfigRange> = match dir {
+        Direction::Input => device.supported_input_configs().map(Iterator::collect),
+        Direction::Output => device.supported_output_configs().map(Iterator::collect),
+    }
+    .map_err(unavailable)?;
+    let rate = rate.unwrap_or(default.sample_rate());
+    let channels = channels.unwrap_or(default.channels());
+    let fits = |r: &&cpal::SupportedStreamConfigRange, f: SampleFormat| {
+        r.channels() == channels && r.sample_format() == f && r.contains_rate(rate)
+    };
+    let Some((format, range)) = FORMATS
+        .iter()
+        .find_map(|&f| ranges.iter().find(|r| fits(r, f)).map(|r| (f, *r)))
+    else {
+        let offered: Vec<String> = ranges
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ch {} {}-{} Hz",
+                    r.channels(),
+                    r.sample_format(),
+                    r.min_sample_rate(),
+                    r.max_sample_rate()
+                )
+            })
+            .collect();
+        return Err(Error::Device(format!(
+            "{} device {name} cannot do {channels} channel(s) at {rate} Hz in f32/i16/i32/u16 (it offers: {})",
+            noun(dir),
+            if offered.is_empty() {
+                "nothing".to_string()
+            } else {
+                offered.join("; ")
+            }
+        )));
+    };
+    let buffer_size = match (period, range.buffer_size()) {
+        (Some(p), cpal::SupportedBufferSize::Range { min, max }) if (*min..=*max).contains(&p) => {
+            cpal::BufferSize::Fixed(p)
+        }
+        (Some(p), cpal::SupportedBufferSize::Unknown) => cpal::BufferSize::Fixed(p),
+        _ => cpal::BufferSize::Default,
+    };
+    Ok((
+        StreamConfig {
+            channels,
+            sample_rate: rate,
+            buffer_size,
+        },
+        format,
+    ))
+}
+
+fn noun(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Input => "input",
+        Direction::Output => "output",
+    }
+}
+
+fn on_error(counters: Arc<Counters>) -> impl FnMut(cpal::Error) + Send + 'static {
+    move |e: cpal::Error| {
+        let code = match e.kind() {
+            cpal::ErrorKind::DeviceNotAvailable => FAILED_GONE,
+            // The backend recovered from these: count a device xrun, carry on.
+            cpal::ErrorKind::Xrun => {
+                counters.xruns.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => return,
+            _ => FAILED_OTHER,
+        };
+        let _ = counters.message.set(e.to_string());
+        counters.failed.store(code, Ordering::Relaxed);
+    }
+}
+
+fn build_error(dir: Direction, name: &str, e: &cpal::Error) -> Error {
+    Error::Device(match e.kind() {
+        cpal::ErrorKind::DeviceBusy => format!("{} device {name} is busy", noun(dir)),
+        cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::HostUnavailable => {
+            format!("no audio {} device available ({name})", noun(dir))
+        }
+        cpal::ErrorKind::UnsupportedConfig => {
+            format!(
+                "{} device {name} does not support this configuration",
+                noun(dir)
+            )
+        }
+        _ => format!("{} device {name}: {e}", noun(dir)),
+    })
+}
+
+/// Opens a capture stream feeding `ring` (paused; call `play`).
+pub fn open_capture(
+    device: &cpal::Device,
+    name: &str,
+    config: StreamConfig,
+    format: SampleFormat,
+    ring: HeapProd<f32>,
+    counters: &Arc<Counters>,
+) -> Result<Opened> {
+    let ch = usize::from(config.channels);
+    let err = on_error(Arc::clone(counters));
+    let c = Arc::clone(counters);
+    let stream = match format {
+        SampleFormat::F32 => {
+            let mut cb = capture_callback::<f32>(ring, c, ch);
+            device.build_input_stream(config, move |d: &[f32], _: &_| cb(d), err, None)
+        }
+        SampleFormat::I16 => {
+            let mut cb = capture_callback::<i16>(ring, c, ch);
+            device.build_input_stream(config, move |d: &[i16], _: &_| cb(d), err, None)
+        }
+        SampleFormat::I32 => {
+            let mut cb = capture_callback::<i32>(ring, c, ch);
+            device.build_input_stream(config, move |d: &[i32], _: &_| cb(d), err, None)
+        }
+        _ => {
+            let mut cb = capture_callback::<u16>(ring, c, ch);
+            device.build_input_stream(config, move |d: &[u16], _: &_| cb(d), err, None)
+        }
+    }
+    .map_err(|e| build_error(Direction::Input, name, &e))?;
+    Ok(Opened {
+        stream,
+        config,
+        format,
+    })
+}
+
+/// Opens a playback stream draining `ring` (paused; call `play`).
+pub fn open_playback(
+    device: &cpal::Device,
+    name: &str,
+    config: StreamConfig,
+    format: SampleFormat,
+    ring: HeapCons<f32>,
+    counters: &Arc<Counters>,
+) -> Result<Opened> {
+    let ch = usize::from(config.channels);
+    let err = on_error(Arc::clone(counters));
+    let c = Arc::clone(counters);
+    let stream = match format {
+        SampleFormat::F32 => {
+            let mut cb = playback_callback::<f32>(ring, c, ch);
+            device.build_output_stream(config, move |d: &mut [f32], _: &_| cb(d), err, None)
+        }
+        SampleFormat::I16 => {
+            let mut cb = playback_callback::<i16>(ring, c, ch);
+            device.build_output_stream(config, move |d: &mut [i16], _: &_| cb(d), err, None)
+        }
+        SampleFormat::I32 => {
+            let mut cb = playback_callback::<i32>(ring, c, ch);
+            device.build_output_stream(config, move |d: &mut [i32], _: &_| cb(d), err, None)
+        }
+        _ => {
+            let mut cb = playback_callback::<u16>(ring, c, ch);
+            device.build_output_stream(config, move |d: &mut [u16], _: &_| cb(d), err, None)
+        }
+    }
+    .map_err(|e| build_error(Direction::Output, name, &e))?;
+    Ok(Opened {
+        stream,
+        config,
+        format,
+    })
+}
+
+/// Copies one frame between channel layouts: equal counts copy; mono to many duplicates the
+/// channel at unity gain; many to mono averages them; otherwise channel i goes to channel i
+/// and extra output channels are silent.
+#[inline]
+pub fn remix(src: &[f32], dst: &mut [f32]) {
+    if src.len() == dst.len() {
+        dst.copy_from_slice(src);
+    } else if src.len() == 1 {
+        dst.fill(src[0]);
+    } else if dst.len() == 1 {
+        dst[0] = src.iter().sum::<f32>() / src.len() as f32;
+    } else {
+        let n = src.len().min(dst.len());
+        dst[..n].copy_from_slice(&src[..n]);
+        dst[n..].fill(0.0);
+    }
+}

@@ -1,0 +1,248 @@
+//! The live path through real cpal and the real ALSA library, with no sound hardware: ALSA
+//! `file` PCMs (tests/live/asound-file.conf) capture from a prepared raw file and play into
+//! one. They are not paced, so every run stops on a frame count (`--duration`).
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+#[path = "live/common.rs"]
+mod common;
+use common::{RATE, noise, read_wav, write_wav};
+
+fn convoy(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("convoy").unwrap();
+    cmd.env_remove("RUST_BACKTRACE")
+        .env(
+            "ALSA_CONFIG_PATH",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/live/asound-file.conf"),
+        )
+        .env("LIVE_IN_FILE", dir.join("in.raw"))
+        .env("LIVE_OUT_FILE", dir.join("out.raw"));
+    cmd
+}
+
+fn write_raw(path: &Path, x: &[f32]) {
+    let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn capture_through_ma31_equals_the_offline_run_exactly() {
+    let dir = TempDir::new().unwrap();
+    let frames = RATE / 2;
+    // The capture PCM repeats its last period forever at the end of the file: give it more
+    // than is read.
+    let x = noise(frames + 8192, 0x9E37_79B9_7F4A_7C15);
+    write_raw(&dir.path().join("in.raw"), &x);
+    let live = dir.path().join("live.wav");
+    let out = convoy(dir.path())
+        .args([
+            "run",
+            "-i",
+            "mic:test_in",
+            "--channels",
+            "1",
+            "--rate",
+            "48000",
+        ])
+        .args([
+            "-o",
+            live.to_str().unwrap(),
+            "--duration",
+            "0.5s",
+            "--block",
+            "100",
+        ])
+        .arg("ma:31")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("input 'test_in'"), "{err}");
+    assert!(err.contains("24000 frames in"), "{err}");
+    // The same samples offline, through a WAV.
+    let src = dir.path().join("src.wav");
+    write_wav(&src, &x[..frames]);
+    let offline = dir.path().join("offline.wav");
+    convoy(dir.path())
+        .args([
+            "run",
+            "-q",
+            "-i",
+            src.to_str().unwrap(),
+            "-o",
+            offline.to_str().unwrap(),
+        ])
+        .arg("ma:31")
+        .assert()
+        .success();
+    let (a, b) = (read_wav(&live), read_wav(&offline));
+    assert_eq!(a.len(), frames, "ma:31 is 'same' by default: N frames");
+    assert_eq!(a, b, "mic -> WAV must equal the offline run bit for bit");
+    // And both are np.convolve(x, ones(31)/31, 'same').
+    for j in [0usize, 15, 1000, frames - 1] {
+        let want: f64 = (0..31)
+            .filter_map(|k| (j + 15).checked_sub(k).filter(|&i| i < frames))
+            .map(|i| f64::from(x[i]) / 31.0)
+            .sum();
+        assert!((f64::from(a[j]) - want).abs() < 1e-6, "frame {j}");
+    }
+}
+
+#[test]
+fn playback_through_a_chain_lands_in_the_file_pcm() {
+    let dir = TempDir::new().unwrap();
+    let frames = RATE / 4;
+    let x = noise(frames, 0x9E37_79B9_7F4A_7C15);
+    let src = dir.path().join("src.wav");
+    write_wav(&src, &x);
+    // The file PCM is not paced: a cushion holding the whole result means the device never
+    // waits for the chain.
+    convoy(dir.path())
+        .args([
+            "run",
+            "-q",
+            "-i",
+            src.to_str().unwrap(),
+            "-o",
+            "speakers:test_out",
+        ])
+        .args(["--latency", "1000", "--block", "64"])
+        .args(["gain:0.5", "ma:9"])
+        .assert()
+        .success();
+    let raw = fs::read(dir.path().join("out.raw")).unwrap();
+    let y: Vec<f64> = raw
+        .chunks_exact(2)
+        .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+        .collect();
+    // Live output is the causal filter: full convolution, kernel tail included.
+    let full = frames + 8;
+    assert!(y.len() >= full, "only {} frames played", y.len());
+    for (j, got) in y.iter().enumerate().take(full) {
+        let want: f64 = (0..9)
+            .filter_map(|k| j.checked_sub(k).filter(|&i| i < frames))
+            .map(|i| 0.5 * f64::from(x[i]) / 9.0)
+            .sum();
+        // The plug PCM converts to 16-bit: one LSB.
+        assert!(
+            (got - want).abs() <= 1.5 / 32768.0,
+            "frame {j}: {got} vs {want}"
+        );
+    }
+    assert!(
+        y[full..].iter().all(|&v| v == 0.0),
+        "silence after the tail"
+    );
+}
+
+#[test]
+fn devices_lists_the_test_devices_and_unknown_names_list_candidates() {
+    let dir = TempDir::new().unwrap();
+    let out = convoy(dir.path())
+        .arg("devices")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "input devices",
+        "output devices",
+        "test_in",
+        "test_out",
+        "Test capture",
+    ] {
+        assert!(text.contains(want), "missing {want}:\n{text}");
+    }
+    assert!(text.contains("* default"), "the default is marked:\n{text}");
+    let out = convoy(dir.path())
+        .args(["run", "-i", "mic:no-such-mic", "-o", "x.wav", "ma:3"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("no input device matches 'no-such-mic'"),
+        "{err}"
+    );
+    assert!(err.contains("test_in"), "candidates listed: {err}");
+    assert!(!Path::new("x.wav").exists());
+    // A substring of a description selects; an ambiguous one says so.
+    let out = convoy(dir.path())
+        .args(["run", "-i", "mic:test", "-o", "x.wav", "ma:3"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ambiguous"), "{err}");
+    // Bad live arguments are usage errors.
+    convoy(dir.path())
+        .args([
+            "run",
+            "-i",
+            "mic:test_in",
+            "-o",
+            "x.wav",
+            "--duration",
+            "-3s",
+            "ma:3",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn no_device_is_one_clear_line_exit_1_and_no_file() {
+    let dir = TempDir::new().unwrap();
+    let none = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/live/asound-none.conf");
+    let out_path = dir.path().join("rec.wav");
+    for args in [
+        vec!["run", "-i", "mic", "-o", out_path.to_str().unwrap(), "ma:3"],
+        vec!["run", "-i", "mic", "-o", "speakers", "ma:3"],
+    ] {
+        let out = convoy(dir.path())
+            .env("ALSA_CONFIG_PATH", &none)
+            .env_remove("PULSE_SERVER")
+            .args(&args)
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "one line, no alsa-lib chatter: {err}"
+        );
+        assert!(err.contains("no audio input device available"), "{err}");
+    }
+    assert!(!out_path.exists(), "no output file left behind");
+    let src = dir.path().join("src.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE as u32,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&src, spec).unwrap();
+    w.write_sample(0i16).unwrap();
+    w.finalize().unwrap();
+    let out = convoy(dir.path())
+        .env("ALSA_CONFIG_PATH", &none)
+        .args(["run", "-i", src.to_str().unwrap(), "-o", "speakers", "ma:3"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no audio output device available"), "{err}");
+}

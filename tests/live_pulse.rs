@@ -1,0 +1,197 @@
+//! Real-time end to end through a private PulseAudio with two null sinks (tests/live/
+//! pulse-e2e.sh): white noise into the mic sink, `convoy run -i mic -o speakers CHAIN`, the
+//! speaker sink recorded, and verified here: one continuous segment (no dropout) equal to the
+//! chain's offline output of what the mic actually received, within 1e-6 (ma:31) or 1e-5 (a
+//! 2^16-tap IR, where the live and offline partitionings round differently).
+//!
+//! Needs pulseaudio, pacat and the ALSA pulse plugin (.ci/run installs them), so it is ignored
+//! by default: `cargo test --release --test live_pulse -- --ignored --nocapture`.
+//! `LIVE_RUNS=10` repeats each case (the measurement).
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+#[path = "live/common.rs"]
+mod common;
+use common::{RATE, noise, read_wav, write_wav};
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// One live run of `seconds` of noise through `stages` at `block`; returns the measured
+/// latency (frames from the mic sink to the speaker sink) and the max block time (% of period).
+fn live_run(stages: &[&str], block: usize, seconds: f64, tol: f32, seed: u64) -> (usize, f64) {
+    let bin = env!("CARGO_BIN_EXE_convoy");
+    let dir = tempfile::TempDir::new().unwrap();
+    let w = dir.path();
+    let n = (seconds * RATE as f64) as usize;
+    let x = noise(n, seed);
+    let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    fs::write(w.join("in.raw"), bytes).unwrap();
+    // Fixtures the stages read (a 2^16-tap IR) live in the work dir.
+    let stages: Vec<String> = stages
+        .iter()
+        .map(|s| s.replace("@W", w.to_str().unwrap()))
+        .collect();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/live/pulse-e2e.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(w)
+        .arg(bin)
+        .args([
+            "run",
+            "-i",
+            "mic:test_mic",
+            "-o",
+            "speakers:test_spk",
+            "--channels",
+            "1",
+        ])
+        .args(["--block", &block.to_string(), "--latency", "100", "--stats"])
+        .args(["--duration", &format!("{}s", seconds + 2.0)])
+        .args(&stages)
+        .output()
+        .expect("bash runs");
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "live run failed:\n{log}");
+    eprintln!("{log}");
+    let mic = read_f32(&w.join("mic.raw"));
+    let spk = read_f32(&w.join("out.raw"));
+    // What the mic sink really carried (PulseAudio ramps a new stream in, so not exactly x).
+    let m0 = mic
+        .iter()
+        .position(|v| *v != 0.0)
+        .expect("the mic sink got the stimulus");
+    // Everything the mic carried from the first sample on: PulseAudio ramps streams in and
+    // out, so the stimulus as carried is not exactly `x` and not exactly `n` frames long.
+    let after = (RATE / 2).min(mic.len() - m0 - n.min(mic.len() - m0));
+    let got = &mic[m0..m0 + n + after];
+    assert!(got.len() >= n, "the mic recording is short");
+    let src = w.join("mic.wav");
+    write_wav(&src, got);
+    let reference = w.join("ref.wav");
+    let full: Vec<String> = stages.iter().map(|s| format!("{s},mode=full")).collect();
+    let st = Command::new(bin)
+        .args([
+            "run",
+            "-q",
+            "-i",
+            src.to_str().unwrap(),
+            "-o",
+            reference.to_str().unwrap(),
+        ])
+        .args(&full)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Compare what depends only on the recorded span: its length plus the kernel tail is
+    // more than the run produced, so stop at the stimulus plus 0.5 s.
+    let mut r = read_wav(&reference);
+    r.truncate(got.len());
+    let s0 = spk
+        .iter()
+        .position(|v| *v != 0.0)
+        .expect("the speaker sink got audio");
+    // Best offset near the first non-zero sample (the reference may start with tiny values).
+    let span = 4800.min(r.len());
+    let best = (s0.saturating_sub(64)..s0 + 64)
+        .filter(|o| o + span <= spk.len())
+        .min_by(|&a, &b| {
+            let err = |o: usize| -> f32 {
+                (0..span)
+                    .map(|j| (spk[o + j] - r[j]).abs())
+                    .fold(0.0, f32::max)
+            };
+            err(a).total_cmp(&err(b))
+        })
+        .expect("an offset");
+    assert!(
+        best + r.len() <= spk.len(),
+        "the speaker recording ends early"
+    );
+    let mut worst = 0.0f32;
+    let mut first_bad = None;
+    for j in 0..r.len() {
+        let d = (spk[best + j] - r[j]).abs();
+        if d > tol && first_bad.is_none() {
+            first_bad = Some(j);
+        }
+        worst = worst.max(d);
+    }
+    assert!(
+        first_bad.is_none(),
+        "dropout or mismatch at output frame {:?} (max |diff| {worst}); one continuous segment expected",
+        first_bad
+    );
+    let latency = best - m0;
+    let max_pct = log
+        .lines()
+        .rev()
+        .find_map(|l| l.split("max ").nth(1))
+        .and_then(|t| t.split(" %").next())
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
+    assert!(log.contains("xruns: input 0, output 0"), "xruns:\n{log}");
+    eprintln!(
+        "live: {stages:?} block {block}: one segment of {} frames, max |diff| {worst:.2e}, mic->speaker {latency} frames ({:.1} ms), max block time {max_pct} %",
+        r.len(),
+        latency as f64 * 1e3 / RATE as f64
+    );
+    (latency, max_pct)
+}
+
+fn runs() -> usize {
+    std::env::var("LIVE_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn mic_to_speakers_through_ma31_is_continuous_and_exact() {
+    for i in 0..runs() {
+        live_run(&["ma:31"], 256, 2.0, 1e-6, 11 + i as u64);
+    }
+}
+
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
+    let dir = std::env::temp_dir().join(format!("convoy-live-ir-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    // A decaying-noise IR with energy 0.5: the output stays well inside [-1, 1].
+    let m = 1 << 16;
+    let raw = noise(m, 5);
+    let mut k: Vec<f32> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * (-(i as f32) / 8000.0).exp())
+        .collect();
+    let e: f32 = k.iter().map(|v| v * v).sum();
+    k.iter_mut().for_each(|v| *v *= (0.5 / e).sqrt());
+    let ir = dir.join("ir.wav");
+    write_wav(&ir, &k);
+    let stage = format!("fir:{}", ir.display());
+    let seconds = std::env::var("LIVE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2.0);
+    let mut worst = 0.0f64;
+    for i in 0..runs() {
+        let (_, max_pct) = live_run(&[&stage], 64, seconds, 1e-5, 21 + i as u64);
+        worst = worst.max(max_pct);
+    }
+    let _ = fs::remove_dir_all(&dir);
+    eprintln!(
+        "live: 2^16 taps at block 64: worst max block time {worst} % over {} run(s)",
+        runs()
+    );
+}

@@ -32,6 +32,11 @@ pub enum Command {
     /// Stream audio or sensor data from a WAV file or stdin through a chain of filter stages to
     /// a WAV file or stdout.
     Run(RunArgs),
+    /// Draw the frequency response of a chain (magnitude and group delay, log frequency) from
+    /// its actual impulse response, or print it as CSV.
+    Response(ResponseArgs),
+    /// Plot arrays or WAVs (.txt/.csv/.npy/.wav) overlaid, e.g. `convoy convolve` results.
+    Plot(PlotArgs),
     /// List sound input and output devices: ids, descriptions, default and supported
     /// configurations (rates, channels, sample formats); `*` marks the defaults.
     Devices,
@@ -104,9 +109,55 @@ pub struct RunArgs {
     /// Live: print xruns, ring fill and processing time per block once a second and at exit.
     #[arg(long)]
     pub stats: bool,
+    /// After the run, draw a PNG: input and output waveforms overlaid (one panel per channel,
+    /// up to 4) and their averaged spectra (first channel).
+    #[arg(long, value_name = "PNG")]
+    pub plot: Option<PathBuf>,
     /// Filter stages, applied left to right (see --help for the list).
     #[arg(value_name = "STAGE")]
     pub stages: Vec<String>,
+}
+
+const RESPONSE_EXAMPLES: &str = "\
+Examples:
+  convoy response lowpass:1000 -o lp.png
+  convoy response --rate 44100 highpass:80 lowpass:8000 ma:3 --csv > response.csv
+  convoy response fir:room.wav -o room.png";
+
+/// Arguments of `convoy response`.
+#[derive(Debug, Args)]
+#[command(after_help = RESPONSE_EXAMPLES)]
+pub struct ResponseArgs {
+    /// Sample rate the chain is designed for, in Hz (`fir:` IRs must match it).
+    #[arg(long, value_name = "HZ", default_value_t = 48_000)]
+    pub rate: u32,
+    /// Read stages from FILE, one per line (# comments), before those on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<PathBuf>,
+    /// Write the picture here (PNG).
+    #[arg(short = 'o', long = "output", value_name = "PNG")]
+    pub output: Option<PathBuf>,
+    /// Print `frequency_hz,magnitude_db,phase_deg` rows to stdout instead of drawing.
+    #[arg(long)]
+    pub csv: bool,
+    /// Frequencies, log-spaced from 1 Hz to Nyquist.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub points: usize,
+    /// Stages, as for `convoy run`.
+    #[arg(value_name = "STAGE")]
+    pub stages: Vec<String>,
+}
+
+/// Arguments of `convoy plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Arrays or WAVs; every column (channel) is one line. WAVs are drawn against seconds,
+    /// other files against the sample index.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the picture here (PNG).
+    #[arg(short = 'o', long = "output", value_name = "PNG", required = true)]
+    pub output: PathBuf,
 }
 
 const BENCH_EXAMPLES: &str = "\

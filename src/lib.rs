@@ -25,6 +25,7 @@ pub mod conv;
 pub mod error;
 pub mod io;
 pub mod live;
+pub mod plot;
 pub mod rt;
 pub mod stream;
 

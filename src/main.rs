@@ -18,6 +18,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => convoy::cmd::bench::run(args),
         Command::Run(args) => convoy::cmd::run::run(args),
         Command::Devices => convoy::cmd::devices::run(),
+        Command::Response(args) => convoy::cmd::response::run(args),
+        Command::Plot(args) => convoy::cmd::plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -202,6 +202,37 @@ impl Chain {
         Ok(live::LiveChain::new(engines, self.channels, block.max(1)))
     }
 
+    /// The whole chain's impulse response from input channel `channel` to the same output
+    /// channel (for a true-stereo matrix, the direct path): the product of every stage's
+    /// kernel, causal (a `same` stage's centring is a time shift, not part of its response).
+    /// An empty chain is a unit impulse.
+    pub fn impulse_response(&self, channel: usize) -> Vec<f64> {
+        let mut total: Option<Kernels> = None;
+        for run in &self.runs {
+            for stage in run.stages() {
+                total = Some(match total {
+                    None => stage.kernels.clone(),
+                    Some(k) => stage.kernels.after(&k, self.channels),
+                });
+            }
+        }
+        match total {
+            None => vec![1.0],
+            Some(Kernels::Shared(k)) => k,
+            Some(Kernels::PerChannel(ks)) => {
+                let c = channel.min(ks.len().saturating_sub(1));
+                ks.into_iter().nth(c).unwrap_or_else(|| vec![1.0])
+            }
+            Some(Kernels::Matrix(m)) => {
+                let c = channel.min(m.len().saturating_sub(1));
+                m.into_iter()
+                    .nth(c)
+                    .and_then(|row| row.into_iter().nth(c))
+                    .unwrap_or_else(|| vec![1.0])
+            }
+        }
+    }
+
     /// The `--explain` text.
     pub fn explain(&self) -> String {
         let mut s = format!(

@@ -136,6 +136,12 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
         ));
     }
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
+    if args.plot.is_some() {
+        return Err(Error::input(
+            "--plot",
+            "draws runs between files and pipes; record the mic to a WAV, then plot that run",
+        ));
+    }
     // The device period: a third of the cushion, at least the block. Tying it to a small
     // block (64 frames) would ask the backend's thread to wake every 1.3 ms, which the
     // cushion exists to make unnecessary; the chain still runs on `block`-frame blocks.

@@ -4,4 +4,6 @@ pub mod bench;
 pub mod convolve;
 pub mod devices;
 pub mod live;
+pub mod plot;
+pub mod response;
 pub mod run;

@@ -27,11 +27,11 @@ const READ_FRAMES: usize = 16_384;
 /// Blocks in flight between threads.
 const DEPTH: usize = 4;
 
-/// Runs `convoy run`.
-pub fn run(args: &RunArgs) -> Result<()> {
+/// The stage words of `--chain FILE` (one or more per line, `#` comments) followed by those on
+/// the command line.
+pub fn stage_words(chain: Option<&std::path::Path>, stages: &[String]) -> Result<Vec<String>> {
     let mut words = Vec::new();
-    let mut inputs: Vec<PathBuf> = Vec::new();
-    if let Some(path) = &args.chain {
+    if let Some(path) = chain {
         let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, &e))?;
         for line in text.lines() {
             let body = line.split('#').next().unwrap_or("").trim();
@@ -39,9 +39,15 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 words.extend(body.split_whitespace().map(str::to_string));
             }
         }
-        inputs.push(path.clone());
     }
-    words.extend(args.stages.iter().cloned());
+    words.extend(stages.iter().cloned());
+    Ok(words)
+}
+
+/// Runs `convoy run`.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let words = stage_words(args.chain.as_deref(), &args.stages)?;
+    let mut inputs: Vec<PathBuf> = args.chain.iter().cloned().collect();
     if let Some(b) = args.block {
         if b == 0 || b > 1 << 20 {
             return Err(Error::input(
@@ -95,6 +101,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     let rate = source.info.rate.unwrap_or(48_000);
     let channels = source.info.channels;
+    if let Some(png) = &args.plot {
+        crate::io::check_output(png, &inputs)?;
+        if args.output != "-" && crate::io::same_path(png, std::path::Path::new(&args.output)) {
+            return Err(Error::input(
+                "--plot",
+                format!("{} is also the output", png.display()),
+            ));
+        }
+    }
+    let mut tap = args
+        .plot
+        .as_ref()
+        .map(|_| crate::plot::RunTap::new(channels));
     let sink = Sink::create(&args.output, plan, rate, channels)?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -184,7 +203,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut failure = None;
     let mut interrupted = false;
     let mut push = |block: Vec<Vec<f32>>, out_tx: &crossbeam_channel::Sender<Vec<Vec<f32>>>| {
+        if let Some(t) = &mut tap {
+            t.push_input(&block);
+        }
         let out = chain.process(block);
+        if let Some(t) = &mut tap {
+            t.push_output(&out);
+        }
         out_tx.send(out).is_ok()
     };
     loop {
@@ -233,7 +258,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let _ = writer.join();
         return Err(e);
     }
-    let _ = out_tx.send(chain.finish());
+    let tail = chain.finish();
+    if let Some(t) = &mut tap {
+        t.push_output(&tail);
+    }
+    let _ = out_tx.send(tail);
     drop(out_tx);
     let sink = match writer.join() {
         Ok(result) => result?,
@@ -247,6 +276,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let closed = sink.closed;
     let format = sink.sample_format();
     sink.finish()?;
+    if let (Some(t), Some(png)) = (&tap, &args.plot) {
+        let title = format!(
+            "{} -> {}: {}",
+            args.input,
+            args.output,
+            if words.is_empty() {
+                "no stages".to_string()
+            } else {
+                words.join(" ")
+            }
+        );
+        t.draw(png, rate, title)?;
+    }
     if !args.quiet && !closed {
         let seconds = frames_in as f64 / f64::from(rate);
         let wall = started.elapsed().as_secs_f64();

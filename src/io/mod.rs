@@ -260,6 +260,21 @@ pub(crate) fn check_output<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<
 
 /// A temp file in `path`'s directory (so the final rename cannot cross file systems), with the
 /// usual 0644 permissions (tempfile makes 0600), deleted if dropped before being persisted.
+/// Whether two output paths name the same file, whether or not it exists yet (`./a.png` and
+/// `a.png`, a symlinked directory).
+pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
+    if same_file::is_same_file(a, b).unwrap_or(false) {
+        return true;
+    }
+    let full = |p: &Path| {
+        std::fs::canonicalize(parent_dir(p))
+            .ok()
+            .zip(p.file_name())
+            .map(|(d, n)| d.join(n))
+    };
+    matches!((full(a), full(b)), (Some(x), Some(y)) if x == y)
+}
+
 pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".convoy-").suffix(".partial");

@@ -1,0 +1,67 @@
+//! `convoy response`: a chain's frequency response, drawn or as CSV.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::chain::{Chain, Context};
+use crate::cli::ResponseArgs;
+use crate::error::{Error, Result};
+use crate::plot::{charts, response};
+
+/// Runs `convoy response`.
+pub fn run(args: &ResponseArgs) -> Result<()> {
+    if args.rate == 0 {
+        return Err(Error::input("--rate", "must be above 0 Hz"));
+    }
+    if !(2..=1_000_000).contains(&args.points) {
+        return Err(Error::input(
+            "--points",
+            format!("{}: must be 2 to 1000000", args.points),
+        ));
+    }
+    if !args.csv && args.output.is_none() {
+        return Err(Error::Usage(
+            "say where the picture goes (-o response.png) or ask for --csv".into(),
+        ));
+    }
+    let words = super::run::stage_words(args.chain.as_deref(), &args.stages)?;
+    let ctx = Context {
+        rate: Some(args.rate),
+        channels: 1,
+        block: None,
+    };
+    let chain = Chain::build(&words, &ctx)?;
+    let mut inputs: Vec<PathBuf> = chain.inputs.clone();
+    inputs.extend(args.chain.iter().cloned());
+    let h = chain.impulse_response(0);
+    let rate = f64::from(args.rate);
+    let freqs = response::log_frequencies(rate, args.points);
+    let points = response::evaluate(&h, rate, &freqs);
+    if args.csv {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut text = String::from("frequency_hz,magnitude_db,phase_deg\n");
+        for p in &points {
+            text.push_str(&format!("{},{},{}\n", p.hz, p.magnitude_db, p.phase_deg));
+        }
+        return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::write(std::path::Path::new("stdout"), &e)),
+            Ok(()) => Ok(()),
+        };
+    }
+    let Some(path) = &args.output else {
+        return Ok(());
+    };
+    crate::io::check_output(path, &inputs)?;
+    let title = if words.is_empty() {
+        format!("response of an empty chain at {} Hz", args.rate)
+    } else {
+        format!(
+            "response of {} at {} Hz ({} taps)",
+            words.join(" "),
+            args.rate,
+            h.len()
+        )
+    };
+    charts::response_picture(path, &points, rate, &title)
+}

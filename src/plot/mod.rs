@@ -1,0 +1,140 @@
+//! Pictures: waveforms and spectra of a run, a chain's frequency response, arrays overlaid.
+//!
+//! Drawn with plotters into an RGB buffer, with DejaVu Sans embedded (assets/, ab_glyph), so
+//! nothing is asked of the system: no fontconfig, no font files, works headless. The buffer is
+//! encoded with the `png` crate into a temp file beside the target and renamed into place.
+
+pub mod charts;
+pub mod decimate;
+pub mod response;
+pub mod spectrum;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Picture size: readable at 1200x800.
+pub const WIDTH: u32 = 1200;
+pub const HEIGHT: u32 = 800;
+
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in and known to parse (tests draw text with it).
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// Renders with `draw` onto a white WIDTH x HEIGHT canvas and writes it to `path` as PNG
+/// (temp file + rename: no partial picture is ever left).
+pub fn render_png<F>(path: &Path, draw: F) -> Result<()>
+where
+    F: FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<()>,
+{
+    register_font();
+    let mut buf = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(drawing)?;
+        draw(&root)?;
+        root.present().map_err(drawing)?;
+    }
+    let mut temp = crate::io::temp_beside(path)?;
+    {
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(temp.as_file_mut()), WIDTH, HEIGHT);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Best);
+        let mut w = enc
+            .write_header()
+            .map_err(|e| Error::write(path, &std::io::Error::other(e)))?;
+        w.write_image_data(&buf)
+            .map_err(|e| Error::write(path, &std::io::Error::other(e)))?;
+        w.finish()
+            .map_err(|e| Error::write(path, &std::io::Error::other(e)))?;
+    }
+    temp.as_file_mut()
+        .flush()
+        .map_err(|e| Error::write(path, &e))?;
+    temp.persist(path)
+        .map_err(|e| Error::write(path, &e.error))?;
+    Ok(())
+}
+
+/// A plotters error as convoy's.
+pub fn drawing<E: std::fmt::Display>(e: E) -> Error {
+    Error::Usage(format!("drawing failed: {e}"))
+}
+
+/// Series colours, distinguishable in print and for common colour blindness (Okabe-Ito).
+pub const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 0, 0),
+];
+
+/// What `convoy run --plot` gathers as blocks go by: min/max waveforms of up to four channels
+/// and the first channel's averaged spectrum, in and out. Memory stays fixed however long the
+/// stream.
+pub struct RunTap {
+    pub input: Vec<decimate::MinMax>,
+    pub output: Vec<decimate::MinMax>,
+    input_spectrum: spectrum::Welch,
+    output_spectrum: spectrum::Welch,
+}
+
+impl RunTap {
+    pub fn new(channels: usize) -> RunTap {
+        let n = channels.clamp(1, 4);
+        RunTap {
+            input: vec![decimate::MinMax::default(); n],
+            output: vec![decimate::MinMax::default(); n],
+            input_spectrum: spectrum::Welch::default(),
+            output_spectrum: spectrum::Welch::default(),
+        }
+    }
+
+    pub fn push_input(&mut self, block: &[Vec<f32>]) {
+        for (m, ch) in self.input.iter_mut().zip(block) {
+            m.push(ch);
+        }
+        if let Some(ch) = block.first() {
+            self.input_spectrum.push(ch);
+        }
+    }
+
+    pub fn push_output(&mut self, block: &[Vec<f32>]) {
+        for (m, ch) in self.output.iter_mut().zip(block) {
+            m.push(ch);
+        }
+        if let Some(ch) = block.first() {
+            self.output_spectrum.push(ch);
+        }
+    }
+
+    /// Draws the picture to `path`.
+    pub fn draw(&self, path: &Path, rate: u32, title: String) -> Result<()> {
+        let rate = f64::from(rate);
+        charts::run_picture(
+            path,
+            &charts::RunPicture {
+                rate,
+                input: &self.input,
+                output: &self.output,
+                input_spectrum: self.input_spectrum.spectrum(rate),
+                output_spectrum: self.output_spectrum.spectrum(rate),
+                title,
+            },
+        )
+    }
+}

@@ -102,8 +102,8 @@ pub struct RunArgs {
     /// ahead so a late block does not drop out; it adds that much latency).
     #[arg(long, value_name = "MS", default_value_t = 60.0)]
     pub latency: f64,
-    /// Live: stop after this much input (10s, 500ms, 2.5 = seconds); default: until Ctrl-C or
-    /// the end of the input file.
+    /// Stop after this much input (10s, 500ms, 2.5 = seconds), live or from a file; default:
+    /// until Ctrl-C or the end of the input.
     #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
     /// Live: print xruns, ring fill and processing time per block once a second and at exit.

@@ -240,6 +240,37 @@ fn build_error(dir: Direction, name: &str, e: &cpal::Error) -> Error {
     })
 }
 
+/// A capture stream of sample type `T` around [`capture_callback`].
+fn input_stream<T>(
+    device: &cpal::Device,
+    config: StreamConfig,
+    ring: HeapProd<f32>,
+    counters: &Arc<Counters>,
+) -> std::result::Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample + Send + 'static,
+    f32: FromSample<T>,
+{
+    let mut cb = capture_callback::<T>(ring, Arc::clone(counters), usize::from(config.channels));
+    let err = on_error(Arc::clone(counters));
+    device.build_input_stream(config, move |d: &[T], _: &_| cb(d), err, None)
+}
+
+/// A playback stream of sample type `T` around [`playback_callback`].
+fn output_stream<T>(
+    device: &cpal::Device,
+    config: StreamConfig,
+    ring: HeapCons<f32>,
+    counters: &Arc<Counters>,
+) -> std::result::Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample + FromSample<f32> + Send + 'static,
+{
+    let mut cb = playback_callback::<T>(ring, Arc::clone(counters), usize::from(config.channels));
+    let err = on_error(Arc::clone(counters));
+    device.build_output_stream(config, move |d: &mut [T], _: &_| cb(d), err, None)
+}
+
 /// Opens a capture stream feeding `ring` (paused; call `play`).
 pub fn open_capture(
     device: &cpal::Device,
@@ -249,26 +280,11 @@ pub fn open_capture(
     ring: HeapProd<f32>,
     counters: &Arc<Counters>,
 ) -> Result<Opened> {
-    let ch = usize::from(config.channels);
-    let err = on_error(Arc::clone(counters));
-    let c = Arc::clone(counters);
     let stream = match format {
-        SampleFormat::F32 => {
-            let mut cb = capture_callback::<f32>(ring, c, ch);
-            device.build_input_stream(config, move |d: &[f32], _: &_| cb(d), err, None)
-        }
-        SampleFormat::I16 => {
-            let mut cb = capture_callback::<i16>(ring, c, ch);
-            device.build_input_stream(config, move |d: &[i16], _: &_| cb(d), err, None)
-        }
-        SampleFormat::I32 => {
-            let mut cb = capture_callback::<i32>(ring, c, ch);
-            device.build_input_stream(config, move |d: &[i32], _: &_| cb(d), err, None)
-        }
-        _ => {
-            let mut cb = capture_callback::<u16>(ring, c, ch);
-            device.build_input_stream(config, move |d: &[u16], _: &_| cb(d), err, None)
-        }
+        SampleFormat::F32 => input_stream::<f32>(device, config, ring, counters),
+        SampleFormat::I16 => input_stream::<i16>(device, config, ring, counters),
+        SampleFormat::I32 => input_stream::<i32>(device, config, ring, counters),
+        _ => input_stream::<u16>(device, config, ring, counters),
     }
     .map_err(|e| build_error(Direction::Input, name, &e))?;
     Ok(Opened {
@@ -287,26 +303,11 @@ pub fn open_playback(
     ring: HeapCons<f32>,
     counters: &Arc<Counters>,
 ) -> Result<Opened> {
-    let ch = usize::from(config.channels);
-    let err = on_error(Arc::clone(counters));
-    let c = Arc::clone(counters);
     let stream = match format {
-        SampleFormat::F32 => {
-            let mut cb = playback_callback::<f32>(ring, c, ch);
-            device.build_output_stream(config, move |d: &mut [f32], _: &_| cb(d), err, None)
-        }
-        SampleFormat::I16 => {
-            let mut cb = playback_callback::<i16>(ring, c, ch);
-            device.build_output_stream(config, move |d: &mut [i16], _: &_| cb(d), err, None)
-        }
-        SampleFormat::I32 => {
-            let mut cb = playback_callback::<i32>(ring, c, ch);
-            device.build_output_stream(config, move |d: &mut [i32], _: &_| cb(d), err, None)
-        }
-        _ => {
-            let mut cb = playback_callback::<u16>(ring, c, ch);
-            device.build_output_stream(config, move |d: &mut [u16], _: &_| cb(d), err, None)
-        }
+        SampleFormat::F32 => output_stream::<f32>(device, config, ring, counters),
+        SampleFormat::I16 => output_stream::<i16>(device, config, ring, counters),
+        SampleFormat::I32 => output_stream::<i32>(device, config, ring, counters),
+        _ => output_stream::<u16>(device, config, ring, counters),
     }
     .map_err(|e| build_error(Direction::Output, name, &e))?;
     Ok(Opened {

@@ -195,3 +195,39 @@ fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
         runs()
     );
 }
+
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn ctrl_c_stops_a_live_run_cleanly_with_a_summary() {
+    let bin = env!("CARGO_BIN_EXE_convoy");
+    let dir = tempfile::TempDir::new().unwrap();
+    let x = noise(RATE * 4, 3);
+    let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    fs::write(dir.path().join("in.raw"), bytes).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/live/pulse-e2e.sh");
+    let out = Command::new("bash")
+        .env("STOP_AFTER", "3")
+        .arg(&script)
+        .arg(dir.path())
+        .arg(bin)
+        .args([
+            "run",
+            "-i",
+            "mic:test_mic",
+            "-o",
+            "speakers:test_spk",
+            "--channels",
+            "1",
+        ])
+        .arg("ma:31")
+        .output()
+        .expect("bash runs");
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "Ctrl-C must end the run with status 0:\n{log}"
+    );
+    assert!(log.contains("frames in,"), "the summary is printed:\n{log}");
+    assert!(log.contains("xruns: input 0, output 0"), "{log}");
+}

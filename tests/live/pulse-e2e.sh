@@ -8,6 +8,7 @@
 #   out.raw  what reached the speaker sink (spk.monitor), f32le mono 48 kHz
 #   mic.raw  what reached the mic sink (mic.monitor), recorded alongside, for latency
 #   app.log  APP's stderr and stdout
+# STOP_AFTER=S sends the app SIGINT after S seconds (Ctrl-C).
 # Verification is in Rust (tests/live_pulse.rs). Needs root for the packages (installed by
 # .ci/run), no sound hardware.
 set -euo pipefail
@@ -55,6 +56,8 @@ export ALSA_CONFIG_PATH="$W/asound.conf"
 pacat -r -d spk.monitor $F --latency-msec=10 > "$W/out.raw" & REC=$!; PIDS+=($REC)
 pacat -r -d mic.monitor $F --latency-msec=10 > "$W/mic.raw" & MICREC=$!; PIDS+=($MICREC)
 "$APP" "$@" > "$W/app.log" 2>&1 & APPPID=$!
+# STOP_AFTER=S: Ctrl-C the app after S seconds instead of letting --duration end it.
+if [ -n "${STOP_AFTER:-}" ]; then (sleep "$STOP_AFTER"; kill -INT $APPPID 2>/dev/null || true) & PIDS+=($!); fi
 sleep 0.5
 pacat -p -d mic $F --latency-msec=10 "$W/in.raw"
 rc=0; wait $APPPID || rc=$?

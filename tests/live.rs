@@ -55,6 +55,8 @@ fn capture_through_ma31_equals_the_offline_run_exactly() {
             "0.5s",
             "--block",
             "100",
+            "--plot",
+            dir.path().join("live.png").to_str().unwrap(),
         ])
         .arg("ma:31")
         .assert()
@@ -83,6 +85,8 @@ fn capture_through_ma31_equals_the_offline_run_exactly() {
     let (a, b) = (read_wav(&live), read_wav(&offline));
     assert_eq!(a.len(), frames, "ma:31 is 'same' by default: N frames");
     assert_eq!(a, b, "mic -> WAV must equal the offline run bit for bit");
+    let png = fs::read(dir.path().join("live.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "--plot drew the recording");
     // And both are np.convolve(x, ones(31)/31, 'same').
     for j in [0usize, 15, 1000, frames - 1] {
         let want: f64 = (0..31)
@@ -183,6 +187,15 @@ fn devices_lists_the_test_devices_and_unknown_names_list_candidates() {
         .clone();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ambiguous"), "{err}");
+    // --plot cannot ride along to speakers (its taps allocate as they grow).
+    let out = convoy(dir.path())
+        .args(["run", "-i", "mic:test_in", "-o", "speakers:test_out"])
+        .args(["--plot", "p.png", "ma:3"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--plot"));
     // Bad live arguments are usage errors.
     convoy(dir.path())
         .args([

@@ -136,10 +136,12 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
         ));
     }
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
-    if args.plot.is_some() {
+    if args.plot.is_some() && device_arg(&args.output, "speakers").is_some() {
+        // The taps grow as the stream goes; the real-time thread that feeds speakers must not
+        // allocate.
         return Err(Error::input(
             "--plot",
-            "draws runs between files and pipes; record the mic to a WAV, then plot that run",
+            "cannot draw a run that plays to speakers; record to a WAV (-o take.wav --plot take.png)",
         ));
     }
     // The device period: a third of the cushion, at least the block. Tying it to a small
@@ -261,6 +263,15 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
             wav_format: source.as_ref().and_then(|s| s.info.wav_format),
         };
         let plan = Sink::plan(&args.output, args.out_format, args.bits, &info, inputs)?;
+        if let Some(png) = &args.plot {
+            crate::io::check_output(png, inputs)?;
+            if args.output != "-" && crate::io::same_path(png, std::path::Path::new(&args.output)) {
+                return Err(Error::input(
+                    "--plot",
+                    format!("{} is also the output", png.display()),
+                ));
+            }
+        }
         sink = Some(Sink::create(&args.output, plan, rate, in_channels)?);
     }
 
@@ -411,13 +422,18 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
             rate,
             xruns_in: 0,
             input_done: false,
+            tap: args
+                .plot
+                .as_ref()
+                .map(|_| crate::plot::RunTap::new(in_channels)),
         };
         std::thread::Builder::new()
             .name("convoy-live".into())
             .spawn(move || {
                 crate::rt::promote_current_thread();
                 crate::conv::simd::flush_denormals();
-                job.run(&streams_to_start)
+                let result = job.run(&streams_to_start);
+                (result, job.tap.take())
             })
             .map_err(|e| Error::Usage(format!("cannot start the processing thread: {e}")))?
     };
@@ -437,7 +453,7 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
             print_stats(&shared, &samples, period_ns, &mut all, &mut all_max);
         }
     }
-    let outcome = worker
+    let (outcome, tap) = worker
         .join()
         .map_err(|_| Error::Usage("the processing thread failed".into()))?;
     samples.clear();
@@ -454,6 +470,13 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
                 frames_out = sink.frames;
                 if failure.is_none() {
                     sink.finish()?;
+                    if let (Some(t), Some(png)) = (&tap, &args.plot) {
+                        t.draw(
+                            png,
+                            rate,
+                            format!("{} -> {}: {}", args.input, args.output, words.join(" ")),
+                        )?;
+                    }
                 }
             }
             Ok(Err(e)) => failure = failure.or(Some(e)),
@@ -527,6 +550,8 @@ struct Job {
     /// Input xruns when the input ended (the capture is paused then).
     xruns_in: u64,
     input_done: bool,
+    /// `--plot`: what the run looked like (file sinks only).
+    tap: Option<crate::plot::RunTap>,
 }
 
 type Xruns = (u64, u64);
@@ -704,7 +729,13 @@ impl Job {
                 }
                 Runner::Offline(chain) => {
                     let block_in: Vec<Vec<f32>> = inbuf.iter().map(|b| b[..n].to_vec()).collect();
+                    if let Some(t) = &mut self.tap {
+                        t.push_input(&block_in);
+                    }
                     let out = chain.process(block_in);
+                    if let Some(t) = &mut self.tap {
+                        t.push_output(&out);
+                    }
                     let ns = t.elapsed().as_nanos().min(u128::from(u32::MAX)) as u32;
                     let _ = self.times.try_push(ns);
                     let m = out.first().map_or(0, Vec::len);
@@ -743,6 +774,9 @@ impl Job {
             }
             Runner::Offline(chain) => {
                 let out = chain.finish();
+                if let Some(t) = &mut self.tap {
+                    t.push_output(&out);
+                }
                 let m = out.first().map_or(0, Vec::len);
                 self.emit(&out, m, &mut scratch, &mut frame, period)?;
             }

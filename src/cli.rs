@@ -220,7 +220,11 @@ Examples:
   convoy convolve \"1 2 3\" \"0 1 0.5\" --correlate         # np.correlate -> 0.5 2 3.5 3 0
   convoy convolve sig.txt \"-1 2 -1\" --mode same
   convoy convolve in.wav ir.wav -o out.wav               # per channel, 32-bit float WAV
-  seq 1 9 | convoy convolve - \"0.2 0.5 0.2\" --boundary edge";
+  seq 1 9 | convoy convolve - \"0.2 0.5 0.2\" --boundary edge
+  convoy convolve image.txt \"1 2 1; 2 4 2; 1 2 1\" --mode same    # 2-D: scipy.signal.convolve2d
+  convoy convolve photo.png gauss:2 --mode same -o blur.png
+  convoy convolve photo.png sobel-x --magnitude-with sobel-y --mode same -o edges.png --normalize
+  convoy convolve vol.npy box:3 --ndimage-mode reflect -o smooth.npy    # scipy.ndimage.convolve";
 
 /// Arguments of `convoy convolve`.
 #[derive(Debug, Args)]
@@ -253,7 +257,54 @@ pub struct ConvolveArgs {
     pub boundary: Boundary,
 
     /// Write the result here instead of stdout: .txt (as stdout), .csv, .npy (the result's
-    /// shape), .wav (32-bit float). Written to a temporary file and renamed when complete.
+    /// shape), .wav (32-bit float), .png/.jpg (2-D results, clamped to 0..255). Written to a
+    /// temporary file and renamed when complete.
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
+
+    /// 2-D/3-D: the constant outside the signal for --boundary zero (scipy convolve2d's
+    /// fillvalue) and for --ndimage-mode constant (ndimage's cval). Default 0.
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub fill: Option<f64>,
+
+    /// 2-D/3-D: scipy.ndimage.convolve instead of scipy.signal: the output has the signal's
+    /// shape and the signal is extended by MODE (ndimage's names: reflect = np.pad symmetric,
+    /// mirror = np.pad reflect, nearest = edge, wrap, constant = --fill).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub ndimage_mode: Option<NdimageMode>,
+
+    /// With --ndimage-mode: shift of the filter's centre, one integer for every axis or a
+    /// comma list (ndimage's origin).
+    #[arg(long, value_name = "N[,N...]", allow_hyphen_values = true)]
+    pub origin: Option<String>,
+
+    /// 2-D/3-D: also filter with this kernel and output the gradient magnitude
+    /// sqrt(a^2 + b^2) (e.g. sobel-x --magnitude-with sobel-y).
+    #[arg(long, value_name = "KERNEL", allow_hyphen_values = true)]
+    pub magnitude_with: Option<String>,
+
+    /// Image output: rescale so the smallest value is 0 and the largest 255 (instead of
+    /// clamping).
+    #[arg(long)]
+    pub normalize: bool,
+
+    /// Filter a 2-D array column by column along axis 0 with a 1-D kernel (scipy oaconvolve
+    /// axes=0) instead of 2-D convolution. Multichannel WAVs are always filtered that way.
+    #[arg(long, value_name = "0")]
+    pub axis: Option<usize>,
+}
+
+/// scipy.ndimage boundary modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NdimageMode {
+    /// d c b a | a b c d | d c b a (np.pad symmetric)
+    Reflect,
+    /// d c b | a b c d | c b a (np.pad reflect)
+    Mirror,
+    /// a a a | a b c d | d d d
+    Nearest,
+    /// b c d | a b c d | a b c
+    Wrap,
+    /// --fill (cval) outside
+    Constant,
 }

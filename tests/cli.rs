@@ -227,18 +227,18 @@ fn npy_inputs_of_every_dtype_and_npy_output_shape() {
 }
 
 #[test]
-fn two_d_npy_is_filtered_per_column() {
+fn two_d_npy_is_filtered_per_column_with_axis_0() {
     let dir = tmp();
     let a = dir.path().join("a.npy");
     // shape (3, 2): columns [1,2,3] and [10,20,30]
     write_npy_f64(&a, &[3, 2], &[1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
     assert_eq!(
-        stdout_of(&["convolve", s(&a), "1 1"]),
+        stdout_of(&["convolve", s(&a), "1 1", "--axis", "0"]),
         "1 10\n3 30\n5 50\n3 30\n"
     );
     let out = dir.path().join("o.npy");
     convoy()
-        .args(["convolve", s(&a), "1 1", "-o", s(&out)])
+        .args(["convolve", s(&a), "1 1", "--axis", "0", "-o", s(&out)])
         .assert()
         .success();
     let (_, shape, values) = read_npy(&out);
@@ -481,7 +481,17 @@ fn conflicting_arguments() {
     write_npy_f64(&a, &[2, 2], &[1.0, 2.0, 3.0, 4.0]);
     let b = dir.path().join("b.npy");
     write_npy_f64(&b, &[1, 3], &[1.0, 2.0, 3.0]);
-    rejects(&["convolve", s(&a), s(&b)], &["(2, 2)", "(1, 3)"]);
+    // Column by column (--axis 0), 2 and 3 columns cannot be paired; as 2-D arrays they
+    // convolve (scipy.signal.convolve2d), and a 2-D signal with a 1-D kernel is an error.
+    rejects(
+        &["convolve", s(&a), s(&b), "--axis", "0"],
+        &["(2, 2)", "(1, 3)"],
+    );
+    assert_eq!(
+        stdout_of(&["convolve", s(&a), s(&b)]),
+        "1 4 7 6\n3 10 17 12\n"
+    );
+    rejects(&["convolve", s(&a), "1 1"], &["2-D", "1-D", "--axis 0"]);
     let w1 = dir.path().join("a.wav");
     let w2 = dir.path().join("b.wav");
     write_wav_i16(&w1, 1, 48000, &[1, 2]);
@@ -591,7 +601,7 @@ fn parallel_columns_match_single_column_runs() {
     write_npy_f64(&ker, &[300], &kernel);
     let out = dir.path().join("out.npy");
     convoy()
-        .args(["convolve", s(&both), s(&ker), "-o", s(&out)])
+        .args(["convolve", s(&both), s(&ker), "--axis", "0", "-o", s(&out)])
         .assert()
         .success();
     let (_, shape, values) = read_npy(&out);

@@ -21,13 +21,89 @@ pub const DEFAULT_RATE: u32 = 48_000;
 
 /// Runs `convoy convolve`.
 pub fn run(args: &ConvolveArgs) -> Result<()> {
+    use super::convolve_nd::{self as nd_cmd, KernelArg, Loaded};
+    if let Some(a) = args.axis.filter(|&a| a != 0) {
+        return Err(Error::input(
+            "--axis",
+            format!("{a}: only 0 (filter each column along the first axis) is supported"),
+        ));
+    }
+    let kernel_named =
+        crate::conv::named::is_named(&args.kernel) && !Path::new(&args.kernel).exists();
     let signal_src = Operand::classify(&args.signal, "signal")?;
-    let kernel_src = Operand::classify(&args.kernel, "kernel")?;
-    if signal_src == Operand::Stdin && kernel_src == Operand::Stdin {
+    let kernel_src = if kernel_named {
+        None
+    } else {
+        Some(Operand::classify(&args.kernel, "kernel")?)
+    };
+    if signal_src == Operand::Stdin && kernel_src == Some(Operand::Stdin) {
         return Err(Error::Usage(
             "only one of SIGNAL and KERNEL can be read from stdin (-)".into(),
         ));
     }
+    let inputs: Vec<&Path> = [Some(&signal_src), kernel_src.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|op| match op {
+            Operand::File(p) => Some(p.as_path()),
+            _ => None,
+        })
+        .collect();
+    let out_ext = args.output.as_deref().map(crate::io::extension);
+    let image_out = matches!(out_ext.as_deref(), Some("png" | "jpg" | "jpeg"));
+    let nd_options = args.fill.is_some()
+        || args.ndimage_mode.is_some()
+        || args.origin.is_some()
+        || args.magnitude_with.is_some()
+        || args.normalize
+        || kernel_named
+        || image_out;
+    if image_out || nd_options {
+        if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+            if !matches!(
+                out_ext.as_deref(),
+                Some("png" | "jpg" | "jpeg" | "npy" | "txt" | "csv")
+            ) {
+                return Err(Error::input(
+                    out.display().to_string(),
+                    "an N-d result goes to .npy, .txt/.csv (2-D) or .png/.jpg",
+                ));
+            }
+            crate::io::check_output(out, &inputs)?;
+        }
+    }
+    let signal_loaded = nd_cmd::load(&signal_src, "signal")?;
+    let kernel_loaded = match &kernel_src {
+        Some(op) => Some(nd_cmd::load(op, "kernel")?),
+        None => None,
+    };
+    let names = (
+        signal_src.display(),
+        kernel_src
+            .as_ref()
+            .map_or_else(|| args.kernel.clone(), Operand::display),
+    );
+    let any_nd = signal_loaded.is_nd() || kernel_loaded.as_ref().is_some_and(Loaded::is_nd);
+    if args.axis.is_none() && (any_nd || nd_options) {
+        if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+            crate::io::check_output(out, &inputs)?;
+        }
+        let k = match kernel_loaded {
+            Some(l) => KernelArg::Loaded(l),
+            None => KernelArg::Named(args.kernel.clone()),
+        };
+        return nd_cmd::run(args, signal_loaded, k, names);
+    }
+    let (Some(kernel_src), Some(signal)) = (kernel_src.as_ref(), signal_loaded.into_array()) else {
+        return Err(Error::Usage(
+            "--axis 0 filters 1-D or 2-D arrays column by column; named kernels, images and 3-D arrays do not fit it".into(),
+        ));
+    };
+    let Some(kernel) = kernel_loaded.and_then(Loaded::into_array) else {
+        return Err(Error::Usage(
+            "--axis 0 needs a 1-D or 2-D array kernel".into(),
+        ));
+    };
     if args.boundary != Boundary::Zero {
         if let Some(mode) = args.mode.filter(|m| *m != Mode::Same) {
             return Err(Error::Usage(format!(
@@ -36,17 +112,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             )));
         }
     }
-    let inputs: Vec<&Path> = [&signal_src, &kernel_src]
-        .into_iter()
-        .filter_map(|op| match op {
-            Operand::File(p) => Some(p.as_path()),
-            _ => None,
-        })
-        .collect();
     let destination = Destination::new(args.output.as_deref(), &inputs)?;
-
-    let signal = signal_src.load("signal")?;
-    let kernel = kernel_src.load("kernel")?;
     let sample_rate = match (signal.sample_rate, kernel.sample_rate) {
         (Some(s), Some(k)) if s != k => {
             return Err(Error::input(

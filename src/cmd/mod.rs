@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod convolve;
+pub mod convolve_nd;
 pub mod devices;
 pub mod live;
 pub mod plot;

@@ -6,6 +6,7 @@
 //! written.
 
 pub mod npy;
+pub mod planes;
 pub mod text;
 pub mod wav;
 

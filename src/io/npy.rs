@@ -10,8 +10,35 @@ use npyz::{DType, NpyFile, Order, TypeChar, WriterBuilder};
 use crate::array::Array;
 use crate::error::{Error, Result};
 
-/// Reads a `.npy` array from `bytes`; `name` is used in error messages.
-pub fn read_npy(name: &str, reader: impl Read) -> Result<Array> {
+/// Reads a `.npy` array of any dimensionality: its shape and its values in C order, and
+/// whether the dtype was an integer one.
+pub fn read_npy_nd(name: &str, reader: impl Read) -> Result<(Vec<usize>, Vec<f64>, bool)> {
+    let (shape, values, integer, order) = read_raw(name, reader)?;
+    if order == Order::C || shape.len() < 2 {
+        return Ok((shape, values, integer));
+    }
+    // Fortran order: the first index varies fastest; rewrite in C order.
+    let n = values.len();
+    let fstrides: Vec<usize> = {
+        let mut s = vec![1usize; shape.len()];
+        for a in 1..shape.len() {
+            s[a] = s[a - 1] * shape[a - 1];
+        }
+        s
+    };
+    let mut out = Vec::with_capacity(n);
+    let mut idx = vec![0usize; shape.len()];
+    for _ in 0..n {
+        let f: usize = idx.iter().zip(&fstrides).map(|(i, s)| i * s).sum();
+        out.push(values[f]);
+        crate::conv::nd::advance(&mut idx, &shape);
+    }
+    Ok((shape, out, integer))
+}
+
+type Raw = (Vec<usize>, Vec<f64>, bool, Order);
+
+fn read_raw(name: &str, reader: impl Read) -> Result<Raw> {
     let bad = |msg: String| Error::input(name, msg);
     let npy = NpyFile::new(reader).map_err(|e| bad(format!("not a readable .npy file ({e})")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
@@ -21,6 +48,20 @@ pub fn read_npy(name: &str, reader: impl Read) -> Result<Array> {
     };
     let (type_char, size) = (type_str.type_char(), type_str.size_field());
     let read_err = |e: std::io::Error| bad(format!("cannot read the data ({e})"));
+    // Little-endian float64 (numpy's default) on a little-endian machine: one read straight
+    // into the values, instead of a call per element.
+    if type_char == TypeChar::Float
+        && size == 8
+        && type_str.endianness() != npyz::Endianness::Big
+        && cfg!(target_endian = "little")
+    {
+        let n: usize = shape.iter().product();
+        let mut values = vec![0.0f64; n];
+        let mut r = npy.into_inner();
+        r.read_exact(bytemuck::cast_slice_mut(&mut values))
+            .map_err(read_err)?;
+        return Ok((shape, values, false, order));
+    }
     let (values, integer): (Vec<f64>, bool) = match (type_char, size) {
         (TypeChar::Float, 8) => (collect::<f64, _>(npy, |v| v).map_err(read_err)?, false),
         (TypeChar::Float, 4) => (collect::<f32, _>(npy, f64::from).map_err(read_err)?, false),
@@ -48,6 +89,13 @@ pub fn read_npy(name: &str, reader: impl Read) -> Result<Array> {
             )));
         }
     };
+    Ok((shape, values, integer, order))
+}
+
+/// Reads a `.npy` array from `bytes`; `name` is used in error messages.
+pub fn read_npy(name: &str, reader: impl Read) -> Result<Array> {
+    let bad = |msg: String| Error::input(name, msg);
+    let (shape, values, integer, order) = read_raw(name, reader)?;
     let mut array = match shape.len() {
         0 | 1 => Array::from_vec(values),
         2 => {
@@ -65,7 +113,7 @@ pub fn read_npy(name: &str, reader: impl Read) -> Result<Array> {
         }
         d => {
             return Err(bad(format!(
-                "{d}-D arrays are not supported (1-D signals, or 2-D as (frames, channels))"
+                "{d}-D arrays are not supported here (1-D signals, or 2-D as (frames, channels))"
             )));
         }
     };
@@ -81,6 +129,53 @@ fn collect<T: npyz::Deserialize, R: Read>(
         .data::<T>()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
     data.map(|v| v.map(&to_f64)).collect()
+}
+
+/// Writes an N-d array (`shape`, C-order `values`) as `.npy`: int64 when `as_int`.
+pub fn write_npy_nd(
+    out: impl Write,
+    shape: &[usize],
+    values: &[f64],
+    as_int: bool,
+) -> std::io::Result<()> {
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    if as_int {
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(out)
+            .begin_nd()?;
+        writer.extend(values.iter().map(|&v| v as i64))?;
+        writer.finish()
+    } else if cfg!(target_endian = "little") {
+        // The version 1.0 header (magic, length, the dict padded to a multiple of 64 bytes),
+        // then the data in one write.
+        let mut out = out;
+        let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+        let tuple = if dims.len() == 1 {
+            format!("({},)", dims[0])
+        } else {
+            format!("({})", dims.join(", "))
+        };
+        let mut dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {tuple}, }}");
+        let total = 10 + dict.len() + 1;
+        dict.push_str(&" ".repeat((64 - total % 64) % 64));
+        dict.push('\n');
+        let len = u16::try_from(dict.len())
+            .map_err(|_| std::io::Error::other("shape too long for a .npy header"))?;
+        out.write_all(b"\x93NUMPY\x01\x00")?;
+        out.write_all(&len.to_le_bytes())?;
+        out.write_all(dict.as_bytes())?;
+        out.write_all(bytemuck::cast_slice(values))
+    } else {
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(out)
+            .begin_nd()?;
+        writer.extend(values.iter().copied())?;
+        writer.finish()
+    }
 }
 
 /// Writes `array` as a C-order `.npy`: int64 when `as_int` (every value must then be integral),

@@ -383,14 +383,104 @@ fn convolve_with(x: &Nd, k: &Nd, mode: NdMode, ext: Pad) -> Result<Nd> {
         return Ok(correlate_valid(a, &b.flipped()));
     }
     let m1: Vec<usize> = k.shape.iter().map(|m| m - 1).collect();
-    let full = correlate_valid(&pad(x, &m1, &m1, ext), &k.flipped());
-    Ok(match mode {
-        NdMode::Full => full,
-        _ => {
-            let start: Vec<usize> = (0..nd).map(|a| m1[a] / 2).collect();
-            full.window(&start, &x.shape)
+    // `same` is the full output from (M-1)/2 on: extend by only what that window reads.
+    let (before, after): (Vec<usize>, Vec<usize>) = match mode {
+        NdMode::Full => (m1.clone(), m1),
+        _ => (0..nd).map(|a| (m1[a] - m1[a] / 2, m1[a] / 2)).unzip(),
+    };
+    Ok(correlate_extended(x, &before, &after, ext, &k.flipped()))
+}
+
+/// The valid correlation of `x` extended by `before`/`after` under `ext` with `k`. A zero
+/// extension is never materialized: the direct 2-D sums skip what lies outside, and the FFT
+/// places `x` at its offset in the transform.
+pub fn correlate_extended(x: &Nd, before: &[usize], after: &[usize], ext: Pad, k: &Nd) -> Nd {
+    if ext != Pad::Constant(0.0) {
+        return correlate_valid(&pad(x, before, after, ext), k);
+    }
+    let ext_shape: Vec<usize> = (0..x.ndim())
+        .map(|a| x.shape[a] + before[a] + after[a])
+        .collect();
+    let outputs: usize = (0..x.ndim())
+        .map(|a| ext_shape[a] + 1 - k.shape[a])
+        .product();
+    let direct_cost = outputs as f64 * k.len() as f64;
+    if x.ndim() == 2 && separable(k).is_none() && direct_cost <= fft_cost(&ext_shape) {
+        return direct2d_zero(x, before, after, k);
+    }
+    if separable(k).is_none() && fft_cost(&ext_shape) < direct_cost {
+        return super::ndfft::correlate_valid_offset(x, before, &ext_shape, k);
+    }
+    correlate_valid(&pad(x, before, after, ext), k)
+}
+
+/// Output rows are split over this many threads when there is enough work.
+fn threads_for(work: f64) -> usize {
+    if work < 2e6 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8)
+    }
+}
+
+/// Direct 2-D valid correlation of `x` virtually zero-extended by `before`/`after`.
+fn direct2d_zero(x: &Nd, before: &[usize], after: &[usize], k: &Nd) -> Nd {
+    let (h, w) = (x.shape[0], x.shape[1]);
+    let (kh, kw) = (k.shape[0], k.shape[1]);
+    let (oh, ow) = (
+        h + before[0] + after[0] + 1 - kh,
+        w + before[1] + after[1] + 1 - kw,
+    );
+    let mut out = Nd::zeros(&[oh, ow]);
+    if out.is_empty() {
+        return out;
+    }
+    let threads = threads_for(oh as f64 * ow as f64 * k.len() as f64);
+    let rows_per = oh.div_ceil(threads);
+    let work = |first_row: usize, chunk: &mut [f64]| {
+        for (rr, acc) in chunk.chunks_mut(ow).enumerate() {
+            let r = first_row + rr;
+            for i in 0..kh {
+                // Padded row r + i is x row r + i - before[0].
+                let Some(xr) = (r + i).checked_sub(before[0]).filter(|&v| v < h) else {
+                    continue;
+                };
+                let src = &x.data[xr * w..(xr + 1) * w];
+                for j in 0..kw {
+                    let wv = k.data[i * kw + j];
+                    if wv == 0.0 {
+                        continue;
+                    }
+                    // Output column c reads x column c + j - before[1].
+                    let c_lo = before[1].saturating_sub(j);
+                    let c_hi = (w + before[1]).saturating_sub(j).min(ow);
+                    if c_lo >= c_hi {
+                        continue;
+                    }
+                    let x_lo = c_lo + j - before[1];
+                    for (a, s) in acc[c_lo..c_hi].iter_mut().zip(&src[x_lo..]) {
+                        *a += wv * s;
+                    }
+                }
+            }
         }
-    })
+    };
+    if threads == 1 {
+        work(0, &mut out.data);
+    } else {
+        // Fault the output in here, before the workers start: page faults taken by two
+        // threads of one process at once cost TLB-shootdown interrupts (expensive in VMs).
+        out.data.fill(0.0);
+        std::thread::scope(|scope| {
+            for (t, chunk) in out.data.chunks_mut(rows_per * ow).enumerate() {
+                let work = &work;
+                scope.spawn(move || work(t * rows_per, chunk));
+            }
+        });
+    }
+    out
 }
 
 /// scipy.signal.convolve(x, k, mode).

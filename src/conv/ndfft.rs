@@ -45,9 +45,9 @@ struct Plans {
     inv: Vec<Arc<dyn Fft<f64>>>,
 }
 
-/// Forward N-d transform of `x` zero-padded to `size` (complex shape: `size` with the last
-/// axis halved plus one).
-fn forward(x: &Nd, size: &[usize], plans: &Plans) -> Vec<Complex<f64>> {
+/// Forward N-d transform of `x` placed at `offset` in zeros of `size` (complex shape: `size`
+/// with the last axis halved plus one).
+fn forward(x: &Nd, offset: &[usize], size: &[usize], plans: &Plans) -> Vec<Complex<f64>> {
     let nd = size.len();
     let last = nd - 1;
     let half = size[last] / 2 + 1;
@@ -62,11 +62,12 @@ fn forward(x: &Nd, size: &[usize], plans: &Plans) -> Vec<Complex<f64>> {
     let mut idx = vec![0usize; nd];
     let mut r = 0;
     loop {
-        let inside = (0..last).all(|a| idx[a] < x.shape[a]);
+        let inside = (0..last).all(|a| idx[a] >= offset[a] && idx[a] - offset[a] < x.shape[a]);
         if inside {
             row.fill(0.0);
-            let base: usize = (0..last).map(|a| idx[a] * xs[a]).sum();
-            row[..x.shape[last]].copy_from_slice(&x.data[base..base + x.shape[last]]);
+            let base: usize = (0..last).map(|a| (idx[a] - offset[a]) * xs[a]).sum();
+            let o = offset[last];
+            row[o..o + x.shape[last]].copy_from_slice(&x.data[base..base + x.shape[last]]);
             // Lengths match the plan by construction.
             let _ = plans
                 .real
@@ -86,9 +87,20 @@ fn forward(x: &Nd, size: &[usize], plans: &Plans) -> Vec<Complex<f64>> {
 
 /// The valid correlation `sum_j k[j] x[i + j]` by FFT.
 pub fn correlate_valid(x: &Nd, k: &Nd) -> Nd {
+    correlate_valid_offset(x, &vec![0; x.ndim()], &x.shape, k)
+}
+
+/// The valid correlation with `k` of `x` placed at `offset` in zeros of shape `ext`.
+pub fn correlate_valid_offset(x: &Nd, offset: &[usize], ext: &[usize], k: &Nd) -> Nd {
+    if x.ndim() == 2 {
+        // Tiles of ~4x the kernel (at least 256): the transform work per output stays near
+        // its minimum while every buffer stays small.
+        let tile = (4 * k.shape[0].max(k.shape[1])).max(256);
+        return correlate2d_tiled(x, offset, ext, k, tile);
+    }
     let nd = x.ndim();
     let last = nd - 1;
-    let size: Vec<usize> = x.shape.iter().map(|&n| fast_len(n)).collect();
+    let size: Vec<usize> = ext.iter().map(|&n| fast_len(n)).collect();
     let mut rp = RealFftPlanner::<f64>::new();
     let mut cp = FftPlanner::<f64>::new();
     let plans = Plans {
@@ -104,8 +116,8 @@ pub fn correlate_valid(x: &Nd, k: &Nd) -> Nd {
             .collect(),
     };
     // Correlation = convolution with the kernel reversed.
-    let mut spec = forward(x, &size, &plans);
-    let kspec = forward(&k.flipped(), &size, &plans);
+    let mut spec = forward(x, offset, &size, &plans);
+    let kspec = forward(&k.flipped(), &vec![0; nd], &size, &plans);
     let norm = 1.0 / size.iter().product::<usize>() as f64;
     for (s, k) in spec.iter_mut().zip(&kspec) {
         *s *= k * norm;
@@ -117,7 +129,7 @@ pub fn correlate_valid(x: &Nd, k: &Nd) -> Nd {
         along(&mut spec, &cshape, a, &plans.inv[a]);
     }
     // Inverse real transform of each row, keeping the valid part: index i + (M - 1).
-    let out_shape: Vec<usize> = (0..nd).map(|a| x.shape[a] + 1 - k.shape[a]).collect();
+    let out_shape: Vec<usize> = (0..nd).map(|a| ext[a] + 1 - k.shape[a]).collect();
     let mut out = Nd::zeros(&out_shape);
     if out.is_empty() {
         return out;
@@ -148,6 +160,148 @@ pub fn correlate_valid(x: &Nd, k: &Nd) -> Nd {
             break;
         }
     }
+    out
+}
+
+/// Runs `f` on every `row_len`-long row of `data`, the rows shared among the cores (each row
+/// is independent). The buffer is faulted in before the workers start: page faults taken by
+/// several threads of one process at once cost TLB-shootdown interrupts, which are slow in VMs.
+fn par_rows<T: Send + Copy + Default>(
+    data: &mut [T],
+    row_len: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let rows = data.len() / row_len.max(1);
+    let threads = if data.len() < 1 << 16 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8)
+    };
+    if threads <= 1 {
+        for (i, r) in data.chunks_mut(row_len).enumerate() {
+            f(i, r);
+        }
+        return;
+    }
+    let per = rows.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (t, chunk) in data.chunks_mut(per * row_len).enumerate() {
+            let f = &f;
+            scope.spawn(move || {
+                for (i, r) in chunk.chunks_mut(row_len).enumerate() {
+                    f(t * per + i, r);
+                }
+            });
+        }
+    });
+}
+
+/// 2-D valid correlation by overlap-save over tiles: the kernel's spectrum once at the tile's
+/// transform size, then every tile of the (virtually zero-extended) input transformed,
+/// multiplied and transformed back, keeping the part with no wrap-around. Each band of tiles
+/// runs on one core with its own small buffers, so memory stays near the input and output
+/// (one whole-image transform would need several image-sized complex buffers).
+pub fn correlate2d_tiled(x: &Nd, offset: &[usize], ext: &[usize], k: &Nd, tile: usize) -> Nd {
+    let (kh, kw) = (k.shape[0], k.shape[1]);
+    let (oh, ow) = (ext[0] + 1 - kh, ext[1] + 1 - kw);
+    let mut out = Nd::zeros(&[oh, ow]);
+    if out.is_empty() {
+        return out;
+    }
+    // Transform size per axis, and the outputs each tile yields.
+    let lr = fast_len(tile.max(kh) + kh - 1).min(fast_len(ext[0]));
+    let lc = fast_len(tile.max(kw) + kw - 1).min(fast_len(ext[1]));
+    let (sr, sc) = (lr + 1 - kh, lc + 1 - kw);
+    let half = lc / 2 + 1;
+    let mut rp = RealFftPlanner::<f64>::new();
+    let mut cp = FftPlanner::<f64>::new();
+    let (rfwd, rinv) = (rp.plan_fft_forward(lc), rp.plan_fft_inverse(lc));
+    let (cfwd, cinv) = (cp.plan_fft_forward(lr), cp.plan_fft_inverse(lr));
+    // Spectrum of a (lr x lc) real block given row by row; columns done in place on a
+    // column-major copy (lr is small, so a tile's columns fit in cache).
+    let transform = |fill: &dyn Fn(usize, &mut [f64]), buf: &mut Vec<Complex<f64>>| {
+        // buf: column-major, half columns of lr values each.
+        let mut row = vec![0.0; lc];
+        let mut out_row = rfwd.make_output_vec();
+        let mut scratch = rfwd.make_scratch_vec();
+        for r in 0..lr {
+            row.fill(0.0);
+            fill(r, &mut row);
+            let _ = rfwd.process_with_scratch(&mut row, &mut out_row, &mut scratch);
+            for (c, v) in out_row.iter().enumerate() {
+                buf[c * lr + r] = *v;
+            }
+        }
+        let mut cs = vec![Complex::new(0.0, 0.0); cfwd.get_inplace_scratch_len()];
+        for col in buf.chunks_mut(lr) {
+            cfwd.process_with_scratch(col, &mut cs);
+        }
+    };
+    let kf = k.flipped();
+    let mut kspec = vec![Complex::new(0.0, 0.0); half * lr];
+    transform(
+        &|r, row: &mut [f64]| {
+            if r < kh {
+                row[..kw].copy_from_slice(&kf.data[r * kw..(r + 1) * kw]);
+            }
+        },
+        &mut kspec,
+    );
+    let norm = 1.0 / (lr * lc) as f64;
+    for v in &mut kspec {
+        *v *= norm;
+    }
+    let (h, w) = (x.shape[0], x.shape[1]);
+    out.data.fill(0.0);
+    // One band of output rows [band * sr, ..) per call.
+    par_rows(&mut out.data, sr * ow, |band, dst| {
+        let r0 = band * sr;
+        let rows_here = dst.len() / ow;
+        let mut buf = vec![Complex::new(0.0, 0.0); half * lr];
+        let mut line = rinv.make_input_vec();
+        let mut row = vec![0.0; lc];
+        let mut scratch = rinv.make_scratch_vec();
+        let mut cs = vec![Complex::new(0.0, 0.0); cinv.get_inplace_scratch_len()];
+        let mut c0 = 0;
+        while c0 < ow {
+            // Input block: extended rows r0.., columns c0.. (x sits at `offset`).
+            transform(
+                &|r, rowbuf: &mut [f64]| {
+                    let Some(xr) = (r0 + r).checked_sub(offset[0]).filter(|&v| v < h) else {
+                        return;
+                    };
+                    for (c, v) in rowbuf.iter_mut().enumerate() {
+                        if let Some(xc) = (c0 + c).checked_sub(offset[1]).filter(|&v| v < w) {
+                            *v = x.data[xr * w + xc];
+                        }
+                    }
+                },
+                &mut buf,
+            );
+            for (b, kv) in buf.iter_mut().zip(&kspec) {
+                *b *= kv;
+            }
+            for col in buf.chunks_mut(lr) {
+                cinv.process_with_scratch(col, &mut cs);
+            }
+            let cols_here = sc.min(ow - c0);
+            for r in 0..rows_here {
+                for (c, l) in line.iter_mut().enumerate() {
+                    *l = buf[c * lr + r + kh - 1];
+                }
+                line[0].im = 0.0;
+                if lc % 2 == 0 {
+                    line[half - 1].im = 0.0;
+                }
+                let _ = rinv.process_with_scratch(&mut line, &mut row, &mut scratch);
+                dst[r * ow + c0..r * ow + c0 + cols_here]
+                    .copy_from_slice(&row[kw - 1..kw - 1 + cols_here]);
+            }
+            c0 += sc;
+        }
+    });
     out
 }
 

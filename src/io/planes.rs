@@ -161,8 +161,9 @@ pub fn write_planes(
     normalize: bool,
 ) -> Result<()> {
     let colour = planes.len() > 1;
-    // Colour planes interleaved as a last axis.
-    let (shape, data) = if colour {
+    // Colour planes interleaved as a last axis (a single plane is written as it is).
+    let interleaved;
+    let (shape, data): (Vec<usize>, &[f64]) = if colour {
         let mut shape = planes[0].shape.clone();
         shape.push(planes.len());
         let n = planes[0].len();
@@ -172,12 +173,13 @@ pub fn write_planes(
                 data.push(p.data[i]);
             }
         }
-        (shape, data)
+        interleaved = data;
+        (shape, &interleaved)
     } else {
-        (planes[0].shape.clone(), planes[0].data.clone())
+        (planes[0].shape.clone(), &planes[0].data)
     };
     let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
-        let text = as_text(&shape, &data, " ", path.map_or(Path::new("stdout"), |p| p))?;
+        let text = as_text(&shape, data, " ", path.map_or(Path::new("stdout"), |p| p))?;
         let mut out = BufWriter::new(std::io::stdout().lock());
         return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -190,10 +192,10 @@ pub fn write_planes(
     {
         let mut out = BufWriter::new(temp.as_file_mut());
         match ext.as_str() {
-            "npy" => super::npy::write_npy_nd(&mut out, &shape, &data, as_int)
+            "npy" => super::npy::write_npy_nd(&mut out, &shape, data, as_int)
                 .map_err(|e| Error::write(path, &e))?,
             "txt" | "csv" => {
-                let text = as_text(&shape, &data, if ext == "csv" { "," } else { " " }, path)?;
+                let text = as_text(&shape, data, if ext == "csv" { "," } else { " " }, path)?;
                 out.write_all(text.as_bytes())
                     .map_err(|e| Error::write(path, &e))?;
             }

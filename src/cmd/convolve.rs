@@ -58,7 +58,9 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         || args.normalize
         || kernel_named
         || image_out;
-    if image_out || nd_options {
+    // The output of an N-d result, checked once: before reading when the options already say
+    // N-d, otherwise as soon as the inputs turn out to be N-d.
+    let check_nd_output = || -> Result<()> {
         if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
             if !matches!(
                 out_ext.as_deref(),
@@ -71,6 +73,10 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             }
             crate::io::check_output(out, &inputs)?;
         }
+        Ok(())
+    };
+    if nd_options {
+        check_nd_output()?;
     }
     let signal_loaded = nd_cmd::load(&signal_src, "signal")?;
     let kernel_loaded = match &kernel_src {
@@ -85,8 +91,8 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     );
     let any_nd = signal_loaded.is_nd() || kernel_loaded.as_ref().is_some_and(Loaded::is_nd);
     if args.axis.is_none() && (any_nd || nd_options) {
-        if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
-            crate::io::check_output(out, &inputs)?;
+        if !nd_options {
+            check_nd_output()?;
         }
         let k = match kernel_loaded {
             Some(l) => KernelArg::Loaded(l),

@@ -441,7 +441,6 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
     // Watch: stats once a second, until the processing thread ends.
     let period_ns = block as f64 * 1e9 / f64::from(rate);
     let mut samples: Vec<u32> = Vec::with_capacity(1 << 16);
-    let mut all_max = 0u32;
     let mut all: Vec<u32> = Vec::new();
     let mut last = Instant::now();
     while !worker.is_finished() {
@@ -450,10 +449,11 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
             last = Instant::now();
             samples.clear();
             samples.extend(times_cons.pop_iter());
-            print_stats(&shared, &samples, period_ns, &mut all, &mut all_max);
+            all.extend_from_slice(&samples);
+            print_stats(&shared, &mut samples, period_ns);
         }
     }
-    let (outcome, tap) = worker
+    let (outcome, mut tap) = worker
         .join()
         .map_err(|_| Error::Usage("the processing thread failed".into()))?;
     samples.clear();
@@ -470,7 +470,7 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
                 frames_out = sink.frames;
                 if failure.is_none() {
                     sink.finish()?;
-                    if let (Some(t), Some(png)) = (&tap, &args.plot) {
+                    if let (Some(t), Some(png)) = (&mut tap, &args.plot) {
                         t.draw(
                             png,
                             rate,
@@ -487,9 +487,7 @@ fn run_inner(args: &RunArgs, words: &[String], inputs: &mut Vec<PathBuf>) -> Res
         return Err(e);
     }
     if !args.quiet || args.stats {
-        all.sort_unstable();
-        let median = all.get(all.len() / 2).copied().unwrap_or(0);
-        let max = all.last().copied().unwrap_or(0);
+        let (median, max) = median_max(&mut all);
         let frames_in = shared.frames_in.load(Ordering::Relaxed);
         eprintln!(
             "convoy: {frames_in} frames in, {frames_out} out ({:.3} s at {rate} Hz), xruns: input {xin}, output {xout}; block time median {:.1} %, max {:.1} % of the {:.2} ms period",
@@ -509,19 +507,18 @@ fn fixed_period(config: &cpal::StreamConfig) -> Option<u32> {
     }
 }
 
-fn print_stats(
-    shared: &Shared,
-    samples: &[u32],
-    period_ns: f64,
-    all: &mut Vec<u32>,
-    all_max: &mut u32,
-) {
-    all.extend_from_slice(samples);
-    let mut s = samples.to_vec();
-    s.sort_unstable();
-    let median = s.get(s.len() / 2).copied().unwrap_or(0);
-    let max = s.last().copied().unwrap_or(0);
-    *all_max = (*all_max).max(max);
+/// Median and largest of `times` (sorted in place); zeros when empty.
+fn median_max(times: &mut [u32]) -> (u32, u32) {
+    times.sort_unstable();
+    (
+        times.get(times.len() / 2).copied().unwrap_or(0),
+        times.last().copied().unwrap_or(0),
+    )
+}
+
+fn print_stats(shared: &Shared, samples: &mut [u32], period_ns: f64) {
+    let blocks = samples.len();
+    let (median, max) = median_max(samples);
     eprintln!(
         "convoy: {} frames in, {} out, xruns: input {}, output {}, ring fill {} frames, block time median {:.1} %, max {:.1} % ({} blocks)",
         shared.frames_in.load(Ordering::Relaxed),
@@ -531,7 +528,7 @@ fn print_stats(
         shared.ring_fill.load(Ordering::Relaxed),
         f64::from(median) * 100.0 / period_ns,
         f64::from(max) * 100.0 / period_ns,
-        s.len()
+        blocks
     );
 }
 

@@ -276,7 +276,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let closed = sink.closed;
     let format = sink.sample_format();
     sink.finish()?;
-    if let (Some(t), Some(png)) = (&tap, &args.plot) {
+    if let (Some(t), Some(png)) = (&mut tap, &args.plot) {
         let title = format!(
             "{} -> {}: {}",
             args.input,

@@ -405,24 +405,54 @@ pub fn correlate_extended(x: &Nd, before: &[usize], after: &[usize], ext: Pad, k
         .map(|a| ext_shape[a] + 1 - k.shape[a])
         .product();
     let direct_cost = outputs as f64 * k.len() as f64;
-    if x.ndim() == 2 && separable(k).is_none() && direct_cost <= fft_cost(&ext_shape) {
-        return direct2d_zero(x, before, after, k);
-    }
-    if separable(k).is_none() && fft_cost(&ext_shape) < direct_cost {
-        return super::ndfft::correlate_valid_offset(x, before, &ext_shape, k);
+    // Separable kernels take correlate_valid's two 1-D passes over the materialized extension.
+    if separable(k).is_none() {
+        if x.ndim() == 2 && direct_cost <= fft_cost(&ext_shape) {
+            return direct2d_zero(x, before, after, k);
+        }
+        if fft_cost(&ext_shape) < direct_cost {
+            return super::ndfft::correlate_valid_offset(x, before, &ext_shape, k);
+        }
     }
     correlate_valid(&pad(x, before, after, ext), k)
 }
 
-/// Output rows are split over this many threads when there is enough work.
-fn threads_for(work: f64) -> usize {
-    if work < 2e6 {
+/// Runs `f(row index, row)` on every `row_len`-long row of `data`, the rows shared among the
+/// cores when there is enough of them (each row is independent). The buffer is written here
+/// first, so its pages are faulted in by this thread: page faults taken by several threads of
+/// one process at once cost TLB-shootdown interrupts, which are slow in VMs.
+pub(crate) fn par_rows<T: Send + Copy + Default>(
+    data: &mut [T],
+    row_len: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let row_len = row_len.max(1);
+    let rows = data.len() / row_len;
+    let threads = if data.len() < 1 << 16 {
         1
     } else {
         std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(8)
+    };
+    if threads <= 1 {
+        for (i, r) in data.chunks_mut(row_len).enumerate() {
+            f(i, r);
+        }
+        return;
     }
+    data.fill(T::default());
+    let per = rows.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (t, chunk) in data.chunks_mut(per * row_len).enumerate() {
+            let f = &f;
+            scope.spawn(move || {
+                for (i, r) in chunk.chunks_mut(row_len).enumerate() {
+                    f(t * per + i, r);
+                }
+            });
+        }
+    });
 }
 
 /// Direct 2-D valid correlation of `x` virtually zero-extended by `before`/`after`.
@@ -437,49 +467,31 @@ fn direct2d_zero(x: &Nd, before: &[usize], after: &[usize], k: &Nd) -> Nd {
     if out.is_empty() {
         return out;
     }
-    let threads = threads_for(oh as f64 * ow as f64 * k.len() as f64);
-    let rows_per = oh.div_ceil(threads);
-    let work = |first_row: usize, chunk: &mut [f64]| {
-        for (rr, acc) in chunk.chunks_mut(ow).enumerate() {
-            let r = first_row + rr;
-            for i in 0..kh {
-                // Padded row r + i is x row r + i - before[0].
-                let Some(xr) = (r + i).checked_sub(before[0]).filter(|&v| v < h) else {
+    par_rows(&mut out.data, ow, |r, acc| {
+        for i in 0..kh {
+            // Padded row r + i is x row r + i - before[0].
+            let Some(xr) = (r + i).checked_sub(before[0]).filter(|&v| v < h) else {
+                continue;
+            };
+            let src = &x.data[xr * w..(xr + 1) * w];
+            for j in 0..kw {
+                let wv = k.data[i * kw + j];
+                if wv == 0.0 {
                     continue;
-                };
-                let src = &x.data[xr * w..(xr + 1) * w];
-                for j in 0..kw {
-                    let wv = k.data[i * kw + j];
-                    if wv == 0.0 {
-                        continue;
-                    }
-                    // Output column c reads x column c + j - before[1].
-                    let c_lo = before[1].saturating_sub(j);
-                    let c_hi = (w + before[1]).saturating_sub(j).min(ow);
-                    if c_lo >= c_hi {
-                        continue;
-                    }
-                    let x_lo = c_lo + j - before[1];
-                    for (a, s) in acc[c_lo..c_hi].iter_mut().zip(&src[x_lo..]) {
-                        *a += wv * s;
-                    }
+                }
+                // Output column c reads x column c + j - before[1].
+                let c_lo = before[1].saturating_sub(j);
+                let c_hi = (w + before[1]).saturating_sub(j).min(ow);
+                if c_lo >= c_hi {
+                    continue;
+                }
+                let x_lo = c_lo + j - before[1];
+                for (a, s) in acc[c_lo..c_hi].iter_mut().zip(&src[x_lo..]) {
+                    *a += wv * s;
                 }
             }
         }
-    };
-    if threads == 1 {
-        work(0, &mut out.data);
-    } else {
-        // Fault the output in here, before the workers start: page faults taken by two
-        // threads of one process at once cost TLB-shootdown interrupts (expensive in VMs).
-        out.data.fill(0.0);
-        std::thread::scope(|scope| {
-            for (t, chunk) in out.data.chunks_mut(rows_per * ow).enumerate() {
-                let work = &work;
-                scope.spawn(move || work(t * rows_per, chunk));
-            }
-        });
-    }
+    });
     out
 }
 
@@ -515,41 +527,17 @@ pub fn convolve2d(x: &Nd, k: &Nd, mode: NdMode, boundary: Pad) -> Result<Nd> {
 /// scipy.ndimage.convolve(x, w, mode, cval, origin): output shaped like `x`; the filter's
 /// centre is `w.shape // 2 + origin` (after ndimage's own flip for convolution).
 pub fn ndimage_convolve(x: &Nd, w: &Nd, mode: Pad, origin: &[i64]) -> Result<Nd> {
-    check_dims(x, w)?;
-    let nd = x.ndim();
-    if origin.len() != nd {
-        return Err(Error::Usage(format!(
-            "--origin has {} value(s) but the arrays are {nd}-D",
-            origin.len()
-        )));
-    }
-    let mut before = Vec::with_capacity(nd);
-    let mut after = Vec::with_capacity(nd);
-    for a in 0..nd {
-        let m = w.shape[a] as i64;
-        let o = origin[a];
-        if o < -(m / 2) || o > (m - 1) / 2 {
-            return Err(Error::Usage(format!(
-                "--origin {o} on axis {a} is outside {}..={} for a kernel of {m}",
-                -(m / 2),
-                (m - 1) / 2
-            )));
-        }
-        // Convolution flips the kernel and ndimage moves the origin with it (negated, and one
-        // more for an even length), so each output's window starts (m - 1) // 2 - o before it.
-        let b = (m - 1) / 2 - o;
-        before.push(b as usize);
-        after.push((m - 1 - b) as usize);
-    }
-    Ok(correlate_valid(
-        &pad(x, &before, &after, mode),
-        &w.flipped(),
-    ))
+    ndimage_filter(x, w, mode, origin, true)
 }
 
 /// scipy.ndimage.correlate(x, w, mode, cval, origin): no flip; the window of each output
 /// starts `w.shape // 2 + origin` before it.
 pub fn ndimage_correlate(x: &Nd, w: &Nd, mode: Pad, origin: &[i64]) -> Result<Nd> {
+    ndimage_filter(x, w, mode, origin, false)
+}
+
+/// ndimage's filters: extend `x` so every output has its window, then one valid correlation.
+fn ndimage_filter(x: &Nd, w: &Nd, mode: Pad, origin: &[i64], convolve: bool) -> Result<Nd> {
     check_dims(x, w)?;
     let nd = x.ndim();
     if origin.len() != nd {
@@ -570,9 +558,19 @@ pub fn ndimage_correlate(x: &Nd, w: &Nd, mode: Pad, origin: &[i64]) -> Result<Nd
                 (m - 1) / 2
             )));
         }
-        let b = m / 2 + o;
+        // Correlation: the window starts m // 2 + o before each output. Convolution flips
+        // the kernel and ndimage moves the origin with it (negated, and one more for an even
+        // length), so there it starts (m - 1) // 2 - o before.
+        let b = if convolve { (m - 1) / 2 - o } else { m / 2 + o };
         before.push(b as usize);
         after.push((m - 1 - b) as usize);
     }
-    Ok(correlate_valid(&pad(x, &before, &after, mode), w))
+    let flipped;
+    let k = if convolve {
+        flipped = w.flipped();
+        &flipped
+    } else {
+        w
+    };
+    Ok(correlate_extended(x, &before, &after, mode, k))
 }

@@ -10,7 +10,7 @@ use realfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use super::fft::fast_len;
-use super::nd::{Nd, advance, strides};
+use super::nd::{Nd, advance, par_rows, strides};
 
 /// Complex FFT of every line of `data` (shape `shape`) along `axis`, in place.
 fn along(data: &mut [Complex<f64>], shape: &[usize], axis: usize, fft: &Arc<dyn Fft<f64>>) {
@@ -163,41 +163,6 @@ pub fn correlate_valid_offset(x: &Nd, offset: &[usize], ext: &[usize], k: &Nd) -
     out
 }
 
-/// Runs `f` on every `row_len`-long row of `data`, the rows shared among the cores (each row
-/// is independent). The buffer is faulted in before the workers start: page faults taken by
-/// several threads of one process at once cost TLB-shootdown interrupts, which are slow in VMs.
-fn par_rows<T: Send + Copy + Default>(
-    data: &mut [T],
-    row_len: usize,
-    f: impl Fn(usize, &mut [T]) + Sync,
-) {
-    let rows = data.len() / row_len.max(1);
-    let threads = if data.len() < 1 << 16 {
-        1
-    } else {
-        std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(8)
-    };
-    if threads <= 1 {
-        for (i, r) in data.chunks_mut(row_len).enumerate() {
-            f(i, r);
-        }
-        return;
-    }
-    let per = rows.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (t, chunk) in data.chunks_mut(per * row_len).enumerate() {
-            let f = &f;
-            scope.spawn(move || {
-                for (i, r) in chunk.chunks_mut(row_len).enumerate() {
-                    f(t * per + i, r);
-                }
-            });
-        }
-    });
-}
-
 /// 2-D valid correlation by overlap-save over tiles: the kernel's spectrum once at the tile's
 /// transform size, then every tile of the (virtually zero-extended) input transformed,
 /// multiplied and transformed back, keeping the part with no wrap-around. Each band of tiles
@@ -254,7 +219,6 @@ pub fn correlate2d_tiled(x: &Nd, offset: &[usize], ext: &[usize], k: &Nd, tile: 
         *v *= norm;
     }
     let (h, w) = (x.shape[0], x.shape[1]);
-    out.data.fill(0.0);
     // One band of output rows [band * sr, ..) per call.
     par_rows(&mut out.data, sr * ow, |band, dst| {
         let r0 = band * sr;

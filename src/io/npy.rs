@@ -181,24 +181,9 @@ pub fn write_npy_nd(
 /// Writes `array` as a C-order `.npy`: int64 when `as_int` (every value must then be integral),
 /// float64 otherwise.
 pub fn write_npy(out: impl Write, array: &Array, as_int: bool) -> std::io::Result<()> {
-    let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
     let rows = array.rows();
-    let row_major = (0..rows).flat_map(|r| array.columns.iter().map(move |c| c[r]));
-    if as_int {
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(out)
-            .begin_nd()?;
-        writer.extend(row_major.map(|v| v as i64))?;
-        writer.finish()
-    } else {
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(out)
-            .begin_nd()?;
-        writer.extend(row_major)?;
-        writer.finish()
-    }
+    let row_major: Vec<f64> = (0..rows)
+        .flat_map(|r| array.columns.iter().map(move |c| c[r]))
+        .collect();
+    write_npy_nd(out, &array.shape(), &row_major, as_int)
 }

@@ -123,7 +123,7 @@ impl RunTap {
     }
 
     /// Draws the picture to `path`.
-    pub fn draw(&self, path: &Path, rate: u32, title: String) -> Result<()> {
+    pub fn draw(&mut self, path: &Path, rate: u32, title: String) -> Result<()> {
         let rate = f64::from(rate);
         charts::run_picture(
             path,

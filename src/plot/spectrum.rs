@@ -75,23 +75,33 @@ impl Welch {
             );
             xs = &xs[take..];
             if self.pending.len() == FRAME {
-                for ((f, p), w) in self.frame.iter_mut().zip(&self.pending).zip(&self.window) {
-                    *f = p * w;
-                }
-                if self
-                    .fft
-                    .process_with_scratch(&mut self.frame, &mut self.spec, &mut self.scratch)
-                    .is_ok()
-                {
-                    for (p, c) in self.power.iter_mut().zip(&self.spec) {
-                        *p += c.norm_sqr();
-                    }
+                if self.analyse() {
                     self.frames += 1;
                 }
                 self.pending.clear();
                 self.next_frame();
             }
         }
+    }
+
+    /// Adds the power spectrum of the windowed `pending` samples (zero-padded to a frame) to
+    /// `power`; false if the transform failed.
+    fn analyse(&mut self) -> bool {
+        self.frame.fill(0.0);
+        for ((f, p), w) in self.frame.iter_mut().zip(&self.pending).zip(&self.window) {
+            *f = p * w;
+        }
+        if self
+            .fft
+            .process_with_scratch(&mut self.frame, &mut self.spec, &mut self.scratch)
+            .is_err()
+        {
+            return false;
+        }
+        for (p, c) in self.power.iter_mut().zip(&self.spec) {
+            *p += c.norm_sqr();
+        }
+        true
     }
 
     /// One more frame has gone by: decide whether the next one is analysed. Every
@@ -106,36 +116,22 @@ impl Welch {
         }
     }
 
-    /// `(frequency Hz, dB)` per bin above DC; empty until one whole frame has been seen (a
-    /// shorter input is analysed zero-padded).
-    pub fn spectrum(&self, rate: f64) -> Vec<(f64, f64)> {
-        let mut me = Welch {
-            fft: Arc::clone(&self.fft),
-            window: self.window.clone(),
-            pending: self.pending.clone(),
-            frame: self.frame.clone(),
-            spec: self.spec.clone(),
-            scratch: self.scratch.clone(),
-            power: self.power.clone(),
-            frames: self.frames,
-            seen: self.seen,
-            stride: self.stride,
-            skip: self.skip,
-            reference: self.reference,
-        };
-        if me.frames == 0 && !me.pending.is_empty() {
-            let n = FRAME - me.pending.len();
-            me.push(&vec![0.0; n]);
+    /// `(frequency Hz, dB)` per bin above DC; empty until one whole frame has been seen (an
+    /// input shorter than a frame is analysed zero-padded).
+    pub fn spectrum(&mut self, rate: f64) -> Vec<(f64, f64)> {
+        if self.frames == 0 && !self.pending.is_empty() && self.analyse() {
+            self.frames = 1;
+            self.pending.clear();
         }
-        if me.frames == 0 {
+        if self.frames == 0 {
             return Vec::new();
         }
-        me.power
+        self.power
             .iter()
             .enumerate()
             .skip(1)
             .map(|(k, p)| {
-                let db = 10.0 * (p / me.frames as f64 / me.reference).max(1e-30).log10();
+                let db = 10.0 * (p / self.frames as f64 / self.reference).max(1e-30).log10();
                 (k as f64 * rate / FRAME as f64, db)
             })
             .collect()

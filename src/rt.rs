@@ -77,8 +77,47 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// A zeroed buffer of `n` values whose large aligned middle the kernel may back with 2 MiB
+/// pages.
+///
+/// Touching fresh memory 4 KiB at a time costs a page fault each (about 2 us on the VMs convoy
+/// is measured on: 32 MB of image took 17 ms of faults before a single value was computed);
+/// with transparent huge pages allowed on the range (`madvise` mode, the common default), one
+/// fault maps 2 MiB. Small buffers are left alone: they are served from the heap's warm pages.
+pub fn big_zeroed<T: bytemuck::Zeroable + Copy>(n: usize) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    let bytes = n.saturating_mul(std::mem::size_of::<T>());
+    #[cfg(target_os = "linux")]
+    if bytes >= 4 << 20 {
+        const HUGE: usize = 2 << 20;
+        let start = v.as_mut_ptr() as usize;
+        let lo = start.next_multiple_of(HUGE);
+        let hi = (start + bytes) & !(HUGE - 1);
+        if hi > lo {
+            // SAFETY: [lo, hi) lies inside the allocation `v` owns (capacity `n` values from
+            // `start`), page aligned. MADV_HUGEPAGE only tells the kernel how it may back
+            // those pages; it neither moves, unmaps nor changes their contents, so every
+            // pointer into `v` stays valid. Failure (THP disabled) is harmless and ignored.
+            unsafe {
+                libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    v.resize(n, T::zeroed());
+    v
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn big_buffers_are_zeroed_and_sized() {
+        for n in [0, 1, 1000, (8 << 20) / 8 + 3] {
+            let v: Vec<f64> = super::big_zeroed(n);
+            assert_eq!(v.len(), n);
+            assert!(v.iter().all(|&x| x == 0.0));
+        }
+    }
+
     #[test]
     fn promotion_succeeds_or_is_refused_quietly() {
         // Either outcome is fine; what matters is that it neither panics nor aborts.

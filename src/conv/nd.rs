@@ -25,7 +25,7 @@ impl Nd {
     pub fn zeros(shape: &[usize]) -> Nd {
         Nd {
             shape: shape.to_vec(),
-            data: vec![0.0; shape.iter().product()],
+            data: crate::rt::big_zeroed(shape.iter().product()),
         }
     }
 

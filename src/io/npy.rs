@@ -56,7 +56,7 @@ fn read_raw(name: &str, reader: impl Read) -> Result<Raw> {
         && cfg!(target_endian = "little")
     {
         let n: usize = shape.iter().product();
-        let mut values = vec![0.0f64; n];
+        let mut values: Vec<f64> = crate::rt::big_zeroed(n);
         let mut r = npy.into_inner();
         r.read_exact(bytemuck::cast_slice_mut(&mut values))
             .map_err(read_err)?;

@@ -26,6 +26,7 @@ pub mod error;
 pub mod io;
 pub mod live;
 pub mod plot;
+pub mod restore;
 pub mod rt;
 pub mod stream;
 

@@ -24,6 +24,8 @@ pub enum Engine {
     Partitioned(MultiConvolver<f32>),
     /// Time-domain sums, one filter per channel (short kernels; no latency).
     Direct(Vec<DirectFir<f32>>),
+    /// A nonlinear stage (live chains only: offline it is a [`super::NonlinearStage`]).
+    Nonlinear(super::nonlinear::Processor),
 }
 
 impl Engine {
@@ -32,6 +34,7 @@ impl Engine {
         match self {
             Engine::Partitioned(m) => m.latency(),
             Engine::Direct(_) => 0,
+            Engine::Nonlinear(p) => p.latency(),
         }
     }
 
@@ -39,6 +42,7 @@ impl Engine {
         match self {
             Engine::Partitioned(m) => m.tail_frames(),
             Engine::Direct(f) => f.first().map_or(0, |f| f.kernel_len() - 1),
+            Engine::Nonlinear(p) => p.latency(),
         }
     }
 
@@ -50,6 +54,7 @@ impl Engine {
                     f.process(x, y);
                 }
             }
+            Engine::Nonlinear(p) => p.process(input, output),
         }
     }
 
@@ -61,6 +66,11 @@ impl Engine {
                     let zeros = vec![0.0f32; y.len()];
                     f.process(&zeros, y);
                 }
+            }
+            Engine::Nonlinear(p) => {
+                let zeros = vec![vec![0.0f32; output.first().map_or(0, |o| o.len())]; output.len()];
+                let ins: Vec<&[f32]> = zeros.iter().map(|z| &z[..]).collect();
+                p.process(&ins, output);
             }
         }
     }

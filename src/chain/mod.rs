@@ -4,14 +4,16 @@
 //! Setup on the main thread; [`Chain::process`] runs on the chain thread.
 //!
 //! A stage word is `name[:arg,...][,key=value...]`, e.g. `ma:9`, `lowpass:3000,window=kaiser`,
-//! `fir:room.wav,normalize=peak,mode=full`. Every stage here is linear and time-invariant, so
-//! each becomes a [`Kernels`] map plus a mode; runs of them are fused when the cost model says
-//! one convolution is cheaper than several ([`fused`] keeps the output identical).
+//! `fir:room.wav,normalize=peak,mode=full`. A linear, time-invariant stage becomes a [`Kernels`]
+//! map plus a mode; runs of them are fused when the cost model says one convolution is cheaper
+//! than several ([`fused`] keeps the output identical). `denoise` and `dehum` are not
+//! convolutions: they stand alone between runs ([`nonlinear`]).
 
 pub mod design;
 pub mod fused;
 pub mod kernels;
 pub mod live;
+pub mod nonlinear;
 mod parse;
 
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ use crate::conv::{MultiConvolver, PartitionedKernel, Schedule};
 use crate::error::{Error, Result};
 pub use fused::{Engine, FusedStage, LinearStage, StageMode};
 pub use kernels::Kernels;
+pub use nonlinear::NonlinearStage;
 pub use parse::{STAGE_HELP, parse_stage};
 
 /// The most taps any stage may have (2^27, 0.5 GB of f32 per channel): refused before
@@ -38,9 +41,21 @@ pub struct Context {
     pub block: Option<usize>,
 }
 
-/// A built chain: fused runs of linear stages.
+/// One step of a built chain.
+enum Step {
+    Linear(FusedStage),
+    Nonlinear(NonlinearStage),
+}
+
+/// A parsed stage.
+pub enum Stage {
+    Linear(LinearStage),
+    Nonlinear(NonlinearStage),
+}
+
+/// A built chain: fused runs of linear stages, and nonlinear stages between them.
 pub struct Chain {
-    runs: Vec<FusedStage>,
+    runs: Vec<Step>,
     explain: Vec<String>,
     /// Files the stages read (never to be overwritten by the output).
     pub inputs: Vec<PathBuf>,
@@ -100,11 +115,21 @@ impl Chain {
         }
         let channels = ctx.channels;
         // Greedy fusion: extend the current run while one convolution of the fused kernel costs
-        // no more than the run and the next stage separately.
-        let mut groups: Vec<Vec<LinearStage>> = Vec::new();
-        let mut fused_kernels: Vec<Kernels> = Vec::new();
+        // no more than the run and the next stage separately. A nonlinear stage ends the run.
+        enum Group {
+            Linear(Vec<LinearStage>, Kernels),
+            Nonlinear(NonlinearStage),
+        }
+        let mut groups: Vec<Group> = Vec::new();
         for stage in stages {
-            if let (Some(group), Some(k)) = (groups.last_mut(), fused_kernels.last_mut()) {
+            let stage = match stage {
+                Stage::Nonlinear(n) => {
+                    groups.push(Group::Nonlinear(n));
+                    continue;
+                }
+                Stage::Linear(l) => l,
+            };
+            if let Some(Group::Linear(group, k)) = groups.last_mut() {
                 let candidate = stage.kernels.after(k, channels);
                 let separate = cost(k.len(), ctx.block) + cost(stage.kernels.len(), ctx.block);
                 if candidate.len() <= MAX_TAPS && cost(candidate.len(), ctx.block) <= separate {
@@ -113,12 +138,29 @@ impl Chain {
                     continue;
                 }
             }
-            fused_kernels.push(stage.kernels.clone());
-            groups.push(vec![stage]);
+            let k = stage.kernels.clone();
+            groups.push(Group::Linear(vec![stage], k));
         }
         let mut runs = Vec::new();
         let mut explain = Vec::new();
-        for (i, (group, kernels)) in groups.into_iter().zip(fused_kernels).enumerate() {
+        for (i, group) in groups.into_iter().enumerate() {
+            let (group, kernels) = match group {
+                Group::Nonlinear(n) => {
+                    explain.push(format!("  {:<28} {}", n.word, n.describe));
+                    explain.push(format!(
+                        "run {}: {} (not a convolution), latency {} samples{}",
+                        i + 1,
+                        n.word,
+                        n.latency(),
+                        ctx.rate
+                            .map(|r| format!(" ({:.3} ms)", n.latency() as f64 * 1e3 / f64::from(r)))
+                            .unwrap_or_default()
+                    ));
+                    runs.push(Step::Nonlinear(n));
+                    continue;
+                }
+                Group::Linear(g, k) => (g, k),
+            };
             let schedule = schedule_for(kernels.len(), ctx.block);
             let engine_kernels = kernels.engine_kernels();
             // Short kernels: a direct sum is cheaper than any FFT partitioning, and has no
@@ -175,7 +217,7 @@ impl Chain {
                     .map(|r| format!(" ({:.3} ms)", latency as f64 * 1e3 / f64::from(r)))
                     .unwrap_or_default()
             ));
-            runs.push(FusedStage::new(group, channels, engine));
+            runs.push(Step::Linear(FusedStage::new(group, channels, engine)));
         }
         Ok(Chain {
             runs,
@@ -198,7 +240,14 @@ impl Chain {
                 self.channels
             )));
         }
-        let engines = self.runs.into_iter().map(FusedStage::into_engine).collect();
+        let engines = self
+            .runs
+            .into_iter()
+            .map(|step| match step {
+                Step::Linear(run) => run.into_engine(),
+                Step::Nonlinear(n) => Engine::Nonlinear(n.into_processor()),
+            })
+            .collect();
         Ok(live::LiveChain::new(engines, self.channels, block.max(1)))
     }
 
@@ -209,6 +258,7 @@ impl Chain {
     pub fn impulse_response(&self, channel: usize) -> Vec<f64> {
         let mut total: Option<Kernels> = None;
         for run in &self.runs {
+            let Step::Linear(run) = run else { continue };
             for stage in run.stages() {
                 total = Some(match total {
                     None => stage.kernels.clone(),
@@ -233,11 +283,25 @@ impl Chain {
         }
     }
 
+    /// The first stage that is not linear (and so has no impulse response), if any.
+    pub fn nonlinear_stage(&self) -> Option<&str> {
+        self.runs.iter().find_map(|r| match r {
+            Step::Nonlinear(n) => Some(n.word.as_str()),
+            Step::Linear(_) => None,
+        })
+    }
+
     /// The `--explain` text.
     pub fn explain(&self) -> String {
         let mut s = format!(
-            "chain: {} stage(s), {} channel(s), {} convolution run(s)\n",
-            self.runs.iter().map(|r| r.stages().len()).sum::<usize>(),
+            "chain: {} stage(s), {} channel(s), {} run(s)\n",
+            self.runs
+                .iter()
+                .map(|r| match r {
+                    Step::Linear(f) => f.stages().len(),
+                    Step::Nonlinear(_) => 1,
+                })
+                .sum::<usize>(),
             self.channels,
             self.runs.len()
         );
@@ -255,7 +319,10 @@ impl Chain {
     pub fn process(&mut self, block: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
         let mut data = block;
         for run in &mut self.runs {
-            data = run.process(&data);
+            data = match run {
+                Step::Linear(f) => f.process(&data),
+                Step::Nonlinear(n) => n.process(&data),
+            };
         }
         data
     }
@@ -263,9 +330,11 @@ impl Chain {
     /// The end of the input: flushes each run in turn (a run's tail goes through the rest).
     pub fn finish(&mut self) -> Vec<Vec<f32>> {
         let mut pending: Vec<Vec<f32>> = vec![Vec::new(); self.channels];
-        for i in 0..self.runs.len() {
-            let mut data = self.runs[i].process(&pending);
-            let tail = self.runs[i].finish();
+        for run in &mut self.runs {
+            let (mut data, tail) = match run {
+                Step::Linear(f) => (f.process(&pending), f.finish()),
+                Step::Nonlinear(n) => (n.process(&pending), n.finish()),
+            };
             for (d, t) in data.iter_mut().zip(tail) {
                 d.extend(t);
             }

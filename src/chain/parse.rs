@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use super::design::{self, Band, Window};
 use super::fused::{LinearStage, StageMode};
 use super::kernels::Kernels;
-use super::{Context, MAX_TAPS, bad_stage};
+use super::nonlinear::{NonlinearStage, Processor};
+use super::{Context, MAX_TAPS, Stage, bad_stage};
+use crate::restore::dehum::Dehum;
+use crate::restore::denoise::{self, Denoiser, Noise, Settings};
 use crate::error::Result;
 use crate::io::text::parse_number;
 
@@ -30,18 +33,35 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
                    edge to 0 Hz, to Nyquist or to the other edge, at least rate/2000)
   gain:-6db        gain in dB (suffix db) or as a linear factor (gain:0.5)
   delay:10ms       delay by a time (ms, s) or a number of samples (delay:480); adds frames
+  denoise          spectral noise reduction (STFT, decision-directed Wiener gain with lookahead);
+                   mains hum found in the noise is taken out by tone subtraction first.
+                   profile=NOISE.wav  a noise-only recording at the input's rate (mono -> every
+                     channel, one per channel, else averaged); without it the noise is learned
+                     from the input (minimum statistics over ~3 s; hum once it proves steady)
+                   reduce=DB (default 30): the most it attenuates; more removes more noise
+                     between words, less keeps a natural room tone
+                   sensitivity=DB (default 0): scales the noise estimate; higher removes more
+                     noise and more quiet speech, lower keeps more of both
+                   frame=48ms (or samples): window length; longer resolves hum and steady noise
+                     better, shorter follows fast sounds and lowers the latency
+                   lookahead=N (frames, default 4; or ms): better onsets and fewer residual
+                     bursts, at N * frame/4 more latency (live); files are time-aligned anyway
+                   latency (live): frame - 1 + lookahead * frame/4 samples (~96 ms by default)
+  dehum:50|60      removes mains hum and its harmonics by fitting and subtracting each tone
+                   (phase- and frequency-tracking; the speech under the hum stays);
+                   harmonics=N (default: every harmonic up to 1 kHz). No latency.
 Every FIR-like stage takes mode=same (default: np.convolve(x, k, 'same') per channel: same
 length as the input when it is at least as long as the kernel, no delay) or mode=full
 (np.convolve 'full': N + M - 1 frames, the whole tail kept).";
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 13] = [
     "fir", "taps", "ma", "gauss", "savgol", "lowpass", "highpass", "bandpass", "bandstop", "gain",
-    "delay",
+    "delay", "denoise", "dehum",
 ];
 
 /// A parsed, built stage and what it needs from outside.
 pub struct Built {
-    pub stage: LinearStage,
+    pub stage: Stage,
     /// Files the stage reads.
     pub reads: Vec<PathBuf>,
     /// A note for the user (a gain convoy applied).
@@ -209,6 +229,11 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
     let w = Word::split(word);
     let mut reads = Vec::new();
     let mut note = None;
+    match w.name {
+        "denoise" => return build_denoise(&w, ctx),
+        "dehum" => return build_dehum(&w, ctx),
+        _ => {}
+    }
     let same = StageMode::Same;
     let (kernels, mode) = match w.name {
         "ma" => {
@@ -540,13 +565,194 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
         }
     };
     Ok(Built {
-        stage: LinearStage {
+        stage: Stage::Linear(LinearStage {
             word: word.to_string(),
             kernels,
             mode,
-        },
+        }),
         reads,
         note,
+    })
+}
+
+/// A time (`48ms`, `0.05s`) or a whole number of samples, in samples.
+fn samples(w: &Word, what: &str, text: &str, ctx: &Context) -> Result<f64> {
+    let t = text.to_ascii_lowercase();
+    let v = if let Some(ms) = t.strip_suffix("ms") {
+        w.number(what, ms)? * w.rate(ctx)? / 1000.0
+    } else if let Some(sec) = t.strip_suffix('s') {
+        w.number(what, sec)? * w.rate(ctx)?
+    } else {
+        let v = w.number(what, &t)?;
+        if v.fract() != 0.0 {
+            return Err(w.err(format!("{what} in samples must be a whole number (or say ms / s)")));
+        }
+        v
+    };
+    if v < 0.0 {
+        return Err(w.err(format!("{what} must not be negative")));
+    }
+    Ok(v)
+}
+
+/// A level in dB (`30`, `30db`).
+fn decibels(w: &Word, what: &str, text: &str) -> Result<f64> {
+    let t = text.to_ascii_lowercase();
+    w.number(what, t.strip_suffix("db").unwrap_or(&t))
+}
+
+fn build_denoise(w: &Word, ctx: &Context) -> Result<Built> {
+    w.check_opts(&["profile", "reduce", "sensitivity", "frame", "lookahead"])?;
+    if !w.args.is_empty() {
+        return Err(w.err(
+            "usage: denoise[,profile=NOISE.wav,reduce=DB,sensitivity=DB,frame=MS,lookahead=N]",
+        ));
+    }
+    let rate = w.rate(ctx)?;
+    let frame = match w.opt("frame") {
+        Some(t) => samples(w, "frame", t, ctx)?,
+        None => 0.048 * rate,
+    };
+    // A multiple of 4 (hop = frame / 4) and of 16 when that is near (cheaper transforms).
+    let mut frame = (frame.round() as usize / 4) * 4;
+    if frame >= 256 {
+        frame = (frame / 16) * 16;
+    }
+    if !(16..=1 << 16).contains(&frame) {
+        return Err(w.err(format!(
+            "frame must be 16 to 65536 samples ({:.1} to {:.0} ms at {rate} Hz), got {frame}",
+            16.0e3 / rate,
+            65536.0e3 / rate
+        )));
+    }
+    let hop = frame / 4;
+    let lookahead = match w.opt("lookahead") {
+        None => 4,
+        Some(t) if t.chars().all(|c| c.is_ascii_digit()) => w.number("lookahead", t)? as usize,
+        Some(t) => (samples(w, "lookahead", t, ctx)? / hop as f64).ceil() as usize,
+    };
+    if lookahead > 64 {
+        return Err(w.err("lookahead over 64 frames"));
+    }
+    let reduce_db = match w.opt("reduce") {
+        Some(t) => decibels(w, "reduce", t)?.abs(),
+        None => 30.0,
+    };
+    let sensitivity_db = match w.opt("sensitivity") {
+        Some(t) => decibels(w, "sensitivity", t)?,
+        None => 0.0,
+    };
+    if !(-30.0..=30.0).contains(&sensitivity_db) {
+        return Err(w.err("sensitivity must be within -30..30 dB"));
+    }
+    let settings = Settings {
+        frame,
+        reduce_db,
+        sensitivity_db,
+        lookahead,
+        rate,
+    };
+    let mut reads = Vec::new();
+    let (noise, what) = match w.opt("profile") {
+        Some(file) => {
+            let path = PathBuf::from(file);
+            let (columns, prate) = load_ir(w, &path)?;
+            reads.push(path);
+            if let Some(pr) = prate.filter(|&pr| f64::from(pr) != rate) {
+                return Err(w.err(format!(
+                    "{file} is at {pr} Hz but the input is at {rate} Hz: record the noise at the input's rate"
+                )));
+            }
+            if columns[0].len() < frame {
+                return Err(w.err(format!(
+                    "{file} has {} samples; a noise profile needs at least one frame ({frame}), and a second or more is better",
+                    columns[0].len()
+                )));
+            }
+            let per_channel = columns.len() == ctx.channels || columns.len() == 1;
+            let analysed: Vec<(Vec<f64>, Option<(f64, Vec<u32>)>)> = columns
+                .iter()
+                .map(|c| denoise::profile_channel(&settings, c))
+                .collect();
+            let hum = analysed.iter().find_map(|(_, h)| h.clone());
+            let mut psd: Vec<Vec<f64>> = analysed.into_iter().map(|(p, _)| p).collect();
+            if !per_channel {
+                let n = psd.len() as f64;
+                let mut mean = vec![0.0; psd[0].len()];
+                for p in &psd {
+                    for (m, v) in mean.iter_mut().zip(p) {
+                        *m += v / n;
+                    }
+                }
+                psd = vec![mean];
+            }
+            let hum_text = match &hum {
+                Some((mains, ks)) => format!(
+                    "; hum at {mains} Hz (harmonics {}) subtracted",
+                    ks.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                ),
+                None => String::new(),
+            };
+            (
+                Noise::Profile { psd, hum },
+                format!("noise from {file}{hum_text}"),
+            )
+        }
+        None => (
+            Noise::Learned,
+            "noise learned from the input (minimum statistics)".to_string(),
+        ),
+    };
+    let describe = format!(
+        "denoise: frame {frame} ({:.1} ms), hop {hop}, lookahead {lookahead}, floor -{reduce_db} dB, sensitivity {sensitivity_db:+} dB, {what}",
+        frame as f64 * 1e3 / rate
+    );
+    let denoiser = Denoiser::new(&settings, &noise, ctx.channels);
+    Ok(Built {
+        stage: Stage::Nonlinear(NonlinearStage::new(
+            w.text.to_string(),
+            describe,
+            Processor::Denoise(denoiser),
+            ctx.channels,
+        )),
+        reads,
+        note: None,
+    })
+}
+
+fn build_dehum(w: &Word, ctx: &Context) -> Result<Built> {
+    w.check_opts(&["harmonics"])?;
+    w.want_args(1..=1, "dehum:50 or dehum:60 (the mains frequency in Hz)")?;
+    let mains = w.number("mains frequency", w.args[0].trim_end_matches(['h', 'H', 'z']))?;
+    let rate = w.rate(ctx)?;
+    if !(10.0..=1000.0).contains(&mains) || mains >= rate / 4.0 {
+        return Err(w.err(format!(
+            "mains frequency {mains} Hz is out of range (10 Hz up to 1 kHz and below a quarter of the rate)"
+        )));
+    }
+    let harmonics = match w.opt("harmonics") {
+        Some(t) => {
+            let n = w.count("harmonics", t)?;
+            if n > 200 {
+                return Err(w.err("harmonics over 200"));
+            }
+            (1..=n as u32).collect()
+        }
+        None => Dehum::all_harmonics(mains, 1000.0_f64.max(mains)),
+    };
+    let cancellers: Vec<Dehum> = (0..ctx.channels)
+        .map(|_| Dehum::new(mains, rate, &harmonics))
+        .collect();
+    let fitted = cancellers.first().map_or(0, |d| d.harmonics().len());
+    Ok(Built {
+        stage: Stage::Nonlinear(NonlinearStage::new(
+            w.text.to_string(),
+            format!("dehum: {fitted} harmonics of {mains} Hz fitted and subtracted"),
+            Processor::Dehum(cancellers),
+            ctx.channels,
+        )),
+        reads: Vec::new(),
+        note: None,
     })
 }
 

@@ -31,6 +31,11 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
         block: None,
     };
     let chain = Chain::build(&words, &ctx)?;
+    if let Some(word) = chain.nonlinear_stage() {
+        return Err(crate::error::Error::Usage(format!(
+            "'{word}' is not a linear filter: its effect depends on the signal, so it has no frequency response (plot a run with convoy run ... --plot instead)"
+        )));
+    }
     let mut inputs: Vec<PathBuf> = chain.inputs.clone();
     inputs.extend(args.chain.iter().cloned());
     let h = chain.impulse_response(0);

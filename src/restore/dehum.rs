@@ -1,0 +1,342 @@
+//! Mains hum removal by tone subtraction: each harmonic of the mains frequency is fitted as a
+//! slowly varying sinusoid (an LMS fit against a quadrature reference) and subtracted.
+//!
+//! Spectral suppression cannot take a hum out from under speech: it attenuates the whole bin,
+//! speech included. Subtracting the fitted tone removes only the part of the signal that is
+//! coherent with the mains over a fraction of a second, which speech is not, so the speech
+//! under the hum stays. The mains frequency drifts (±0.1 Hz is common); the fit tracks it by
+//! turning the drift of the fitted phases into a frequency correction (a phase-locked loop).
+
+use std::f64::consts::TAU;
+
+/// Time constant of the amplitude/phase fit, in seconds: long enough that a word does not look
+/// like a tone (the notch is about 1 / (pi tau) Hz wide at each harmonic), short enough to
+/// follow a hum that swells or a mains frequency that wanders.
+const FIT_SECONDS: f64 = 0.25;
+/// How far the tracked mains frequency may wander from nominal (relative).
+const MAX_DRIFT: f64 = 0.01;
+/// Samples between frequency updates.
+const TRACK_EVERY: usize = 256;
+/// Monitoring: seconds between coherence checks, and checks in a row a harmonic must pass.
+const CHECK_SECONDS: f64 = 0.5;
+const CHECKS_TO_SUBTRACT: u32 = 2;
+
+/// A hum canceller for one channel.
+#[derive(Clone, Debug)]
+pub struct Dehum {
+    /// Harmonic numbers fitted (1 = the mains frequency itself).
+    harmonics: Vec<u32>,
+    /// Fundamental, radians per sample: nominal and as tracked.
+    nominal: f64,
+    omega: f64,
+    /// Current phasor of each harmonic, e^{j k omega n} (re, im).
+    pr: Vec<f64>,
+    pi: Vec<f64>,
+    /// Fitted complex amplitude of each harmonic: tone = wr cos - wi sin (the real part of w p).
+    wr: Vec<f64>,
+    wi: Vec<f64>,
+    /// Amplitudes at the last frequency update, for the phase drift.
+    last_wr: Vec<f64>,
+    last_wi: Vec<f64>,
+    /// Rotation per sample of each phasor (cos, sin of k omega), updated with omega.
+    step_c: Vec<f64>,
+    step_s: Vec<f64>,
+    mu: f64,
+    since_track: usize,
+    /// 1 where the fitted tone is subtracted, 0 where it is only fitted (monitoring).
+    mask: Vec<f64>,
+    /// Monitoring: the fit at the last check, how many checks in a row each harmonic passed,
+    /// samples per check and since the last.
+    monitor: Option<Monitor>,
+}
+
+/// Coherence gating for a canceller that must first prove a tone is there: a steady tone's
+/// fitted amplitude is the same half a second later; noise's or speech's is not (the fits
+/// half a second apart are nearly independent, so they differ by as much as they measure).
+#[derive(Clone, Debug)]
+struct Monitor {
+    check_wr: Vec<f64>,
+    check_wi: Vec<f64>,
+    passed: Vec<u32>,
+    every: usize,
+    since: usize,
+}
+
+impl Dehum {
+    /// A canceller for mains at `mains_hz` (50 or 60) at `rate`, fitting `harmonics` (each
+    /// below Nyquist; others are dropped).
+    pub fn new(mains_hz: f64, rate: f64, harmonics: &[u32]) -> Dehum {
+        let nominal = TAU * mains_hz / rate;
+        let harmonics: Vec<u32> = harmonics
+            .iter()
+            .copied()
+            .filter(|&k| k >= 1 && f64::from(k) * mains_hz * (1.0 + MAX_DRIFT) < rate / 2.0)
+            .collect();
+        let n = harmonics.len();
+        let mut d = Dehum {
+            harmonics,
+            nominal,
+            omega: nominal,
+            pr: vec![1.0; n],
+            pi: vec![0.0; n],
+            wr: vec![0.0; n],
+            wi: vec![0.0; n],
+            last_wr: vec![0.0; n],
+            last_wi: vec![0.0; n],
+            // The fit w += 2 mu e conj(p) converges as exp(-mu n): mu = 1 / (tau rate).
+            step_c: vec![1.0; n],
+            step_s: vec![0.0; n],
+            mu: 1.0 / (FIT_SECONDS * rate),
+            since_track: 0,
+            mask: vec![1.0; n],
+            monitor: None,
+        };
+        d.set_steps();
+        d
+    }
+
+    fn set_steps(&mut self) {
+        for (i, &k) in self.harmonics.iter().enumerate() {
+            let (s, c) = (f64::from(k) * self.omega).sin_cos();
+            self.step_c[i] = c;
+            self.step_s[i] = s;
+        }
+    }
+
+    /// A canceller for an input whose hum is not known: both the 50 and the 60 Hz families up
+    /// to `max_hz` are fitted all the time, and a harmonic is subtracted only once its fit has
+    /// stayed put for [`CHECKS_TO_SUBTRACT`] checks in a row (about a second), i.e. once it is
+    /// a steady tone. Frequency tracking runs on one nominal (50 Hz, whose harmonics include
+    /// 100, 150, ...); the 60 Hz family is fitted as harmonics of 10 Hz (6, 12, ...).
+    pub fn monitor(rate: f64, max_hz: f64) -> Dehum {
+        let mut ks: Vec<u32> = (1..)
+            .map(|k| 5 * k)
+            .take_while(|&k| f64::from(k) * 10.0 <= max_hz)
+            .collect();
+        ks.extend(
+            (1..)
+                .map(|k| 6 * k)
+                .take_while(|&k| f64::from(k) * 10.0 <= max_hz)
+                .filter(|k| k % 5 != 0),
+        );
+        let mut d = Dehum::new(10.0, rate, &ks);
+        let n = d.harmonics.len();
+        d.mask = vec![0.0; n];
+        d.monitor = Some(Monitor {
+            check_wr: vec![0.0; n],
+            check_wi: vec![0.0; n],
+            passed: vec![0; n],
+            every: (CHECK_SECONDS * rate) as usize,
+            since: 0,
+        });
+        d
+    }
+
+    /// How many harmonics are being subtracted.
+    pub fn subtracting(&self) -> usize {
+        self.mask.iter().filter(|&&m| m > 0.0).count()
+    }
+
+    /// Every harmonic of `mains_hz` up to `max_hz` (the dehum stage's default set).
+    pub fn all_harmonics(mains_hz: f64, max_hz: f64) -> Vec<u32> {
+        (1..)
+            .take_while(|&k| f64::from(k) * mains_hz <= max_hz)
+            .collect()
+    }
+
+    pub fn harmonics(&self) -> &[u32] {
+        &self.harmonics
+    }
+
+    /// The tracked mains frequency in Hz, given the sample rate.
+    pub fn mains_hz(&self, rate: f64) -> f64 {
+        self.omega * rate / TAU
+    }
+
+    /// Removes the fitted tones from `x` in place. No allocation.
+    pub fn process(&mut self, x: &mut [f32]) {
+        if self.harmonics.is_empty() {
+            return;
+        }
+        for v in x.iter_mut() {
+            // Every fitted tone drives the fit; the masked ones come out of the output.
+            let (mut fit, mut out) = (0.0, 0.0);
+            for i in 0..self.pr.len() {
+                let t = self.wr[i] * self.pr[i] - self.wi[i] * self.pi[i];
+                fit += t;
+                out += self.mask[i] * t;
+            }
+            let e = f64::from(*v) - fit;
+            *v = (f64::from(*v) - out) as f32;
+            let g = 2.0 * self.mu * e;
+            for i in 0..self.pr.len() {
+                // w += 2 mu e conj(p)
+                self.wr[i] += g * self.pr[i];
+                self.wi[i] -= g * self.pi[i];
+            }
+            self.advance();
+            self.since_track += 1;
+            if self.since_track == TRACK_EVERY {
+                self.since_track = 0;
+                self.track();
+            }
+            if let Some(m) = &mut self.monitor {
+                m.since += 1;
+                if m.since >= m.every {
+                    m.since = 0;
+                    for i in 0..self.wr.len() {
+                        let (dr, di) = (self.wr[i] - m.check_wr[i], self.wi[i] - m.check_wi[i]);
+                        let now = self.wr[i] * self.wr[i] + self.wi[i] * self.wi[i];
+                        // Steady: moved by less than half its size (-6 dB), and not nothing.
+                        if now > 4.0 * (dr * dr + di * di) && now > 1e-10 {
+                            m.passed[i] += 1;
+                        } else {
+                            m.passed[i] = 0;
+                        }
+                        self.mask[i] = if m.passed[i] >= CHECKS_TO_SUBTRACT { 1.0 } else { 0.0 };
+                        m.check_wr[i] = self.wr[i];
+                        m.check_wi[i] = self.wi[i];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns every phasor by its harmonic of omega.
+    fn advance(&mut self) {
+        for i in 0..self.pr.len() {
+            let (c, s) = (self.step_c[i], self.step_s[i]);
+            let (r, im) = (self.pr[i], self.pi[i]);
+            self.pr[i] = r * c - im * s;
+            self.pi[i] = r * s + im * c;
+        }
+    }
+
+    /// Frequency tracking: a fitted amplitude that keeps turning means the reference runs at
+    /// the wrong frequency; the turn per sample divided by the harmonic number, weighted by
+    /// each harmonic's power, corrects omega. Also renormalises the phasors.
+    fn track(&mut self) {
+        let (mut num, mut den) = (0.0, 0.0);
+        for i in 0..self.pr.len() {
+            // turn = arg(w conj(w_last))
+            let cr = self.wr[i] * self.last_wr[i] + self.wi[i] * self.last_wi[i];
+            let ci = self.wi[i] * self.last_wr[i] - self.wr[i] * self.last_wi[i];
+            let power = self.wr[i] * self.wr[i] + self.wi[i] * self.wi[i];
+            if power > 0.0 && cr != 0.0 {
+                let k = f64::from(self.harmonics[i]);
+                num += power * ci.atan2(cr) / k;
+                den += power;
+            }
+            self.last_wr[i] = self.wr[i];
+            self.last_wi[i] = self.wi[i];
+            let norm = (self.pr[i] * self.pr[i] + self.pi[i] * self.pi[i]).sqrt();
+            if norm > 0.0 {
+                self.pr[i] /= norm;
+                self.pi[i] /= norm;
+            }
+        }
+        if den > 0.0 {
+            // w turning by +d per sample means the tone runs faster than the reference.
+            let drift = num / den / TRACK_EVERY as f64;
+            let lo = self.nominal * (1.0 - MAX_DRIFT);
+            let hi = self.nominal * (1.0 + MAX_DRIFT);
+            self.omega = (self.omega + 0.5 * drift).clamp(lo, hi);
+            self.set_steps();
+        }
+    }
+}
+
+/// Which harmonics of `mains_hz` stand out of a noise power spectrum (`psd[b]` for bin `b` of
+/// an `n`-point transform at `rate`): a harmonic counts when the strongest bin next to it is at
+/// least 10 dB above the lower quartile of its neighbourhood. Empty when none does.
+pub fn detect(psd: &[f64], n: usize, rate: f64, mains_hz: f64, max_hz: f64) -> Vec<u32> {
+    let bin_hz = rate / n as f64;
+    let mut found = Vec::new();
+    let mut k = 1u32;
+    let mut scratch = Vec::new();
+    while f64::from(k) * mains_hz <= max_hz.min(rate / 2.0 - 2.0 * bin_hz) {
+        let centre = f64::from(k) * mains_hz / bin_hz;
+        let b = centre.round() as usize;
+        let peak = (b.saturating_sub(1)..=(b + 1).min(psd.len() - 1))
+            .map(|i| psd[i])
+            .fold(0.0, f64::max);
+        // Neighbourhood: 3..12 bins away on each side (clear of the peak's own leakage and,
+        // at fine resolution, of the next harmonic's).
+        let reach = (0.4 * mains_hz / bin_hz).clamp(4.0, 12.0) as usize;
+        scratch.clear();
+        for d in 3..=reach {
+            if let Some(i) = b.checked_sub(d) {
+                scratch.push(psd[i]);
+            }
+            if b + d < psd.len() {
+                scratch.push(psd[b + d]);
+            }
+        }
+        if !scratch.is_empty() {
+            scratch.sort_by(f64::total_cmp);
+            // The lower quartile: at coarse resolution the neighbourhood holds other harmonics.
+            let floor = scratch[scratch.len() / 4];
+            if peak > 10.0 * floor && peak > 0.0 {
+                found.push(k);
+            }
+        }
+        k += 1;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hum(n: usize, rate: f64, f0: f64, amps: &[f64]) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let t = i as f64 / rate;
+                amps.iter()
+                    .enumerate()
+                    .map(|(k, a)| a * (TAU * f0 * (k + 1) as f64 * t + 0.3 * k as f64).sin())
+                    .sum()
+            })
+            .collect()
+    }
+
+    fn power(x: &[f64]) -> f64 {
+        x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64
+    }
+
+    #[test]
+    fn removes_a_drifted_hum_and_keeps_a_tone_between_harmonics() {
+        let rate = 16000.0;
+        let n = 5 * 16000;
+        // Mains at 50.2 Hz (0.4 % off), three harmonics; a 430 Hz tone to keep.
+        let h = hum(n, rate, 50.2, &[0.3, 0.2, 0.1]);
+        let keep: Vec<f64> = (0..n)
+            .map(|i| 0.1 * (TAU * 430.0 * i as f64 / rate).sin())
+            .collect();
+        let mut x: Vec<f32> = h.iter().zip(&keep).map(|(a, b)| (a + b) as f32).collect();
+        let mut d = Dehum::new(50.0, rate, &Dehum::all_harmonics(50.0, 1000.0));
+        for chunk in x.chunks_mut(100) {
+            d.process(chunk);
+        }
+        assert!((d.mains_hz(rate) - 50.2).abs() < 0.02, "{}", d.mains_hz(rate));
+        // After convergence (last 2 s): the residual against the tone to keep.
+        let tail = n - 2 * 16000;
+        let err: Vec<f64> = (tail..n).map(|i| f64::from(x[i]) - keep[i]).collect();
+        let rel = power(&err) / power(&h[tail..]);
+        assert!(rel < 1e-3, "hum left: {:.1} dB", 10.0 * rel.log10());
+    }
+
+    #[test]
+    fn detection_finds_the_harmonics_that_stand_out() {
+        let n = 1024;
+        let rate = 16000.0;
+        let mut psd = vec![1.0; n / 2 + 1];
+        for k in [1usize, 2, 3, 5] {
+            let b = (k as f64 * 60.0 / (rate / n as f64)).round() as usize;
+            psd[b] = 100.0;
+        }
+        assert_eq!(detect(&psd, n, rate, 60.0, 1000.0), vec![1, 2, 3, 5]);
+        assert!(detect(&vec![1.0; n / 2 + 1], n, rate, 50.0, 1000.0).is_empty());
+    }
+}

@@ -17,9 +17,11 @@ const FIT_SECONDS: f64 = 0.25;
 const MAX_DRIFT: f64 = 0.01;
 /// Samples between frequency updates.
 const TRACK_EVERY: usize = 256;
+/// Harmonics are processed in lanes of this many (the arrays are padded to a multiple).
+const LANES: usize = 4;
 /// Monitoring: seconds between coherence checks, and checks in a row a harmonic must pass.
 const CHECK_SECONDS: f64 = 0.5;
-const CHECKS_TO_SUBTRACT: u32 = 2;
+const CHECKS_TO_SUBTRACT: u32 = 3;
 
 /// A hum canceller for one channel.
 #[derive(Clone, Debug)]
@@ -72,12 +74,15 @@ impl Dehum {
             .copied()
             .filter(|&k| k >= 1 && f64::from(k) * mains_hz * (1.0 + MAX_DRIFT) < rate / 2.0)
             .collect();
-        let n = harmonics.len();
+        let fitted = harmonics.len();
+        let n = fitted.next_multiple_of(LANES);
+        let mut pr = vec![0.0; n];
+        pr[..fitted].fill(1.0);
         let mut d = Dehum {
             harmonics,
             nominal,
             omega: nominal,
-            pr: vec![1.0; n],
+            pr,
             pi: vec![0.0; n],
             wr: vec![0.0; n],
             wi: vec![0.0; n],
@@ -88,7 +93,7 @@ impl Dehum {
             step_s: vec![0.0; n],
             mu: 1.0 / (FIT_SECONDS * rate),
             since_track: 0,
-            mask: vec![1.0; n],
+            mask: (0..n).map(|i| if i < fitted { 1.0 } else { 0.0 }).collect(),
             monitor: None,
         };
         d.set_steps();
@@ -104,9 +109,9 @@ impl Dehum {
     }
 
     /// A canceller for an input whose hum is not known: both the 50 and the 60 Hz families up
-    /// to `max_hz` are fitted all the time, and a harmonic is subtracted only once its fit has
-    /// stayed put for [`CHECKS_TO_SUBTRACT`] checks in a row (about a second), i.e. once it is
-    /// a steady tone. Frequency tracking runs on one nominal (50 Hz, whose harmonics include
+    /// to `max_hz` are fitted all the time, and a harmonic is subtracted from the time its fit
+    /// has stayed put for [`CHECKS_TO_SUBTRACT`] checks in a row (about a second), i.e. once it
+    /// has proven a steady tone. Frequency tracking runs on one nominal (50 Hz, whose harmonics include
     /// 100, 150, ...); the 60 Hz family is fitted as harmonics of 10 Hz (6, 12, ...).
     pub fn monitor(rate: f64, max_hz: f64) -> Dehum {
         let mut ks: Vec<u32> = (1..)
@@ -120,7 +125,7 @@ impl Dehum {
                 .filter(|k| k % 5 != 0),
         );
         let mut d = Dehum::new(10.0, rate, &ks);
-        let n = d.harmonics.len();
+        let n = d.pr.len();
         d.mask = vec![0.0; n];
         d.monitor = Some(Monitor {
             check_wr: vec![0.0; n],
@@ -158,23 +163,37 @@ impl Dehum {
         if self.harmonics.is_empty() {
             return;
         }
+        // The arrays are padded to whole lanes of 4 (padding: zero phasor, so zero tone and
+        // zero update), and the sums kept per lane, so both loops vectorize.
+        let n = self.pr.len();
         for v in x.iter_mut() {
-            // Every fitted tone drives the fit; the masked ones come out of the output.
-            let (mut fit, mut out) = (0.0, 0.0);
-            for i in 0..self.pr.len() {
-                let t = self.wr[i] * self.pr[i] - self.wi[i] * self.pi[i];
-                fit += t;
-                out += self.mask[i] * t;
+            {
+                // Re-sliced to one length so the loops run without bounds checks.
+                let (wr, wi) = (&mut self.wr[..n], &mut self.wi[..n]);
+                let (pr, pi) = (&mut self.pr[..n], &mut self.pi[..n]);
+                let (sc, ss, mask) = (&self.step_c[..n], &self.step_s[..n], &self.mask[..n]);
+                // Every fitted tone drives the fit; the masked ones come out of the output.
+                let (mut fit, mut out) = ([0.0f64; LANES], [0.0f64; LANES]);
+                for c in (0..n).step_by(LANES) {
+                    for l in 0..LANES {
+                        let i = c + l;
+                        let t = wr[i] * pr[i] - wi[i] * pi[i];
+                        fit[l] += t;
+                        out[l] += mask[i] * t;
+                    }
+                }
+                let e = f64::from(*v) - fit.iter().sum::<f64>();
+                *v = (f64::from(*v) - out.iter().sum::<f64>()) as f32;
+                let g = 2.0 * self.mu * e;
+                for i in 0..n {
+                    // w += 2 mu e conj(p), then p turns by one sample.
+                    let (r, im) = (pr[i], pi[i]);
+                    wr[i] += g * r;
+                    wi[i] -= g * im;
+                    pr[i] = r * sc[i] - im * ss[i];
+                    pi[i] = r * ss[i] + im * sc[i];
+                }
             }
-            let e = f64::from(*v) - fit;
-            *v = (f64::from(*v) - out) as f32;
-            let g = 2.0 * self.mu * e;
-            for i in 0..self.pr.len() {
-                // w += 2 mu e conj(p)
-                self.wr[i] += g * self.pr[i];
-                self.wi[i] -= g * self.pi[i];
-            }
-            self.advance();
             self.since_track += 1;
             if self.since_track == TRACK_EVERY {
                 self.since_track = 0;
@@ -193,22 +212,17 @@ impl Dehum {
                         } else {
                             m.passed[i] = 0;
                         }
-                        self.mask[i] = if m.passed[i] >= CHECKS_TO_SUBTRACT { 1.0 } else { 0.0 };
+                        // Once proven, a harmonic stays subtracted: speech over a hum disturbs
+                        // the fit (and so the check) exactly when the hum must keep coming out,
+                        // and a fit with no tone left to follow decays to nothing by itself.
+                        if m.passed[i] >= CHECKS_TO_SUBTRACT {
+                            self.mask[i] = 1.0;
+                        }
                         m.check_wr[i] = self.wr[i];
                         m.check_wi[i] = self.wi[i];
                     }
                 }
             }
-        }
-    }
-
-    /// Turns every phasor by its harmonic of omega.
-    fn advance(&mut self) {
-        for i in 0..self.pr.len() {
-            let (c, s) = (self.step_c[i], self.step_s[i]);
-            let (r, im) = (self.pr[i], self.pi[i]);
-            self.pr[i] = r * c - im * s;
-            self.pi[i] = r * s + im * c;
         }
     }
 

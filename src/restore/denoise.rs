@@ -311,6 +311,9 @@ struct Channel {
     sensitivity: f32,
     gain_floor: f32,
     gains: Vec<f32>,
+    /// The backward pass's state per bin (lookahead).
+    back_prev: Vec<f32>,
+    back_xi: Vec<f32>,
     /// Overlap-add accumulator (frame samples) and the finished-output ring.
     ola: Vec<f32>,
     out: Vec<f32>,
@@ -379,6 +382,8 @@ impl Channel {
             sensitivity,
             gain_floor: 10f64.powf(-settings.reduce_db.abs() / 20.0) as f32,
             gains: vec![1.0; bins],
+            back_prev: vec![0.0; bins],
+            back_xi: vec![0.0; bins],
             ola: vec![0.0; n],
             out: vec![0.0; cap],
             out_read: 0,
@@ -485,31 +490,39 @@ impl Channel {
     }
 
     /// Gains for the frame in `target` from the forward estimate and a backward pass over the
-    /// lookahead frames (started from the newest frame's own estimate), averaged.
+    /// lookahead frames (started from the newest frame's own estimate), averaged. Frames in the
+    /// outer loop, bins in the inner one, so the inner loops vectorize.
     fn lookahead_gains(&mut self, target: usize) {
         let ring = self.spectra.len();
         let newest = self.newest;
         let bins = self.gains.len();
+        let (prev, xi_b) = (&mut self.back_prev[..bins], &mut self.back_xi[..bins]);
+        let noise = &self.noise[..bins];
+        let p_new = &self.powers[newest][..bins];
         for b in 0..bins {
-            let noise = self.noise[b];
-            let p_new = self.powers[newest][b];
-            let ml = if noise > 0.0 {
-                (p_new / noise - 1.0).clamp(XI_MIN, XI_MAX)
+            let ml = if noise[b] > 0.0 {
+                (p_new[b] / noise[b] - 1.0).clamp(XI_MIN, XI_MAX)
             } else {
                 XI_MAX
             };
             let g = ml / (1.0 + ml);
-            let mut prev = g * g * p_new;
-            let mut xi_b = ml;
-            let mut slot = newest;
-            while slot != target {
-                slot = (slot + ring - 1) % ring;
-                let (xi2, g) = dd_step(prev, self.powers[slot][b], noise);
-                prev = g * g * self.powers[slot][b];
-                xi_b = xi2;
+            prev[b] = g * g * p_new[b];
+            xi_b[b] = ml;
+        }
+        let mut slot = newest;
+        while slot != target {
+            slot = if slot == 0 { ring - 1 } else { slot - 1 };
+            let power = &self.powers[slot][..bins];
+            for b in 0..bins {
+                let (xi2, g) = dd_step(prev[b], power[b], noise[b]);
+                prev[b] = g * g * power[b];
+                xi_b[b] = xi2;
             }
-            let xi = 0.5 * (self.xi_fwd[target][b] + xi_b);
-            self.gains[b] = (xi / (1.0 + xi)).max(self.gain_floor);
+        }
+        let fwd = &self.xi_fwd[target][..bins];
+        for (b, gain) in self.gains.iter_mut().enumerate() {
+            let xi = 0.5 * (fwd[b] + xi_b[b]);
+            *gain = (xi / (1.0 + xi)).max(self.gain_floor);
         }
     }
 }

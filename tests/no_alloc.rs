@@ -206,6 +206,30 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
         });
         assert_eq!(n, 0, "{words:?}: the live chain allocated {n} times");
     }
+    // The nonlinear stages, across frame boundaries, lookahead, and the hum monitor's checks
+    // (every half second): 2 s of input in odd blocks.
+    for words in [
+        vec!["denoise".to_string()],
+        vec!["dehum:50".to_string(), "denoise,lookahead=0".to_string()],
+    ] {
+        let chain = convoy::chain::Chain::build(&words, &ctx).unwrap();
+        let mut live = chain.into_live(64).unwrap();
+        let input: Vec<Vec<f32>> = (0..2)
+            .map(|c| {
+                (0..64)
+                    .map(|i| ((i * 7 + c * 3) % 13) as f32 * 0.01 - 0.06)
+                    .collect()
+            })
+            .collect();
+        let mut output = vec![vec![0.0f32; 64]; 2];
+        live.process(&input, 64, &mut output);
+        let n = allocations_during(|| {
+            for i in 0..1500 {
+                live.process(&input, [64usize, 1, 17, 63][i % 4], &mut output);
+            }
+        });
+        assert_eq!(n, 0, "{words:?}: the live chain allocated {n} times");
+    }
     let chain =
         convoy::chain::Chain::build(&["highpass:80".into(), "lowpass:8000".into()], &ctx).unwrap();
     let mut live = chain.into_live(64).unwrap();

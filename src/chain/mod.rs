@@ -153,7 +153,10 @@ impl Chain {
                         n.word,
                         n.latency(),
                         ctx.rate
-                            .map(|r| format!(" ({:.3} ms)", n.latency() as f64 * 1e3 / f64::from(r)))
+                            .map(|r| format!(
+                                " ({:.3} ms)",
+                                n.latency() as f64 * 1e3 / f64::from(r)
+                            ))
                             .unwrap_or_default()
                     ));
                     runs.push(Step::Nonlinear(n));

@@ -9,10 +9,10 @@ use super::fused::{LinearStage, StageMode};
 use super::kernels::Kernels;
 use super::nonlinear::{NonlinearStage, Processor};
 use super::{Context, MAX_TAPS, Stage, bad_stage};
-use crate::restore::dehum::Dehum;
-use crate::restore::denoise::{self, Denoiser, Noise, Settings};
 use crate::error::Result;
 use crate::io::text::parse_number;
+use crate::restore::dehum::Dehum;
+use crate::restore::denoise::{self, Denoiser, Noise, Settings};
 
 /// The stages, for `--help` and for "did you mean".
 pub const STAGE_HELP: &str = "\
@@ -585,7 +585,9 @@ fn samples(w: &Word, what: &str, text: &str, ctx: &Context) -> Result<f64> {
     } else {
         let v = w.number(what, &t)?;
         if v.fract() != 0.0 {
-            return Err(w.err(format!("{what} in samples must be a whole number (or say ms / s)")));
+            return Err(w.err(format!(
+                "{what} in samples must be a whole number (or say ms / s)"
+            )));
         }
         v
     };
@@ -670,7 +672,7 @@ fn build_denoise(w: &Word, ctx: &Context) -> Result<Built> {
                 )));
             }
             let per_channel = columns.len() == ctx.channels || columns.len() == 1;
-            let analysed: Vec<(Vec<f64>, Option<(f64, Vec<u32>)>)> = columns
+            let analysed: Vec<(Vec<f64>, Option<denoise::Hum>)> = columns
                 .iter()
                 .map(|c| denoise::profile_channel(&settings, c))
                 .collect();
@@ -723,7 +725,10 @@ fn build_denoise(w: &Word, ctx: &Context) -> Result<Built> {
 fn build_dehum(w: &Word, ctx: &Context) -> Result<Built> {
     w.check_opts(&["harmonics"])?;
     w.want_args(1..=1, "dehum:50 or dehum:60 (the mains frequency in Hz)")?;
-    let mains = w.number("mains frequency", w.args[0].trim_end_matches(['h', 'H', 'z']))?;
+    let mains = w.number(
+        "mains frequency",
+        w.args[0].trim_end_matches(['h', 'H', 'z']),
+    )?;
     let rate = w.rate(ctx)?;
     if !(10.0..=1000.0).contains(&mains) || mains >= rate / 4.0 {
         return Err(w.err(format!(

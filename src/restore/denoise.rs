@@ -51,6 +51,10 @@ const MS_BIAS: f32 = 3.5;
 const HUM_MAX_HZ: f64 = 1000.0;
 const MONITOR_MAX_HZ: f64 = 500.0;
 
+/// Mains hum found in a noise recording: the mains frequency (50 or 60 Hz) and which of its
+/// harmonics stand out.
+pub type Hum = (f64, Vec<u32>);
+
 /// What the user asked for.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -72,7 +76,7 @@ pub enum Noise {
     /// harmonics), if any.
     Profile {
         psd: Vec<Vec<f64>>,
-        hum: Option<(f64, Vec<u32>)>,
+        hum: Option<Hum>,
     },
     /// Learned from the input as it streams.
     Learned,
@@ -103,7 +107,7 @@ impl Settings {
 
 /// Analyses a noise-only recording (one channel): hum found (50 or 60 Hz family and which
 /// harmonics), and the noise power per bin after that hum is subtracted.
-pub fn profile_channel(settings: &Settings, noise: &[f64]) -> (Vec<f64>, Option<(f64, Vec<u32>)>) {
+pub fn profile_channel(settings: &Settings, noise: &[f64]) -> (Vec<f64>, Option<Hum>) {
     let hum = find_hum(noise, settings.rate);
     let mut x: Vec<f32> = noise.iter().map(|&v| v as f32).collect();
     let mut skip = 0;
@@ -155,7 +159,7 @@ fn average_periodogram(settings: &Settings, x: &[f32]) -> Vec<f64> {
 /// Looks for mains hum in a noise recording: a fine (2 Hz) averaged spectrum, then the 50 and
 /// 60 Hz families' harmonics that stand 10 dB out of their neighbourhood; the family with more
 /// of them wins (at least one of its first three harmonics must be among them).
-fn find_hum(noise: &[f64], rate: f64) -> Option<(f64, Vec<u32>)> {
+fn find_hum(noise: &[f64], rate: f64) -> Option<Hum> {
     let n = ((rate / 2.0) as usize).next_power_of_two().min(1 << 16);
     if noise.len() < n / 2 {
         return None;
@@ -169,11 +173,10 @@ fn find_hum(noise: &[f64], rate: f64) -> Option<(f64, Vec<u32>)> {
     };
     let x: Vec<f32> = noise.iter().map(|&v| v as f32).collect();
     let psd = average_periodogram(&fine, &x);
-    let mut best: Option<(f64, Vec<u32>)> = None;
+    let mut best: Option<Hum> = None;
     for mains in [50.0, 60.0] {
         let found = dehum::detect(&psd, n, rate, mains, HUM_MAX_HZ);
-        if found.iter().any(|&k| k <= 3)
-            && best.as_ref().is_none_or(|(_, b)| found.len() > b.len())
+        if found.iter().any(|&k| k <= 3) && best.as_ref().is_none_or(|(_, b)| found.len() > b.len())
         {
             best = Some((mains, found));
         }
@@ -340,11 +343,7 @@ impl Channel {
                 let d = hum
                     .as_ref()
                     .map(|(mains, ks)| Dehum::new(*mains, settings.rate, ks));
-                (
-                    d,
-                    None,
-                    p.iter().map(|&v| v as f32 * sensitivity).collect(),
-                )
+                (d, None, p.iter().map(|&v| v as f32 * sensitivity).collect())
             }
             Noise::Learned => (
                 Some(Dehum::monitor(settings.rate, MONITOR_MAX_HZ)),
@@ -423,7 +422,12 @@ impl Channel {
         let ring = self.spectra.len();
         self.newest = (self.newest + 1) % ring;
         let slot = self.newest;
-        for ((w, &v), &win) in self.work.iter_mut().zip(&self.input).zip(self.window.iter()) {
+        for ((w, &v), &win) in self
+            .work
+            .iter_mut()
+            .zip(&self.input)
+            .zip(self.window.iter())
+        {
             *w = v * win;
         }
         let spec = &mut self.spectra[slot];

@@ -120,9 +120,10 @@ fn white_condition(dir: &TempDir, snr_db: f64, seed: u64) -> (Vec<f64>, PathBuf,
 #[test]
 fn snr_gains_on_speech_in_white_noise_and_in_hum_and_hiss() {
     let dir = TempDir::new().unwrap();
-    // Measured when written: +7.6 dB at 0 dB, +6.6 dB at 10 dB with the profile (SoX noisered
-    // 0.21: +4.6 / +1.3; noisereduce: +5.9 / +2.8), and +3.8 / +4.6 learned.
-    for (snr_db, want_profile, want_learned) in [(0.0, 7.0, 3.0), (10.0, 6.0, 4.0)] {
+    // Measured when written: +7.55 dB at 0 dB, +6.54 dB at 10 dB with the profile, +7.30 /
+    // +6.35 learned (on the benchmark's noise: SoX noisered 0.21 +4.6 / +1.3, noisereduce
+    // +5.9 / +2.8).
+    for (snr_db, want_profile, want_learned) in [(0.0, 7.0, 6.7), (10.0, 6.0, 5.8)] {
         let (clean, noisy, profile) = white_condition(&dir, snr_db, 7);
         let y = read(&noisy).1.remove(0);
         let before = snr(&clean, &y);
@@ -147,7 +148,16 @@ fn snr_gains_on_speech_in_white_noise_and_in_hum_and_hiss() {
         &clean,
         &run(&dir, &sample("speech_noisy.wav"), &[&profile_arg])[0],
     ) - before;
-    assert!(gain >= 7.0, "hum + hiss sample: +{gain:.2} dB"); // measured +7.8
+    let learned = snr(
+        &clean,
+        &run(&dir, &sample("speech_noisy.wav"), &["denoise"])[0],
+    ) - before;
+    // Measured +8.88 with the profile, +7.59 learned (the hum found by the monitor).
+    assert!(gain >= 8.3, "hum + hiss sample: +{gain:.2} dB");
+    assert!(
+        learned >= 7.0,
+        "hum + hiss sample, learned: +{learned:.2} dB"
+    );
 }
 
 #[test]
@@ -158,7 +168,7 @@ fn clean_speech_comes_through_nearly_untouched_without_a_profile() {
     assert_eq!(out.len(), clean.len());
     let err: Vec<f64> = clean.iter().zip(&out).map(|(a, b)| a - b).collect();
     let rel = 10.0 * (power(&err) / power(&clean)).log10();
-    // Measured -36.7 dB.
+    // Measured -37.6 dB (16-bit output: its dither alone is about -75 dB here).
     assert!(rel < -30.0, "clean speech changed by {rel:.1} dB");
 }
 

@@ -145,6 +145,75 @@ fn playback_through_a_chain_lands_in_the_file_pcm() {
 }
 
 #[test]
+fn denoise_to_the_speakers_is_the_offline_result_delayed_by_its_latency() {
+    let dir = TempDir::new().unwrap();
+    let frames = RATE / 2;
+    // Noise with a louder burst in the middle: something to keep and something to remove.
+    let x: Vec<f32> = noise(frames, 0x5151_2026)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if (frames / 3..frames / 2).contains(&i) {
+                *v
+            } else {
+                0.1 * v
+            }
+        })
+        .collect();
+    let src = dir.path().join("src.wav");
+    write_wav(&src, &x);
+    let stage = "denoise,frame=1024,lookahead=1";
+    let latency = 1023 + 256;
+    convoy(dir.path())
+        .args([
+            "run",
+            "-q",
+            "-i",
+            src.to_str().unwrap(),
+            "-o",
+            "speakers:test_out",
+        ])
+        .args(["--latency", "2000", "--block", "64", stage])
+        .assert()
+        .success();
+    let offline = dir.path().join("offline.wav");
+    convoy(dir.path())
+        .args([
+            "run",
+            "-q",
+            "-i",
+            src.to_str().unwrap(),
+            "-o",
+            offline.to_str().unwrap(),
+        ])
+        .arg(stage)
+        .assert()
+        .success();
+    let want = read_wav(&offline);
+    let raw = fs::read(dir.path().join("out.raw")).unwrap();
+    let y: Vec<f64> = raw
+        .chunks_exact(2)
+        .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+        .collect();
+    assert!(
+        y.len() >= frames + latency,
+        "only {} frames played",
+        y.len()
+    );
+    assert!(
+        y[..latency].iter().all(|v| v.abs() <= 1.5 / 32768.0),
+        "silence first"
+    );
+    for (j, w) in want.iter().enumerate() {
+        assert!(
+            (y[j + latency] - f64::from(*w)).abs() <= 1.5 / 32768.0,
+            "frame {j}: {} vs {w}",
+            y[j + latency]
+        );
+    }
+}
+
+#[test]
 fn devices_lists_the_test_devices_and_unknown_names_list_candidates() {
     let dir = TempDir::new().unwrap();
     let out = convoy(dir.path())

@@ -453,12 +453,20 @@ impl Channel {
         }
         // Forward decision-directed, two-step refined.
         let (power, xi_out) = (&self.powers[slot], &mut self.xi_fwd[slot]);
-        for b in 0..power.len() {
-            let (xi2, g) = dd_step(self.prev_clean[b], power[b], self.noise[b]);
-            self.prev_clean[b] = g * g * power[b];
-            xi_out[b] = xi2;
+        if self.tracker.is_some() && !full {
+            // Nothing learned yet: the stream's first partial frames are taken for noise (a
+            // recording starts in room tone far more often than mid-word), instead of passing
+            // a burst of unreduced noise.
+            xi_out.fill(XI_MIN);
+            self.analysed += 1;
+        } else {
+            for b in 0..power.len() {
+                let (xi2, g) = dd_step(self.prev_clean[b], power[b], self.noise[b]);
+                self.prev_clean[b] = g * g * power[b];
+                xi_out[b] = xi2;
+            }
+            self.analysed += 1;
         }
-        self.analysed += 1;
         // Synthesis of the frame `lookahead` behind (zeros before the first real one).
         let target = (slot + ring - self.lookahead) % ring;
         if self.lookahead == 0 {

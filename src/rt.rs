@@ -84,9 +84,11 @@ pub fn keep_freed_memory() {
 /// is measured on: 32 MB of image took 17 ms of faults before a single value was computed);
 /// with transparent huge pages allowed on the range (`madvise` mode, the common default), one
 /// fault maps 2 MiB. Small buffers are left alone: they are served from the heap's warm pages.
-pub fn big_zeroed<T: bytemuck::Zeroable + Copy>(n: usize) -> Vec<T> {
-    let mut v: Vec<T> = Vec::with_capacity(n);
-    let bytes = n.saturating_mul(std::mem::size_of::<T>());
+/// The buffer comes from a zeroing allocation (calloc), which on fresh memory writes nothing,
+/// so the kernel's zero pages are the only pass over it before use.
+pub fn big_zeroed(n: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = vec![0.0; n];
+    let bytes = n.saturating_mul(std::mem::size_of::<f64>());
     #[cfg(target_os = "linux")]
     if bytes >= 4 << 20 {
         const HUGE: usize = 2 << 20;
@@ -94,8 +96,8 @@ pub fn big_zeroed<T: bytemuck::Zeroable + Copy>(n: usize) -> Vec<T> {
         let lo = start.next_multiple_of(HUGE);
         let hi = (start + bytes) & !(HUGE - 1);
         if hi > lo {
-            // SAFETY: [lo, hi) lies inside the allocation `v` owns (capacity `n` values from
-            // `start`), page aligned. MADV_HUGEPAGE only tells the kernel how it may back
+            // SAFETY: [lo, hi) lies inside the allocation `v` owns (`n` values from `start`),
+            // page aligned. MADV_HUGEPAGE only tells the kernel how it may back
             // those pages; it neither moves, unmaps nor changes their contents, so every
             // pointer into `v` stays valid. Failure (THP disabled) is harmless and ignored.
             unsafe {
@@ -103,7 +105,6 @@ pub fn big_zeroed<T: bytemuck::Zeroable + Copy>(n: usize) -> Vec<T> {
             }
         }
     }
-    v.resize(n, T::zeroed());
     v
 }
 

@@ -231,6 +231,25 @@ struct MinTracker {
     in_sub: usize,
     next_sub: usize,
     started: bool,
+    /// Frames fed so far (the minimum's bias grows with how many it is taken over).
+    seen: usize,
+}
+
+/// The bias correction for a minimum taken over `frames` frames: the mean power over the
+/// minimum of this smoothed periodogram, measured on white noise (1 frame: 1.00, 2: 1.07,
+/// 4: 1.27, 8: 1.61, 16: 2.09, 32: 2.62, 64: 3.13), interpolated in log2 of the count and
+/// capped at [`MS_BIAS`]. A fixed correction would multiply the noise by 3 while the window is
+/// still filling and wipe out the first second of speech.
+fn start_up_bias(frames: usize) -> f32 {
+    const MEASURED: [f32; 7] = [1.00, 1.07, 1.27, 1.61, 2.09, 2.62, 3.13];
+    let x = (frames.max(1) as f32).log2();
+    let i = (x.floor() as usize).min(MEASURED.len() - 1);
+    let v = if i + 1 < MEASURED.len() {
+        MEASURED[i] + (x - i as f32) * (MEASURED[i + 1] - MEASURED[i])
+    } else {
+        MEASURED[i] + (x - i as f32) * 0.5
+    };
+    v.min(MS_BIAS)
 }
 
 impl MinTracker {
@@ -245,6 +264,7 @@ impl MinTracker {
             in_sub: 0,
             next_sub: 0,
             started: false,
+            seen: 0,
         }
     }
 
@@ -271,9 +291,15 @@ impl MinTracker {
         // the +-MS_SPREAD neighbouring bins (summed directly: a running sum would cancel
         // catastrophically across the 60 dB between bins).
         let bins = noise.len();
+        self.seen += 1;
+        let bias = start_up_bias(self.seen);
         for (b, n) in noise.iter_mut().enumerate() {
-            let window = &self.raw[b.saturating_sub(MS_SPREAD)..(b + MS_SPREAD + 1).min(bins)];
-            *n = MS_BIAS * window.iter().sum::<f32>() / window.len() as f32;
+            // Symmetric about the bin, narrower at the ends: a one-sided window at DC would
+            // average a steep low-frequency noise (pink, brown, drift) with the quieter bins
+            // above it and let most of it through.
+            let h = MS_SPREAD.min(b).min(bins - 1 - b);
+            let window = &self.raw[b - h..=b + h];
+            *n = bias * window.iter().sum::<f32>() / window.len() as f32;
         }
         self.in_sub += 1;
         if self.in_sub == self.frames_per_sub {

@@ -117,6 +117,8 @@ pub fn profile_channel(settings: &Settings, noise: &[f64]) -> (Vec<f64>, Option<
         let mut d = Dehum::new(*mains, settings.rate, harmonics);
         d.process(&mut x);
         // The fit takes a moment to settle; leave that out of the average when there is enough.
+        // (Half a second, though the fit's time constant is that long: skipping a full second
+        // of the shipped 2 s profile scored 0.14 dB worse, less noise to average.)
         let settle = (0.5 * settings.rate) as usize;
         if x.len() >= 3 * settle {
             skip = settle;

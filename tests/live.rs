@@ -29,6 +29,15 @@ fn write_raw(path: &Path, x: &[f32]) {
     fs::write(path, bytes).unwrap();
 }
 
+/// What the speaker file PCM received: 16-bit samples, as f64.
+fn played(dir: &Path) -> Vec<f64> {
+    fs::read(dir.join("out.raw"))
+        .unwrap()
+        .chunks_exact(2)
+        .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+        .collect()
+}
+
 #[test]
 fn capture_through_ma31_equals_the_offline_run_exactly() {
     let dir = TempDir::new().unwrap();
@@ -119,11 +128,7 @@ fn playback_through_a_chain_lands_in_the_file_pcm() {
         .args(["gain:0.5", "ma:9"])
         .assert()
         .success();
-    let raw = fs::read(dir.path().join("out.raw")).unwrap();
-    let y: Vec<f64> = raw
-        .chunks_exact(2)
-        .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
-        .collect();
+    let y = played(dir.path());
     // Live output is the causal filter: full convolution, kernel tail included.
     let full = frames + 8;
     assert!(y.len() >= full, "only {} frames played", y.len());
@@ -190,11 +195,7 @@ fn denoise_to_the_speakers_is_the_offline_result_delayed_by_its_latency() {
         .assert()
         .success();
     let want = read_wav(&offline);
-    let raw = fs::read(dir.path().join("out.raw")).unwrap();
-    let y: Vec<f64> = raw
-        .chunks_exact(2)
-        .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
-        .collect();
+    let y = played(dir.path());
     assert!(
         y.len() >= frames + latency,
         "only {} frames played",

@@ -414,21 +414,7 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
         "delay" => {
             w.check_opts(&[])?;
             w.want_args(1..=1, "delay:10ms, delay:0.5s or delay:480 (samples)")?;
-            let text = w.args[0].to_ascii_lowercase();
-            let samples = if let Some(ms) = text.strip_suffix("ms") {
-                w.number("delay", ms)? * w.rate(ctx)? / 1000.0
-            } else if let Some(s) = text.strip_suffix('s') {
-                w.number("delay", s)? * w.rate(ctx)?
-            } else {
-                let v = w.number("delay", &text)?;
-                if v.fract() != 0.0 {
-                    return Err(w.err("a delay in samples must be a whole number (or say ms / s)"));
-                }
-                v
-            };
-            if samples < 0.0 {
-                return Err(w.err("delay must not be negative"));
-            }
+            let samples = samples(&w, "delay", w.args[0], ctx)?;
             let d = samples.round();
             if d >= MAX_TAPS as f64 {
                 return Err(w.err("delay over 2^27 samples"));

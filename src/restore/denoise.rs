@@ -94,17 +94,16 @@ impl Settings {
     pub fn latency(&self) -> usize {
         self.frame - 1 + self.lookahead * self.hop()
     }
+}
 
-    fn window(&self) -> Vec<f32> {
-        // Periodic square-root Hann: w^2 summed at hop N/4 is 2 everywhere.
-        let n = self.frame;
-        (0..n)
-            .map(|i| {
-                let h = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
-                h.sqrt() as f32
-            })
-            .collect()
-    }
+/// Periodic square-root Hann of `n` points: its square summed at hop n/4 is 2 everywhere.
+fn sqrt_hann(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let h = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
+            h.sqrt() as f32
+        })
+        .collect()
 }
 
 /// Analyses a noise-only recording (one channel): hum found (50 or 60 Hz family and which
@@ -124,15 +123,14 @@ pub fn profile_channel(settings: &Settings, noise: &[f64]) -> (Vec<f64>, Option<
             skip = settle;
         }
     }
-    (average_periodogram(settings, &x[skip..]), hum)
+    (average_periodogram(settings.frame, &x[skip..]), hum)
 }
 
 /// The mean of |FFT(w x)|^2 over every hop-spaced frame of `x` (zero-padded when shorter than
 /// a frame).
-fn average_periodogram(settings: &Settings, x: &[f32]) -> Vec<f64> {
-    let n = settings.frame;
-    let hop = settings.hop();
-    let window = settings.window();
+fn average_periodogram(n: usize, x: &[f32]) -> Vec<f64> {
+    let hop = n / 4;
+    let window = sqrt_hann(n);
     let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
     let mut frame = fft.make_input_vec();
     let mut spec = fft.make_output_vec();
@@ -168,15 +166,8 @@ fn find_hum(noise: &[f64], rate: f64) -> Option<Hum> {
     if noise.len() < n / 2 {
         return None;
     }
-    let fine = Settings {
-        frame: n,
-        reduce_db: 0.0,
-        sensitivity_db: 0.0,
-        lookahead: 0,
-        rate,
-    };
     let x: Vec<f32> = noise.iter().map(|&v| v as f32).collect();
-    let psd = average_periodogram(&fine, &x);
+    let psd = average_periodogram(n, &x);
     let mut best: Option<Hum> = None;
     for mains in [50.0, 60.0] {
         let found = dehum::detect(&psd, n, rate, mains, HUM_MAX_HZ);
@@ -199,7 +190,7 @@ impl Denoiser {
         let mut planner = RealFftPlanner::<f32>::new();
         let fft = planner.plan_fft_forward(settings.frame);
         let ifft = planner.plan_fft_inverse(settings.frame);
-        let window: Arc<[f32]> = settings.window().into();
+        let window: Arc<[f32]> = sqrt_hann(settings.frame).into();
         let channels = (0..channels)
             .map(|c| Channel::new(settings, noise, c, &fft, &ifft, &window))
             .collect();

@@ -88,9 +88,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub channels: Option<usize>,
     /// WAV output sample format (default: the input's; 32-bit float for stdout). Integer
-    /// output is TPDF-dithered and clipped samples are counted.
+    /// output is dithered (see --dither) and clipped samples are counted.
     #[arg(long, value_enum)]
     pub bits: Option<crate::stream::Bits>,
+    /// Dither for 8/16/24-bit output: tpdf (triangular, +-1 LSB, as SoX) adds it only to
+    /// samples not already exactly on the output's grid, so a chain that changes nothing is
+    /// bit-exact; none rounds.
+    #[arg(long, value_enum, default_value_t = crate::stream::Dither::Tpdf)]
+    pub dither: crate::stream::Dither,
     /// Print the built chain (each stage's kernel length, mode and gain, what was fused, the
     /// engine's partitions and latency) and exit without processing.
     #[arg(long)]

@@ -8,7 +8,8 @@
 //! * [`mod@array`]: the in-memory array the one-shot commands work on.
 //! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
 //! * [`cmd`]: one module per subcommand, tying the above together.
-//! * [`rt`]: real-time scheduling for the processing thread.
+//! * [`rt`]: real-time scheduling for the processing thread; fallible large allocations.
+//! * [`interrupt`]: Ctrl-C / SIGTERM: graceful stop of a stream, or abort without partial files.
 //! * [`error`]: the one error type; every message names its culprit.
 //!
 //! ```
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod cmd;
 pub mod conv;
 pub mod error;
+pub mod interrupt;
 pub mod io;
 pub mod live;
 pub mod plot;

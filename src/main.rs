@@ -9,6 +9,9 @@ use convoy::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     convoy::rt::keep_freed_memory();
+    // Ctrl-C / SIGTERM: abort (partial outputs removed, status 130) until a command says it
+    // can stop gracefully (convoy run while streaming).
+    convoy::interrupt::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return clap_error(&err),
@@ -24,10 +27,20 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("convoy: error: {err}");
+            eprintln!("convoy: error: {}", one_line(&err.to_string()));
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// Every error is one line: whatever a library's message carries over several lines (a parser
+/// diagram, a hint) is joined with "; ".
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Help and version go to stdout as clap renders them; usage errors become one line on stderr

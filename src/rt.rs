@@ -108,6 +108,35 @@ pub fn big_zeroed(n: usize) -> Vec<f64> {
     v
 }
 
+/// Makes room for `n` more values in `v`, or says plainly that there is not enough memory
+/// (instead of aborting the process): every buffer whose size comes from a file or an argument
+/// is reserved this way.
+///
+/// # Errors
+/// The allocation fails (or its size overflows).
+pub fn try_reserve<T>(v: &mut Vec<T>, n: usize, what: &str) -> crate::Result<()> {
+    v.try_reserve_exact(n).map_err(|_| {
+        crate::Error::input(
+            what,
+            format!(
+                "needs {} MB of memory, more than can be had",
+                (n as u128 * std::mem::size_of::<T>() as u128) >> 20
+            ),
+        )
+    })
+}
+
+/// `vec![value; n]`, reserved as [`try_reserve`] does.
+///
+/// # Errors
+/// As [`try_reserve`].
+pub fn try_filled<T: Clone>(value: T, n: usize, what: &str) -> crate::Result<Vec<T>> {
+    let mut v = Vec::new();
+    try_reserve(&mut v, n, what)?;
+    v.resize(n, value);
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

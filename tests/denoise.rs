@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use convoy::chain::{Chain, Context};
+use convoy::chain::{Chain, Context, StageWord};
 use tempfile::TempDir;
 
 fn convoy() -> Command {
@@ -213,27 +213,28 @@ fn dehum_takes_a_drifting_hum_out_from_under_speech() {
 
 /// Runs a chain over `x` (one channel per entry) in blocks of `block` frames, offline.
 fn offline(words: &[&str], x: &[Vec<f32>], rate: u32, block: usize) -> Vec<Vec<f32>> {
-    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    let words: Vec<StageWord> = words.iter().map(|&w| w.into()).collect();
     let ctx = Context {
         rate: Some(rate),
         channels: x.len(),
         block: None,
     };
-    let mut chain = Chain::build(&words, &ctx).unwrap();
+    let mut chain = Chain::<f32>::build(&words, &ctx).unwrap();
     let mut out = vec![Vec::new(); x.len()];
     let n = x[0].len();
     let mut at = 0;
+    let mut take = |piece: Vec<Vec<f32>>| {
+        for (o, p) in out.iter_mut().zip(piece) {
+            o.extend(p);
+        }
+    };
     while at < n {
         let end = (at + block).min(n);
         let piece: Vec<Vec<f32>> = x.iter().map(|c| c[at..end].to_vec()).collect();
-        for (o, p) in out.iter_mut().zip(chain.process(piece)) {
-            o.extend(p);
-        }
+        chain.process(piece, &mut take);
         at = end;
     }
-    for (o, p) in out.iter_mut().zip(chain.finish()) {
-        o.extend(p);
-    }
+    chain.finish(&mut take);
     out
 }
 
@@ -261,7 +262,7 @@ fn every_block_size_gives_the_same_samples_and_live_is_offline_delayed() {
             assert!(got == reference, "{words:?}: block {block} differs");
         }
         // Live: the same filter, streaming, trailing by the chain's latency.
-        let owned: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        let owned: Vec<StageWord> = words.iter().map(|&w| w.into()).collect();
         let ctx = Context {
             rate: Some(rate),
             channels: 1,
@@ -273,7 +274,10 @@ fn every_block_size_gives_the_same_samples_and_live_is_offline_delayed() {
         {
             continue; // linear stages live are causal ('full'); compared in tests/live.rs
         }
-        let mut live = Chain::build(&owned, &ctx).unwrap().into_live(64).unwrap();
+        let mut live = Chain::<f32>::build(&owned, &ctx)
+            .unwrap()
+            .into_live(64)
+            .unwrap();
         let latency = live.latency();
         let mut streamed = Vec::new();
         let mut out = vec![vec![0.0f32; 64]];

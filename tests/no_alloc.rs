@@ -187,14 +187,15 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
         block: Some(64),
     };
     for words in [
-        vec!["ma:31".to_string()],
+        vec!["ma:31".into()],
         vec![
-            "gauss:sigma=3".to_string(),
-            "delay:100".to_string(),
-            "gain:-3db".to_string(),
+            "gauss:sigma=3".into(),
+            "delay:100".into(),
+            "gain:-3db".into(),
         ],
     ] {
-        let chain = convoy::chain::Chain::build(&words, &ctx).unwrap();
+        let words: Vec<convoy::chain::StageWord> = words;
+        let chain = convoy::chain::Chain::<f32>::build(&words, &ctx).unwrap();
         let mut live = chain.into_live(64).unwrap();
         let input = vec![vec![0.5f32; 64]; 2];
         let mut output = vec![vec![0.0f32; 64]; 2];
@@ -209,10 +210,11 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
     // The nonlinear stages, across frame boundaries, lookahead, and the hum monitor's checks
     // (every half second): 2 s of input in odd blocks.
     for words in [
-        vec!["denoise".to_string()],
-        vec!["dehum:50".to_string(), "denoise,lookahead=0".to_string()],
+        vec!["denoise".into()],
+        vec!["dehum:50".into(), "denoise,lookahead=0".into()],
     ] {
-        let chain = convoy::chain::Chain::build(&words, &ctx).unwrap();
+        let words: Vec<convoy::chain::StageWord> = words;
+        let chain = convoy::chain::Chain::<f32>::build(&words, &ctx).unwrap();
         let mut live = chain.into_live(64).unwrap();
         let input: Vec<Vec<f32>> = (0..2)
             .map(|c| {
@@ -231,7 +233,8 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
         assert_eq!(n, 0, "{words:?}: the live chain allocated {n} times");
     }
     let chain =
-        convoy::chain::Chain::build(&["highpass:80".into(), "lowpass:8000".into()], &ctx).unwrap();
+        convoy::chain::Chain::<f32>::build(&["highpass:80".into(), "lowpass:8000".into()], &ctx)
+            .unwrap();
     let mut live = chain.into_live(64).unwrap();
     let input = vec![vec![0.5f32; 64]; 2];
     let mut output = vec![vec![0.0f32; 64]; 2];

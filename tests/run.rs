@@ -551,7 +551,7 @@ fn bad_input_is_one_clear_line_and_leaves_no_file() {
         &["-i", i, "bandpass:3000,300"],
         &["'bandpass:3000,300'", "below"],
     );
-    rejects(&dir, &["-i", i, "ma:200000000"], &["2^27"]);
+    rejects(&dir, &["-i", i, "ma:200000000"], &["2^22"]);
     rejects(&dir, &["-i", i, "ma:3,mode=valid"], &["mode 'valid'"]);
     rejects(&dir, &["-i", i, "ma:3,foo=1"], &["unknown option 'foo'"]);
     rejects(

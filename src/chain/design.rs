@@ -72,72 +72,60 @@ pub fn gaussian(sigma: f64, taps: usize) -> Vec<f64> {
     k
 }
 
-/// The default Gaussian length: +-4 sigma, as scipy.ndimage.gaussian_filter's `truncate=4`.
+/// The default Gaussian length: +-`int(4 sigma + 0.5)`, as scipy.ndimage.gaussian_filter's
+/// `truncate=4` (the same rule `convoy convolve`'s `gauss:` uses).
 pub fn gaussian_taps(sigma: f64) -> usize {
-    2 * (4.0 * sigma).ceil() as usize + 1
+    2 * (4.0 * sigma + 0.5).floor() as usize + 1
 }
 
 /// Savitzky-Golay smoothing coefficients (scipy.signal.savgol_coeffs(window, order), the value
 /// of the least-squares polynomial at the window's centre), in convolution order.
 ///
-/// Solved with the normal equations on positions scaled to [-1, 1] (well conditioned for the
-/// orders people use, up to ~10).
+/// The least-squares fit of a degree-`order` polynomial evaluated at the centre is
+/// `sum_k p_k(0) <p_k, y>` over polynomials `p_k` orthonormal on the window's points, so the
+/// coefficient of point `i` is `sum_k p_k(0) p_k(x_i)`. The `p_k` come from the three-term
+/// (Stieltjes) recurrence, one vector of the window's length per degree: O(window x order)
+/// work and O(window) memory, and far better conditioned than the normal equations of a
+/// Vandermonde matrix.
 pub fn savitzky_golay(window: usize, order: usize) -> Vec<f64> {
     let half = (window as f64 - 1.0) / 2.0;
     let scale = half.max(1.0);
     let xs: Vec<f64> = (0..window).map(|i| (i as f64 - half) / scale).collect();
-    let m = order + 1;
-    // A^T A, then solve (A^T A) c = e0 for the centre-value functional.
-    let mut ata = vec![vec![0.0; m]; m];
-    for &x in &xs {
-        let pows: Vec<f64> = (0..m).map(|j| x.powi(j as i32)).collect();
-        for r in 0..m {
-            for c in 0..m {
-                ata[r][c] += pows[r] * pows[c];
-            }
+    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    // p_0 = 1 / sqrt(window); at the centre (x = 0) likewise.
+    let mut prev = vec![0.0; window];
+    let mut cur = vec![1.0 / (window as f64).sqrt(); window];
+    let (mut prev0, mut cur0) = (0.0, 1.0 / (window as f64).sqrt());
+    let mut h: Vec<f64> = cur.iter().map(|p| p * cur0).collect();
+    let mut beta = 0.0;
+    for _ in 0..order.min(window - 1) {
+        let alpha: f64 = xs.iter().zip(&cur).map(|(x, p)| x * p * p).sum();
+        let mut next: Vec<f64> = xs
+            .iter()
+            .zip(cur.iter().zip(&prev))
+            .map(|(x, (c, p))| (x - alpha) * c - beta * p)
+            .collect();
+        // One re-orthogonalization against the last two keeps the recurrence honest at
+        // high degree (the loss of orthogonality of Lanczos).
+        for q in [&cur, &prev] {
+            let d: f64 = next.iter().zip(q.iter()).map(|(a, b)| a * b).sum();
+            next.iter_mut().zip(q.iter()).for_each(|(a, b)| *a -= d * b);
         }
-    }
-    let mut rhs = vec![0.0; m];
-    rhs[0] = 1.0;
-    let coef = solve(ata, rhs);
-    // h[i] = sum_j coef[j] x_i^j ; symmetric for the centre value, so convolution order is the
-    // same as correlation order.
-    xs.iter()
-        .map(|&x| (0..m).map(|j| coef[j] * x.powi(j as i32)).sum())
-        .collect()
-}
-
-/// Gaussian elimination with partial pivoting (small dense systems only).
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n)
-            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
-            .unwrap_or(col);
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        let p = a[col][col];
-        if p == 0.0 {
-            continue;
+        let b = norm(&next);
+        if b == 0.0 || !b.is_finite() {
+            break;
         }
-        for row in col + 1..n {
-            let f = a[row][col] / p;
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
-            }
-            b[row] -= f * b[col];
+        next.iter_mut().for_each(|v| *v /= b);
+        let next0 = ((0.0 - alpha) * cur0 - beta * prev0) / b;
+        for (hi, p) in h.iter_mut().zip(&next) {
+            *hi += p * next0;
         }
+        prev = std::mem::replace(&mut cur, next);
+        (prev0, cur0) = (cur0, next0);
+        beta = b;
     }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = if a[row][row] == 0.0 {
-            0.0
-        } else {
-            (b[row] - s) / a[row][row]
-        };
-    }
-    x
+    // Symmetric for the centre value, so convolution order is the same as correlation order.
+    h
 }
 
 /// Which band a windowed-sinc design passes.
@@ -292,6 +280,51 @@ pub fn default_transition(band: Band, rate: f64) -> f64 {
     (room / 4.0).max(rate / 2000.0)
 }
 
+/// The first edge a designed kernel misses, and its level there in dB: the response must cross
+/// -3 dB within 1 % of every requested edge frequency (what the README promises). `None` when
+/// it does.
+pub fn missed_edge(kernel: &[f64], band: Band, rate: f64) -> Option<(f64, f64)> {
+    let half_power = std::f64::consts::FRAC_1_SQRT_2;
+    let edges: Vec<f64> = match band {
+        Band::Lowpass(f) | Band::Highpass(f) => vec![f],
+        Band::Bandpass(a, b) | Band::Bandstop(a, b) => vec![a, b],
+    };
+    let nyq = rate / 2.0;
+    edges.into_iter().find_map(|e| {
+        let (a, b) = (
+            amplitude(kernel, e * 0.99, rate),
+            amplitude(kernel, (e * 1.01).min(nyq), rate),
+        );
+        let crosses = (a - half_power) * (b - half_power) <= 0.0;
+        let at = amplitude(kernel, e, rate);
+        (!crosses || (at - half_power).abs() > 0.02).then(|| (e, 20.0 * at.max(1e-20).log10()))
+    })
+}
+
+/// The fewest taps (odd, at least `from`, at most 2^20) whose design reaches every edge, found
+/// by doubling and then bisecting; `None` when even 2^20 taps do not.
+pub fn taps_reaching(band: Band, rate: f64, window: Window, from: usize) -> Option<usize> {
+    let ok = |n: usize| missed_edge(&windowed_sinc(band, rate, n, window), band, rate).is_none();
+    let mut hi = (from | 1).max(3);
+    while !ok(hi) {
+        if hi >= 1 << 20 {
+            return None;
+        }
+        hi = ((hi * 2) | 1).min((1 << 20) + 1);
+    }
+    let mut lo = from.max(1);
+    // Invariant: ok(hi); lo is not known to be ok. Bisect over odd counts to within 1 %.
+    while hi - lo > 2 && (hi - lo) * 100 > hi {
+        let mid = ((lo + hi) / 2) | 1;
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
 /// Taps (odd) for a transition width in Hz with `window`.
 pub fn taps_for(transition: f64, rate: f64, window: Window) -> usize {
     let n = (window.width_factor() * rate / transition).ceil() as usize;
@@ -396,7 +429,23 @@ pub fn resample(x: &[f64], from: u32, to: u32) -> Vec<f64> {
         return x.to_vec();
     }
     y.truncate(want);
-    y.iter_mut().for_each(|v| *v /= l as f64);
+    // The inverse transform of the kept spectrum, divided by the forward length, puts the same
+    // waveform on the new grid (a tone keeps its amplitude). An impulse response must keep its
+    // frequency response instead, i.e. its sum scaled by from/to: at twice the rate there are
+    // twice as many samples under the same curve. (l_out / l = to / from.)
+    let mut scale = 1.0 / l_out as f64;
+    // Cutting the result to its length drops the band-limited interpolation's ringing (before
+    // the first sample it wraps to the end of the transform): a few tenths of a dB at DC for a
+    // short kernel with sharp edges. Put DC back where the response has it (the original
+    // sum), unless the kernel has no DC to speak of.
+    let sum_x: f64 = x.iter().sum();
+    let sum_y: f64 = y.iter().sum::<f64>() * scale;
+    let energy = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let want_dc = sum_x;
+    if sum_x.abs() > 1e-3 * energy && sum_y.abs() > 0.0 && (want_dc / sum_y) > 0.0 {
+        scale *= want_dc / sum_y;
+    }
+    y.iter_mut().for_each(|v| *v *= scale);
     y
 }
 
@@ -418,15 +467,35 @@ mod resample_tests {
         };
         let x = tone(44_100.0, 4410);
         for to in [48_000u32, 32_000] {
+            // The waveform on the new grid, scaled by from/to (the response is kept).
             let y = resample(&x, 44_100, to);
             let want = tone(f64::from(to), (4410 * to as usize).div_ceil(44_100));
             assert_eq!(y.len(), want.len());
+            let g = 44_100.0 / f64::from(to);
             let err = y
                 .iter()
                 .zip(&want)
-                .map(|(a, b)| (a - b).abs())
+                .map(|(a, b)| (a - b * g).abs())
                 .fold(0.0, f64::max);
             assert!(err < 1e-3, "{to}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_resampled_ir_keeps_its_dc_gain_and_passband_level() {
+        // Issue 14 item 13: a 5-tap average at 24 kHz used at 48 kHz was +5.74 dB at DC.
+        let ma = vec![0.2; 5];
+        for (from, to) in [(24_000u32, 48_000u32), (96_000, 48_000), (44_100, 48_000)] {
+            let y = resample(&ma, from, to);
+            let dc: f64 = y.iter().sum();
+            assert!((20.0 * dc.log10()).abs() < 0.05, "{from}->{to}: DC {dc}");
+            // A passband frequency: 500 Hz, well inside the average's main lobe everywhere.
+            let before = amplitude(&ma, 500.0, f64::from(from));
+            let after = amplitude(&y, 500.0, f64::from(to));
+            assert!(
+                (20.0 * (after / before).log10()).abs() < 0.1,
+                "{from}->{to}: {before} vs {after}"
+            );
         }
     }
 }

@@ -15,26 +15,30 @@
 use std::collections::VecDeque;
 
 use super::kernels::Kernels;
-use crate::conv::MultiConvolver;
 use crate::conv::fir::DirectFir;
+use crate::conv::{MultiConvolver, Sample};
 
-/// What computes a run's fused convolution.
-pub enum Engine {
+/// What computes a run's fused convolution, or (live chains only) one of the other steps.
+pub enum Engine<T: Sample> {
     /// FFT partitions (any kernel length, latency = the head block).
-    Partitioned(MultiConvolver<f32>),
+    Partitioned(MultiConvolver<T>),
     /// Time-domain sums, one filter per channel (short kernels; no latency).
-    Direct(Vec<DirectFir<f32>>),
+    Direct(Vec<DirectFir<T>>),
     /// A nonlinear stage (live chains only: offline it is a [`super::NonlinearStage`]).
-    Nonlinear(super::nonlinear::Processor),
+    Nonlinear(super::nonlinear::Nonlinear),
+    /// A delay line (live chains only: offline a delay is a shift of the stream).
+    Delay(super::steps::DelayLine<T>),
+    /// Mono copied to this many channels (live chains only).
+    Upmix(usize),
 }
 
-impl Engine {
+impl<T: Sample> Engine<T> {
     /// Delay of the output behind the full convolution, in samples.
     pub fn latency(&self) -> usize {
         match self {
             Engine::Partitioned(m) => m.latency(),
-            Engine::Direct(_) => 0,
             Engine::Nonlinear(p) => p.latency(),
+            Engine::Direct(_) | Engine::Delay(_) | Engine::Upmix(_) => 0,
         }
     }
 
@@ -43,10 +47,20 @@ impl Engine {
             Engine::Partitioned(m) => m.tail_frames(),
             Engine::Direct(f) => f.first().map_or(0, |f| f.kernel_len() - 1),
             Engine::Nonlinear(p) => p.latency(),
+            Engine::Delay(d) => d.delay(),
+            Engine::Upmix(_) => 0,
         }
     }
 
-    pub(crate) fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
+    /// Channels out for `channels` in.
+    pub(crate) fn channels_out(&self, channels: usize) -> usize {
+        match self {
+            Engine::Upmix(n) => *n,
+            _ => channels,
+        }
+    }
+
+    pub(crate) fn process(&mut self, input: &[&[T]], output: &mut [&mut [T]]) {
         match self {
             Engine::Partitioned(m) => m.process(input, output),
             Engine::Direct(filters) => {
@@ -55,22 +69,23 @@ impl Engine {
                 }
             }
             Engine::Nonlinear(p) => p.process(input, output),
+            Engine::Delay(d) => d.process(input, output),
+            Engine::Upmix(_) => {
+                for y in output.iter_mut() {
+                    y.copy_from_slice(input[0]);
+                }
+            }
         }
     }
 
-    fn flush(&mut self, output: &mut [&mut [f32]]) {
+    fn flush(&mut self, output: &mut [&mut [T]]) {
         match self {
             Engine::Partitioned(m) => m.flush(output),
-            Engine::Direct(filters) => {
-                for (f, y) in filters.iter_mut().zip(output.iter_mut()) {
-                    let zeros = vec![0.0f32; y.len()];
-                    f.process(&zeros, y);
-                }
-            }
-            Engine::Nonlinear(p) => {
-                let zeros = vec![vec![0.0f32; output.first().map_or(0, |o| o.len())]; output.len()];
-                let ins: Vec<&[f32]> = zeros.iter().map(|z| &z[..]).collect();
-                p.process(&ins, output);
+            _ => {
+                let zeros =
+                    vec![vec![T::zero(); output.first().map_or(0, |o| o.len())]; output.len()];
+                let ins: Vec<&[T]> = zeros.iter().map(|z| &z[..]).collect();
+                self.process(&ins, output);
             }
         }
     }
@@ -161,10 +176,10 @@ pub fn staged(
 }
 
 /// The runtime of one fused run (see the module doc).
-pub struct FusedStage {
+pub struct FusedStage<T: Sample> {
     stages: Vec<LinearStage>,
     channels: usize,
-    engine: Engine,
+    engine: Engine<T>,
     /// Outputs at each end computed stage by stage.
     margin: usize,
     /// Input frames held before streaming starts (shorter inputs are computed whole).
@@ -178,18 +193,18 @@ pub struct FusedStage {
     next: usize,
     /// Engine outputs not yet emitted (from `queue_head` on), and the full-convolution index
     /// of the first of them.
-    queue: Vec<Vec<f32>>,
+    queue: Vec<Vec<T>>,
     queue_head: usize,
     queue_start: i64,
     /// The last input frames (for the end's exact outputs).
     recent: Vec<VecDeque<f64>>,
     recent_cap: usize,
-    scratch_out: Vec<Vec<f32>>,
+    scratch_out: Vec<Vec<T>>,
 }
 
-impl FusedStage {
+impl<T: Sample> FusedStage<T> {
     /// A run over `stages` whose fused kernels run in `engine`.
-    pub fn new(stages: Vec<LinearStage>, channels: usize, engine: Engine) -> Self {
+    pub fn new(stages: Vec<LinearStage>, channels: usize, engine: Engine<T>) -> Self {
         let latency = engine.latency();
         let n = stages.len();
         let needs_edges = stages[..n.saturating_sub(1)]
@@ -228,7 +243,7 @@ impl FusedStage {
     }
 
     /// The engine alone, for a live stream (no exact edges).
-    pub(crate) fn into_engine(self) -> Engine {
+    pub(crate) fn into_engine(self) -> Engine<T> {
         self.engine
     }
 
@@ -239,13 +254,13 @@ impl FusedStage {
 
     /// Filters a block; returns whatever outputs are final (possibly none, or more frames
     /// than came in).
-    pub fn process(&mut self, input: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    pub fn process(&mut self, input: &[Vec<T>]) -> Vec<Vec<T>> {
         let frames = input.first().map_or(0, Vec::len);
         self.frames_in += frames;
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); self.channels];
+        let mut out: Vec<Vec<T>> = vec![Vec::new(); self.channels];
         if !self.streaming {
             for (h, x) in self.held.iter_mut().zip(input) {
-                h.extend(x.iter().map(|&v| f64::from(v)));
+                h.extend(x.iter().map(|&v| v.as_f64()));
             }
             if self.frames_in >= self.hold && self.frames_in > 0 {
                 self.start_streaming(&mut out);
@@ -258,11 +273,11 @@ impl FusedStage {
         let queued = self.queue[0].len() - self.queue_head;
         if self.margin == 0 && queued == 0 && first_j >= self.next as i64 && frames > 0 {
             for o in &mut out {
-                o.resize(frames, 0.0);
+                o.resize(frames, T::zero());
             }
             {
-                let ins: Vec<&[f32]> = input.iter().map(|v| &v[..]).collect();
-                let mut outs: Vec<&mut [f32]> = out.iter_mut().map(|o| &mut o[..]).collect();
+                let ins: Vec<&[T]> = input.iter().map(|v| &v[..]).collect();
+                let mut outs: Vec<&mut [T]> = out.iter_mut().map(|o| &mut o[..]).collect();
                 self.engine.process(&ins, &mut outs);
             }
             self.queue_start += frames as i64;
@@ -275,8 +290,8 @@ impl FusedStage {
     }
 
     /// The end of the input: everything still owed.
-    pub fn finish(&mut self) -> Vec<Vec<f32>> {
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); self.channels];
+    pub fn finish(&mut self) -> Vec<Vec<T>> {
+        let mut out: Vec<Vec<T>> = vec![Vec::new(); self.channels];
         let n = self.frames_in;
         if !self.streaming {
             if n == 0 {
@@ -284,7 +299,7 @@ impl FusedStage {
             }
             let (_, ys) = staged(&self.stages, &self.held, 0, Some(n));
             for (o, y) in out.iter_mut().zip(ys) {
-                o.extend(y.iter().map(|&v| v as f32));
+                o.extend(y.iter().map(|&v| T::of_f64(v)));
             }
             self.held.iter_mut().for_each(Vec::clear);
             return out;
@@ -296,9 +311,9 @@ impl FusedStage {
             let chunk = remaining.min(8192);
             for s in &mut self.scratch_out {
                 s.clear();
-                s.resize(chunk, 0.0);
+                s.resize(chunk, T::zero());
             }
-            let mut views: Vec<&mut [f32]> =
+            let mut views: Vec<&mut [T]> =
                 self.scratch_out.iter_mut().map(|v| &mut v[..]).collect();
             self.engine.flush(&mut views);
             for (q, s) in self.queue.iter_mut().zip(&self.scratch_out) {
@@ -320,32 +335,32 @@ impl FusedStage {
             debug_assert!(a <= self.next);
             for (o, y) in out.iter_mut().zip(ys) {
                 let from = self.next.saturating_sub(a).min(y.len());
-                o.extend(y[from..].iter().map(|&v| v as f32));
+                o.extend(y[from..].iter().map(|&v| T::of_f64(v)));
             }
         }
         self.next = total;
         out
     }
 
-    fn start_streaming(&mut self, out: &mut [Vec<f32>]) {
+    fn start_streaming(&mut self, out: &mut [Vec<T>]) {
         if self.margin > 0 {
             let (_, ys) = staged(&self.stages, &self.held, 0, None);
             for (o, y) in out.iter_mut().zip(&ys) {
-                o.extend(y[..self.margin.min(y.len())].iter().map(|&v| v as f32));
+                o.extend(y[..self.margin.min(y.len())].iter().map(|&v| T::of_f64(v)));
             }
             self.next = self.margin;
         }
         self.streaming = true;
         let held = std::mem::take(&mut self.held);
-        let as_f32: Vec<Vec<f32>> = held
+        let as_t: Vec<Vec<T>> = held
             .iter()
-            .map(|h| h.iter().map(|&v| v as f32).collect())
+            .map(|h| h.iter().map(|&v| T::of_f64(v)).collect())
             .collect();
-        self.feed(&as_f32);
+        self.feed(&as_t);
         self.release(None, out);
     }
 
-    fn feed(&mut self, input: &[Vec<f32>]) {
+    fn feed(&mut self, input: &[Vec<T>]) {
         let frames = input.first().map_or(0, Vec::len);
         if frames == 0 {
             return;
@@ -353,18 +368,17 @@ impl FusedStage {
         // The engine writes straight onto the end of the queue.
         let start = self.queue[0].len();
         for q in &mut self.queue {
-            q.resize(start + frames, 0.0);
+            q.resize(start + frames, T::zero());
         }
         {
-            let ins: Vec<&[f32]> = input.iter().map(|v| &v[..]).collect();
-            let mut outs: Vec<&mut [f32]> =
-                self.queue.iter_mut().map(|q| &mut q[start..]).collect();
+            let ins: Vec<&[T]> = input.iter().map(|v| &v[..]).collect();
+            let mut outs: Vec<&mut [T]> = self.queue.iter_mut().map(|q| &mut q[start..]).collect();
             self.engine.process(&ins, &mut outs);
         }
         if self.recent_cap > 0 {
             for (r, x) in self.recent.iter_mut().zip(input) {
                 let skip = x.len().saturating_sub(self.recent_cap);
-                r.extend(x[skip..].iter().map(|&v| f64::from(v)));
+                r.extend(x[skip..].iter().map(|&v| v.as_f64()));
                 let excess = r.len().saturating_sub(self.recent_cap);
                 r.drain(..excess);
             }
@@ -373,7 +387,7 @@ impl FusedStage {
 
     /// Emits queued engine outputs up to output index `end` (exclusive), or, while streaming,
     /// all but the last `margin` (they may turn out to be in the end's exact region).
-    fn release(&mut self, end: Option<usize>, out: &mut [Vec<f32>]) {
+    fn release(&mut self, end: Option<usize>, out: &mut [Vec<T>]) {
         let queued = self.queue[0].len() - self.queue_head;
         // Output index of the first queued value.
         let first_j = self.queue_start - self.shift as i64;

@@ -3,7 +3,8 @@
 //!
 //! Setup and the exact edge computation (see [`super::fused`]); f64 throughout.
 
-use crate::conv::{Mode, convolve};
+use crate::conv::{Mode, Sample, convolve};
+use crate::error::Result;
 
 /// How a linear stage's kernels map channels.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,8 +18,9 @@ pub enum Kernels {
     Matrix(Vec<Vec<Vec<f64>>>),
 }
 
-fn full(a: &[f64], b: &[f64]) -> Vec<f64> {
-    convolve(a, b, Mode::Full).unwrap_or_else(|_| vec![0.0])
+/// The full convolution of two kernels (neither is ever empty: every stage checks its own).
+fn full(a: &[f64], b: &[f64]) -> Result<Vec<f64>> {
+    convolve(a, b, Mode::Full)
 }
 
 fn add_into(acc: &mut Vec<f64>, v: &[f64]) {
@@ -71,16 +73,22 @@ impl Kernels {
 
     /// `self` after `first`: the kernels of applying `first`, then `self` (full convolutions
     /// compose by convolving their kernels).
-    pub fn after(&self, first: &Kernels, channels: usize) -> Kernels {
-        match (self, first) {
-            (Kernels::Shared(b), Kernels::Shared(a)) => Kernels::Shared(full(a, b)),
+    ///
+    /// # Errors
+    /// An empty kernel (a bug upstream: stages refuse them).
+    pub fn after(&self, first: &Kernels, channels: usize) -> Result<Kernels> {
+        Ok(match (self, first) {
+            (Kernels::Shared(b), Kernels::Shared(a)) => Kernels::Shared(full(a, b)?),
             (Kernels::Shared(b), Kernels::PerChannel(a))
             | (Kernels::PerChannel(a), Kernels::Shared(b)) => {
-                Kernels::PerChannel(a.iter().map(|k| full(k, b)).collect())
+                Kernels::PerChannel(a.iter().map(|k| full(k, b)).collect::<Result<_>>()?)
             }
-            (Kernels::PerChannel(b), Kernels::PerChannel(a)) => {
-                Kernels::PerChannel(a.iter().zip(b).map(|(x, y)| full(x, y)).collect())
-            }
+            (Kernels::PerChannel(b), Kernels::PerChannel(a)) => Kernels::PerChannel(
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| full(x, y))
+                    .collect::<Result<_>>()?,
+            ),
             _ => {
                 let (b, a) = (self.matrix(channels), first.matrix(channels));
                 let mut out = vec![vec![vec![0.0]; channels]; channels];
@@ -92,18 +100,39 @@ impl Kernels {
                             if bo.iter().all(|&v| v == 0.0) || ai.iter().all(|&v| v == 0.0) {
                                 continue;
                             }
-                            add_into(&mut acc, &full(ai, bo));
+                            add_into(&mut acc, &full(ai, bo)?);
                         }
                         *cell = acc;
                     }
                 }
                 Kernels::Matrix(out)
             }
+        })
+    }
+
+    /// These kernels seen from a mono input copied to `n` channels: every output channel
+    /// gets the mono path.
+    pub fn upmixed(self, n: usize) -> Kernels {
+        match self {
+            Kernels::Shared(k) => Kernels::Shared(k),
+            Kernels::PerChannel(ks) => {
+                Kernels::PerChannel(vec![ks.into_iter().next().unwrap_or_else(|| vec![1.0]); n])
+            }
+            Kernels::Matrix(m) => {
+                let k = m
+                    .into_iter()
+                    .next()
+                    .and_then(|r| r.into_iter().next())
+                    .unwrap_or_else(|| vec![1.0]);
+                Kernels::PerChannel(vec![k; n])
+            }
         }
     }
 
     /// Full convolution of planar `x` through these kernels (one vector per output channel).
+    /// Empty channels give empty outputs.
     pub fn apply_full(&self, x: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let full = |a: &[f64], b: &[f64]| full(a, b).unwrap_or_default();
         match self {
             Kernels::Shared(k) => x.iter().map(|c| full(c, k)).collect(),
             Kernels::PerChannel(ks) => x.iter().zip(ks).map(|(c, k)| full(c, k)).collect(),
@@ -136,11 +165,11 @@ impl Kernels {
 
     /// The kernels for the engine, in [`crate::conv::MultiConvolver::new`]'s order (one shared,
     /// one per channel, or LL, LR, RL, RR), all padded to the same length.
-    pub fn engine_kernels(&self) -> Vec<Vec<f32>> {
+    pub fn engine_kernels<T: Sample>(&self) -> Vec<Vec<T>> {
         let len = self.len();
         let pad = |k: &Vec<f64>| {
-            let mut v: Vec<f32> = k.iter().map(|&x| x as f32).collect();
-            v.resize(len, 0.0);
+            let mut v: Vec<T> = k.iter().map(|&x| T::of_f64(x)).collect();
+            v.resize(len, T::zero());
             v
         };
         match self {

@@ -8,32 +8,46 @@
 //! fixed time shift, which a real-time stream cannot take back.
 
 use super::fused::Engine;
+use crate::conv::Sample;
 
 /// Most channels a live chain carries (the slice tables below live on the stack).
 pub const MAX_LIVE_CHANNELS: usize = 32;
 
 /// The engines of a chain, run in order on blocks of at most `block` frames.
-pub struct LiveChain {
-    engines: Vec<Engine>,
+pub struct LiveChain<T: Sample = f32> {
+    engines: Vec<Engine<T>>,
+    /// Channels into each engine (and, last, out of the chain).
+    widths: Vec<usize>,
     /// Ping-pong buffers between engines: `[which][channel][frame]`.
-    bufs: [Vec<Vec<f32>>; 2],
-    channels: usize,
+    bufs: [Vec<Vec<T>>; 2],
     block: usize,
 }
 
-impl LiveChain {
-    pub(crate) fn new(engines: Vec<Engine>, channels: usize, block: usize) -> LiveChain {
-        let buf = || vec![vec![0.0f32; block]; channels];
+impl<T: Sample> LiveChain<T> {
+    pub(crate) fn new(engines: Vec<Engine<T>>, channels: usize, block: usize) -> LiveChain<T> {
+        let mut widths = vec![channels];
+        for e in &engines {
+            let w = e.channels_out(*widths.last().unwrap_or(&channels));
+            widths.push(w);
+        }
+        let widest = widths.iter().copied().max().unwrap_or(channels);
+        let buf = || vec![vec![T::zero(); block]; widest];
         LiveChain {
             engines,
+            widths,
             bufs: [buf(), buf()],
-            channels,
             block,
         }
     }
 
+    /// Channels in.
     pub fn channels(&self) -> usize {
-        self.channels
+        self.widths[0]
+    }
+
+    /// Channels out.
+    pub fn channels_out(&self) -> usize {
+        *self.widths.last().unwrap_or(&self.widths[0])
     }
 
     /// Largest block `process` takes.
@@ -57,7 +71,7 @@ impl LiveChain {
     ///
     /// # Panics
     /// If `frames` exceeds the block or a buffer is shorter than `frames` (a caller bug).
-    pub fn process(&mut self, input: &[Vec<f32>], frames: usize, output: &mut [Vec<f32>]) {
+    pub fn process(&mut self, input: &[Vec<T>], frames: usize, output: &mut [Vec<T>]) {
         assert!(
             frames <= self.block,
             "block larger than the live chain was built for"
@@ -72,27 +86,44 @@ impl LiveChain {
         let [a, b] = &mut self.bufs;
         for (i, engine) in self.engines.iter_mut().enumerate() {
             let last = i + 1 == n;
+            let (w_in, w_out) = (self.widths[i], self.widths[i + 1]);
             match (i == 0, last) {
-                (true, true) => run(engine, input, output, frames),
-                (true, false) => run(engine, input, a, frames),
-                (false, true) => run(engine, if (i - 1) % 2 == 0 { a } else { b }, output, frames),
-                (false, false) if (i - 1) % 2 == 0 => run(engine, a, b, frames),
-                (false, false) => run(engine, b, a, frames),
+                (true, true) => run(engine, input, output, frames, w_in, w_out),
+                (true, false) => run(engine, input, a, frames, w_in, w_out),
+                (false, true) => run(
+                    engine,
+                    if (i - 1) % 2 == 0 { a } else { b },
+                    output,
+                    frames,
+                    w_in,
+                    w_out,
+                ),
+                (false, false) if (i - 1) % 2 == 0 => run(engine, a, b, frames, w_in, w_out),
+                (false, false) => run(engine, b, a, frames, w_in, w_out),
             }
         }
     }
 }
 
-/// One engine over `frames` frames, with the per-channel slice tables on the stack.
-fn run(engine: &mut Engine, src: &[Vec<f32>], dst: &mut [Vec<f32>], frames: usize) {
-    let channels = src.len().min(dst.len()).min(MAX_LIVE_CHANNELS);
-    let mut ins: [&[f32]; MAX_LIVE_CHANNELS] = [&[]; MAX_LIVE_CHANNELS];
+/// One engine over `frames` frames of `w_in` channels into `w_out`, with the per-channel
+/// slice tables on the stack.
+fn run<T: Sample>(
+    engine: &mut Engine<T>,
+    src: &[Vec<T>],
+    dst: &mut [Vec<T>],
+    frames: usize,
+    w_in: usize,
+    w_out: usize,
+) {
+    let w_in = w_in.min(src.len()).min(MAX_LIVE_CHANNELS);
+    let w_out = w_out.min(dst.len()).min(MAX_LIVE_CHANNELS);
+    let mut ins: [&[T]; MAX_LIVE_CHANNELS] = [&[]; MAX_LIVE_CHANNELS];
     for (slot, s) in ins.iter_mut().zip(src) {
         *slot = &s[..frames];
     }
-    let mut outs: [&mut [f32]; MAX_LIVE_CHANNELS] = Default::default();
+    let mut outs: [&mut [T]; MAX_LIVE_CHANNELS] = Default::default();
     for (slot, d) in outs.iter_mut().zip(dst.iter_mut()) {
         *slot = &mut d[..frames];
     }
-    engine.process(&ins[..channels], &mut outs[..channels]);
+    engine.process(&ins[..w_in], &mut outs[..w_out]);
 }

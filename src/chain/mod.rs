@@ -1,13 +1,15 @@
 //! The filter chain of `convoy run`: stage words parsed, kernels designed or loaded, adjacent
 //! linear stages fused, and the runtime that pushes blocks through them.
 //!
-//! Setup on the main thread; [`Chain::process`] runs on the chain thread.
+//! Setup on the main thread; [`Chain::process`] runs on the chain thread, in f32 (audio) or
+//! f64 (text and 64-bit float input).
 //!
 //! A stage word is `name[:arg,...][,key=value...]`, e.g. `ma:9`, `lowpass:3000,window=kaiser`,
-//! `fir:room.wav,normalize=peak,mode=full`. A linear, time-invariant stage becomes a [`Kernels`]
-//! map plus a mode; runs of them are fused when the cost model says one convolution is cheaper
-//! than several ([`fused`] keeps the output identical). `denoise` and `dehum` are not
-//! convolutions: they stand alone between runs ([`nonlinear`]).
+//! `fir:room.wav,normalize=peak`. A linear, time-invariant stage becomes a [`Kernels`] map plus
+//! a mode; runs of them are fused when the cost model says one convolution is cheaper than
+//! several ([`fused`] keeps the output identical). `denoise` and `dehum` are not convolutions:
+//! they stand alone between runs ([`nonlinear`]). A delay is a shift of the stream and an
+//! upmix (mono into an N-channel IR) a copy ([`steps`]); both stand alone too.
 
 pub mod design;
 pub mod fused;
@@ -15,53 +17,89 @@ pub mod kernels;
 pub mod live;
 pub mod nonlinear;
 mod parse;
+pub mod steps;
 
 use std::path::PathBuf;
 
 use crate::conv::fir::DirectFir;
 use crate::conv::partitioned::MAX_BLOCK;
-use crate::conv::{MultiConvolver, PartitionedKernel, Schedule};
+use crate::conv::{MultiConvolver, PartitionedKernel, Sample, Schedule};
 use crate::error::{Error, Result};
 pub use fused::{Engine, FusedStage, LinearStage, StageMode};
 pub use kernels::Kernels;
 pub use nonlinear::NonlinearStage;
 pub use parse::{STAGE_HELP, parse_stage};
 
-/// The most taps any stage may have (2^27, 0.5 GB of f32 per channel): refused before
-/// allocating.
-pub const MAX_TAPS: usize = 1 << 27;
+/// The most taps any stage, or any fused run of stages, may have: 2^22 (87 s at 48 kHz; the
+/// kernel, its spectra and the delay line take ~100 MB per channel). Refused before anything
+/// that size is allocated. A delay is a shift, not a kernel, and is not bound by this.
+pub const MAX_TAPS: usize = 1 << 22;
+
+/// The longest delay: 2^34 frames (about 4 days at 48 kHz).
+pub const MAX_DELAY: u64 = 1 << 34;
+
+/// One stage word and where it came from (a `--chain` file and line, or the command line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageWord {
+    pub text: String,
+    /// The chain file and line number, for relative paths and error messages.
+    pub origin: Option<(PathBuf, usize)>,
+}
+
+impl From<&str> for StageWord {
+    fn from(text: &str) -> StageWord {
+        StageWord {
+            text: text.to_string(),
+            origin: None,
+        }
+    }
+}
+
+impl From<String> for StageWord {
+    fn from(text: String) -> StageWord {
+        StageWord { text, origin: None }
+    }
+}
 
 /// What the chain is built for.
 #[derive(Clone, Debug)]
 pub struct Context {
     /// Sample rate of the stream, if known.
     pub rate: Option<u32>,
+    /// Channels entering the stage being built.
     pub channels: usize,
     /// `--block`: the latency the engine must meet; `None` offline (fastest).
     pub block: Option<usize>,
 }
 
 /// One step of a built chain.
-enum Step {
-    Linear(FusedStage),
+enum Step<T: Sample> {
+    Linear(FusedStage<T>),
     Nonlinear(NonlinearStage),
+    Shift(steps::Shift),
+    Upmix(usize),
 }
 
 /// A parsed stage.
 pub enum Stage {
     Linear(LinearStage),
     Nonlinear(NonlinearStage),
+    /// A delay of this many frames.
+    Delay(u64),
 }
 
-/// A built chain: fused runs of linear stages, and nonlinear stages between them.
-pub struct Chain {
-    runs: Vec<Step>,
+/// A built chain: fused runs of linear stages, and the other steps between them.
+pub struct Chain<T: Sample> {
+    steps: Vec<Step<T>>,
     explain: Vec<String>,
     /// Files the stages read (never to be overwritten by the output).
     pub inputs: Vec<PathBuf>,
     /// Notes to print (normalization gains and the like).
     pub notes: Vec<String>,
-    channels: usize,
+    channels_in: usize,
+    channels_out: usize,
+    /// How many frames the chain may add to its input's length (full-mode tails, delays).
+    extra: u64,
 }
 
 /// Picks the engine's partitioning for a kernel of `len` taps.
@@ -101,86 +139,121 @@ fn cost(len: usize, block: Option<usize>) -> f64 {
     schedule_for(len, block).cost_ns.min(direct_cost(len))
 }
 
-impl Chain {
-    /// Parses and builds `words` (stage words in order).
-    pub fn build(words: &[String], ctx: &Context) -> Result<Chain> {
-        let mut stages = Vec::new();
+/// What the greedy fusion collects before engines are built.
+enum Group {
+    Linear(Vec<LinearStage>, Kernels, usize),
+    Nonlinear(NonlinearStage),
+    Shift(String, u64),
+    Upmix(usize),
+}
+
+impl<T: Sample> Chain<T> {
+    /// Parses and builds `words` (stage words in order) for a stream of `ctx.channels`
+    /// channels.
+    ///
+    /// # Errors
+    /// A bad stage word (named, with its `--chain` file and line when it came from one), a
+    /// file it reads, or a kernel over [`MAX_TAPS`].
+    pub fn build(words: &[StageWord], ctx: &Context) -> Result<Chain<T>> {
         let mut inputs = Vec::new();
         let mut notes = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut channels = ctx.channels;
+        let mut extra: u64 = 0;
         for word in words {
-            let built = parse_stage(word, ctx)?;
+            let here = Context {
+                channels,
+                ..ctx.clone()
+            };
+            let built = parse_stage(word, &here).map_err(|e| match &word.origin {
+                Some((file, line)) => Error::Usage(format!("{} line {line}: {e}", file.display())),
+                None => e,
+            })?;
             inputs.extend(built.reads);
             notes.extend(built.note);
-            stages.push(built.stage);
-        }
-        let channels = ctx.channels;
-        // Greedy fusion: extend the current run while one convolution of the fused kernel costs
-        // no more than the run and the next stage separately. A nonlinear stage ends the run.
-        enum Group {
-            Linear(Vec<LinearStage>, Kernels),
-            Nonlinear(NonlinearStage),
-        }
-        let mut groups: Vec<Group> = Vec::new();
-        for stage in stages {
-            let stage = match stage {
+            if let Some(n) = built.upmix {
+                groups.push(Group::Upmix(n));
+                channels = n;
+            }
+            let stage = match built.stage {
                 Stage::Nonlinear(n) => {
                     groups.push(Group::Nonlinear(n));
                     continue;
                 }
+                Stage::Delay(d) => {
+                    extra = extra.saturating_add(d);
+                    groups.push(Group::Shift(word.text.clone(), d));
+                    continue;
+                }
                 Stage::Linear(l) => l,
             };
-            if let Some(Group::Linear(group, k)) = groups.last_mut() {
-                let candidate = stage.kernels.after(k, channels);
+            extra = extra.saturating_add(stage.kernels.len() as u64);
+            // Greedy fusion: extend the current run while one convolution of the fused kernel
+            // costs no more than the run and the next stage separately (judged on lengths
+            // first: the product is only computed when it will be used).
+            if let Some(Group::Linear(group, k, ch)) = groups.last_mut() {
+                let fused_len = k.len() + stage.kernels.len() - 1;
                 let separate = cost(k.len(), ctx.block) + cost(stage.kernels.len(), ctx.block);
-                if candidate.len() <= MAX_TAPS && cost(candidate.len(), ctx.block) <= separate {
-                    *k = candidate;
+                if *ch == channels
+                    && fused_len <= MAX_TAPS
+                    && cost(fused_len, ctx.block) <= separate
+                {
+                    *k = stage.kernels.after(k, channels)?;
                     group.push(stage);
                     continue;
                 }
             }
             let k = stage.kernels.clone();
-            groups.push(Group::Linear(vec![stage], k));
+            groups.push(Group::Linear(vec![stage], k, channels));
         }
-        let mut runs = Vec::new();
+        let mut steps = Vec::new();
         let mut explain = Vec::new();
         for (i, group) in groups.into_iter().enumerate() {
-            let (group, kernels) = match group {
+            let run = i + 1;
+            let (group, kernels, ch) = match group {
                 Group::Nonlinear(n) => {
                     explain.push(format!("  {:<28} {}", n.word, n.describe));
                     explain.push(format!(
-                        "run {}: {} (not a convolution), latency {} samples{}",
-                        i + 1,
+                        "run {run}: {} (not a convolution), latency {} samples{}",
                         n.word,
                         n.latency(),
-                        ctx.rate
-                            .map(|r| format!(
-                                " ({:.3} ms)",
-                                n.latency() as f64 * 1e3 / f64::from(r)
-                            ))
-                            .unwrap_or_default()
+                        ms(n.latency() as u64, ctx.rate)
                     ));
-                    runs.push(Step::Nonlinear(n));
+                    steps.push(Step::Nonlinear(n));
                     continue;
                 }
-                Group::Linear(g, k) => (g, k),
+                Group::Shift(word, d) => {
+                    explain.push(format!(
+                        "run {run}: {word}: the stream shifted by {d} frames{} (silence first; no kernel)",
+                        ms(d, ctx.rate)
+                    ));
+                    steps.push(Step::Shift(steps::Shift::new(word, d)));
+                    continue;
+                }
+                Group::Upmix(n) => {
+                    explain.push(format!("run {run}: mono copied to {n} channels"));
+                    steps.push(Step::Upmix(n));
+                    continue;
+                }
+                Group::Linear(g, k, ch) => (g, k, ch),
             };
             let schedule = schedule_for(kernels.len(), ctx.block);
-            let engine_kernels = kernels.engine_kernels();
+            let engine_kernels = kernels.engine_kernels::<T>();
             // Short kernels: a direct sum is cheaper than any FFT partitioning, and has no
             // latency. (True-stereo matrices always take the partitioned engine.)
             let direct = !matches!(kernels, Kernels::Matrix(_))
                 && direct_cost(kernels.len()) < schedule.cost_ns;
             let engine = if direct {
-                let per_channel: Vec<DirectFir<f32>> = (0..channels)
+                let per_channel: Vec<DirectFir<T>> = (0..ch)
                     .map(|c| DirectFir::new(&engine_kernels[c.min(engine_kernels.len() - 1)]))
-                    .collect();
+                    .collect::<Result<_>>()?;
                 Engine::Direct(per_channel)
             } else if engine_kernels.len() == 1 {
                 let pk = PartitionedKernel::with_schedule(&engine_kernels[0], &schedule)?;
-                Engine::Partitioned(MultiConvolver::shared(&pk, channels))
+                Engine::Partitioned(MultiConvolver::shared(&pk, ch))
             } else {
-                let refs: Vec<&[f32]> = engine_kernels.iter().map(|k| &k[..]).collect();
-                Engine::Partitioned(MultiConvolver::with_schedule(&refs, channels, &schedule)?)
+                let refs: Vec<&[T]> = engine_kernels.iter().map(|k| &k[..]).collect();
+                Engine::Partitioned(MultiConvolver::with_schedule(&refs, ch, &schedule)?)
             };
             let latency = engine.latency();
             let parts: Vec<String> = if direct {
@@ -211,65 +284,78 @@ impl Chain {
                 "runs as".to_string()
             };
             explain.push(format!(
-                "run {}: {what} one {}-tap convolution, partitions {}, engine latency {} samples{}",
-                i + 1,
+                "run {run}: {what} one {}-tap convolution, partitions {}, engine latency {} samples{}",
                 kernels.len(),
                 parts.join(" + "),
                 latency,
-                ctx.rate
-                    .map(|r| format!(" ({:.3} ms)", latency as f64 * 1e3 / f64::from(r)))
-                    .unwrap_or_default()
+                ms(latency as u64, ctx.rate)
             ));
-            runs.push(Step::Linear(FusedStage::new(group, channels, engine)));
+            steps.push(Step::Linear(FusedStage::new(group, ch, engine)));
         }
         Ok(Chain {
-            runs,
+            steps,
             explain,
             inputs,
             notes,
-            channels,
+            channels_in: ctx.channels,
+            channels_out: channels,
+            extra,
         })
     }
 
-    /// The chain for a live stream on blocks of at most `block` frames (see [`live`]).
-    ///
-    /// # Errors
-    /// More than [`live::MAX_LIVE_CHANNELS`] channels.
-    pub fn into_live(self, block: usize) -> Result<live::LiveChain> {
-        if self.channels > live::MAX_LIVE_CHANNELS {
-            return Err(crate::error::Error::Usage(format!(
-                "a live stream carries at most {} channels, not {}",
-                live::MAX_LIVE_CHANNELS,
-                self.channels
-            )));
-        }
-        let engines = self
-            .runs
-            .into_iter()
-            .map(|step| match step {
-                Step::Linear(run) => run.into_engine(),
-                Step::Nonlinear(n) => Engine::Nonlinear(n.into_processor()),
-            })
-            .collect();
-        Ok(live::LiveChain::new(engines, self.channels, block.max(1)))
+    /// Channels the chain takes.
+    pub fn channels_in(&self) -> usize {
+        self.channels_in
+    }
+
+    /// Channels the chain gives (more than it takes when a mono input meets a stereo IR).
+    pub fn channels_out(&self) -> usize {
+        self.channels_out
+    }
+
+    /// At most how many frames the output may have beyond the input's.
+    pub fn extra_frames(&self) -> u64 {
+        self.extra
     }
 
     /// The whole chain's impulse response from input channel `channel` to the same output
-    /// channel (for a true-stereo matrix, the direct path): the product of every stage's
-    /// kernel, causal (a `same` stage's centring is a time shift, not part of its response).
-    /// An empty chain is a unit impulse.
-    pub fn impulse_response(&self, channel: usize) -> Vec<f64> {
+    /// channel (for a true-stereo matrix, the direct path), and the delay (frames) that goes
+    /// with it: the product of every stage's kernel, causal (a `same` stage's centring is a
+    /// time shift, not part of its response). An empty chain is a unit impulse.
+    ///
+    /// # Errors
+    /// The product is longer than [`MAX_TAPS`].
+    pub fn impulse_response(&self, channel: usize) -> Result<(Vec<f64>, u64)> {
         let mut total: Option<Kernels> = None;
-        for run in &self.runs {
-            let Step::Linear(run) = run else { continue };
-            for stage in run.stages() {
-                total = Some(match total {
-                    None => stage.kernels.clone(),
-                    Some(k) => stage.kernels.after(&k, self.channels),
-                });
+        let mut delay = 0u64;
+        let mut channels = self.channels_in;
+        for step in &self.steps {
+            match step {
+                Step::Linear(run) => {
+                    for stage in run.stages() {
+                        total = Some(match total {
+                            None => stage.kernels.clone(),
+                            Some(k) => {
+                                if k.len() + stage.kernels.len() - 1 > MAX_TAPS {
+                                    return Err(Error::Usage(
+                                        "the chain's impulse response is over 2^22 taps".into(),
+                                    ));
+                                }
+                                stage.kernels.after(&k, channels)?
+                            }
+                        });
+                    }
+                }
+                Step::Shift(s) => delay += s.frames,
+                Step::Upmix(n) => {
+                    // Every output channel sees the mono input through what came before.
+                    total = total.map(|k| k.upmixed(*n));
+                    channels = *n;
+                }
+                Step::Nonlinear(_) => {}
             }
         }
-        match total {
+        let h = match total {
             None => vec![1.0],
             Some(Kernels::Shared(k)) => k,
             Some(Kernels::PerChannel(ks)) => {
@@ -280,71 +366,177 @@ impl Chain {
                 let c = channel.min(m.len().saturating_sub(1));
                 m.into_iter()
                     .nth(c)
-                    .and_then(|row| row.into_iter().nth(c))
+                    .and_then(|row| {
+                        let i = c.min(row.len().saturating_sub(1));
+                        row.into_iter().nth(i)
+                    })
                     .unwrap_or_else(|| vec![1.0])
             }
-        }
+        };
+        Ok((h, delay))
     }
 
     /// The first stage that is not linear (and so has no impulse response), if any.
     pub fn nonlinear_stage(&self) -> Option<&str> {
-        self.runs.iter().find_map(|r| match r {
+        self.steps.iter().find_map(|r| match r {
             Step::Nonlinear(n) => Some(n.word.as_str()),
-            Step::Linear(_) => None,
+            _ => None,
         })
+    }
+
+    /// What the run should say at the end (non-finite samples a nonlinear stage replaced).
+    pub fn warnings(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Nonlinear(n) if n.replaced() > 0 => Some(format!(
+                    "{}: {} non-finite input sample(s) (NaN or infinity) were replaced by 0",
+                    n.word,
+                    n.replaced()
+                )),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The `--explain` text.
     pub fn explain(&self) -> String {
+        let stages: usize = self
+            .steps
+            .iter()
+            .map(|r| match r {
+                Step::Linear(f) => f.stages().len(),
+                Step::Nonlinear(_) | Step::Shift(_) => 1,
+                Step::Upmix(_) => 0,
+            })
+            .sum();
         let mut s = format!(
-            "chain: {} stage(s), {} channel(s), {} run(s)\n",
-            self.runs
-                .iter()
-                .map(|r| match r {
-                    Step::Linear(f) => f.stages().len(),
-                    Step::Nonlinear(_) => 1,
-                })
-                .sum::<usize>(),
-            self.channels,
-            self.runs.len()
+            "chain: {stages} stage(s), {} channel(s){}, {} run(s)\n",
+            self.channels_in,
+            if self.channels_out != self.channels_in {
+                format!(" in, {} out", self.channels_out)
+            } else {
+                String::new()
+            },
+            self.steps.len()
         );
         for line in &self.explain {
             s.push_str(line);
             s.push('\n');
         }
-        if self.runs.is_empty() {
+        if self.steps.is_empty() {
             s.push_str("  (no stages: input copied to output)\n");
         }
         s
     }
 
-    /// Pushes a block through every run.
-    pub fn process(&mut self, block: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
-        let mut data = block;
-        for run in &mut self.runs {
-            data = match run {
-                Step::Linear(f) => f.process(&data),
-                Step::Nonlinear(n) => n.process(&data),
-            };
-        }
-        data
+    /// Pushes a block through every step; `emit` gets whatever comes out (possibly several
+    /// pieces, possibly none).
+    pub fn process(&mut self, block: Vec<Vec<T>>, emit: &mut dyn FnMut(Vec<Vec<T>>)) {
+        run_steps(&mut self.steps, block, emit);
     }
 
-    /// The end of the input: flushes each run in turn (a run's tail goes through the rest).
-    pub fn finish(&mut self) -> Vec<Vec<f32>> {
-        let mut pending: Vec<Vec<f32>> = vec![Vec::new(); self.channels];
-        for run in &mut self.runs {
-            let (mut data, tail) = match run {
-                Step::Linear(f) => (f.process(&pending), f.finish()),
-                Step::Nonlinear(n) => (n.process(&pending), n.finish()),
+    /// The end of the input: flushes each step in turn (a step's tail goes through the rest).
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Vec<Vec<T>>)) {
+        for i in 0..self.steps.len() {
+            let (head, rest) = self.steps.split_at_mut(i + 1);
+            let tail = match &mut head[i] {
+                Step::Linear(f) => f.finish(),
+                Step::Nonlinear(n) => n.finish(),
+                Step::Shift(_) | Step::Upmix(_) => continue,
             };
-            for (d, t) in data.iter_mut().zip(tail) {
-                d.extend(t);
-            }
-            pending = data;
+            run_steps(rest, tail, emit);
         }
-        pending
     }
+
+    /// The chain for a live stream on blocks of at most `block` frames (see [`live`]).
+    ///
+    /// # Errors
+    /// More than [`live::MAX_LIVE_CHANNELS`] channels, or a delay too long to hold live.
+    pub fn into_live(self, block: usize) -> Result<live::LiveChain<T>> {
+        let widest = self.channels_in.max(self.channels_out);
+        if widest > live::MAX_LIVE_CHANNELS {
+            return Err(Error::Usage(format!(
+                "a live stream carries at most {} channels, not {widest}",
+                live::MAX_LIVE_CHANNELS
+            )));
+        }
+        let mut channels = self.channels_in;
+        let mut engines = Vec::new();
+        for step in self.steps {
+            engines.push(match step {
+                Step::Linear(run) => run.into_engine(),
+                Step::Nonlinear(n) => {
+                    let mut p = n.into_processor();
+                    p.reserve(block.max(1));
+                    Engine::Nonlinear(p)
+                }
+                Step::Shift(s) => {
+                    let d = usize::try_from(s.frames).unwrap_or(usize::MAX);
+                    Engine::Delay(steps::DelayLine::new(d, channels, &s.word)?)
+                }
+                Step::Upmix(n) => {
+                    channels = n;
+                    Engine::Upmix(n)
+                }
+            });
+        }
+        Ok(live::LiveChain::new(
+            engines,
+            self.channels_in,
+            block.max(1),
+        ))
+    }
+}
+
+/// `block` through `steps`, in order, to `emit`.
+fn run_steps<T: Sample>(
+    steps: &mut [Step<T>],
+    block: Vec<Vec<T>>,
+    emit: &mut dyn FnMut(Vec<Vec<T>>),
+) {
+    let frames = block.first().map_or(0, Vec::len);
+    let Some((first, rest)) = steps.split_first_mut() else {
+        if frames > 0 {
+            emit(block);
+        }
+        return;
+    };
+    match first {
+        Step::Linear(f) => {
+            let out = f.process(&block);
+            if out.first().is_some_and(|o| !o.is_empty()) {
+                run_steps(rest, out, emit);
+            }
+        }
+        Step::Nonlinear(n) => {
+            let out = n.process(&block);
+            if out.first().is_some_and(|o| !o.is_empty()) {
+                run_steps(rest, out, emit);
+            }
+        }
+        Step::Shift(s) => {
+            let channels = block.len();
+            while let Some(n) = s.next_silence(frames) {
+                run_steps(rest, vec![vec![T::zero(); n]; channels], emit);
+            }
+            if frames > 0 {
+                run_steps(rest, block, emit);
+            }
+        }
+        Step::Upmix(n) => {
+            if frames > 0 {
+                let mono = block.into_iter().next().unwrap_or_default();
+                run_steps(rest, vec![mono; *n], emit);
+            }
+        }
+    }
+}
+
+/// " (12.500 ms)" for `frames` at `rate`, or nothing without a rate.
+fn ms(frames: u64, rate: Option<u32>) -> String {
+    rate.map(|r| format!(" ({:.3} ms)", frames as f64 * 1e3 / f64::from(r)))
+        .unwrap_or_default()
 }
 
 fn describe_gain(k: &Kernels) -> String {

@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::StageWord;
 use super::design::{self, Band, Window};
 use super::fused::{LinearStage, StageMode};
 use super::kernels::Kernels;
 use super::nonlinear::{NonlinearStage, Processor};
-use super::{Context, MAX_TAPS, Stage, bad_stage};
+use super::{Context, MAX_DELAY, MAX_TAPS, Stage, bad_stage};
 use crate::error::Result;
 use crate::io::text::parse_number;
 use crate::restore::dehum::Dehum;
@@ -54,9 +55,9 @@ Every FIR-like stage takes mode=same (default: np.convolve(x, k, 'same') per cha
 length as the input when it is at least as long as the kernel, no delay) or mode=full
 (np.convolve 'full': N + M - 1 frames, the whole tail kept).";
 
-const NAMES: [&str; 13] = [
-    "fir", "taps", "ma", "gauss", "savgol", "lowpass", "highpass", "bandpass", "bandstop", "gain",
-    "delay", "denoise", "dehum",
+const NAMES: [&str; 14] = [
+    "fir", "taps", "ma", "box", "gauss", "savgol", "lowpass", "highpass", "bandpass", "bandstop",
+    "gain", "delay", "denoise", "dehum",
 ];
 
 /// A parsed, built stage and what it needs from outside.
@@ -66,7 +67,14 @@ pub struct Built {
     pub reads: Vec<PathBuf>,
     /// A note for the user (a gain convoy applied).
     pub note: Option<String>,
+    /// A mono stream becomes this many channels before the stage (a mono input through an
+    /// N-channel IR).
+    pub upmix: Option<usize>,
 }
+
+/// The most a Savitzky-Golay window times its order may be (the design costs about that many
+/// operations; 2^27 is a fraction of a second).
+const SAVGOL_WORK: usize = 1 << 27;
 
 struct Word<'a> {
     text: &'a str,
@@ -146,7 +154,7 @@ impl<'a> Word<'a> {
             return Err(self.err(format!("{what} must be a whole number (got {text})")));
         }
         if v > MAX_TAPS as f64 {
-            return Err(self.err(format!("{what} {text} is over the limit of 2^27 taps")));
+            return Err(self.err(format!("{what} {text} is over the limit of 2^22 taps")));
         }
         Ok(v as usize)
     }
@@ -224,21 +232,57 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// A file named in a stage word: relative to the `--chain` file's folder when the word came
+/// from one, else to the working directory.
+fn resolve(word: &StageWord, file: &str) -> PathBuf {
+    let path = PathBuf::from(file);
+    match &word.origin {
+        Some((chain, _)) if path.is_relative() => crate::io::parent_dir(chain).join(path),
+        _ => path,
+    }
+}
+
 /// Builds the stage `word` for `ctx`.
-pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
-    let w = Word::split(word);
+///
+/// # Errors
+/// An unknown stage (with a suggestion), bad arguments or options, a file it reads, or a
+/// design the arguments cannot give: one message naming the word.
+pub fn parse_stage(word: &StageWord, ctx: &Context) -> Result<Built> {
+    let text = word.text.as_str();
+    let w = Word::split(text);
     let mut reads = Vec::new();
     let mut note = None;
+    let mut upmix = None;
     match w.name {
-        "denoise" => return build_denoise(&w, ctx),
+        "denoise" => return build_denoise(&w, word, ctx),
         "dehum" => return build_dehum(&w, ctx),
+        "delay" => {
+            w.check_opts(&[])?;
+            w.want_args(1..=1, "delay:10ms, delay:0.5s or delay:480 (samples)")?;
+            let d = samples(&w, "delay", w.args[0], ctx)?.round();
+            if d > MAX_DELAY as f64 {
+                return Err(w.err(format!("delay over {MAX_DELAY} samples")));
+            }
+            return Ok(Built {
+                stage: Stage::Delay(d as u64),
+                reads,
+                note,
+                upmix,
+            });
+        }
+        "sobel-x" | "sobel-y" | "laplace" | "sharpen" => {
+            return Err(w.err(format!(
+                "'{}' is a 2-D image kernel (convoy convolve); a stream is 1-D",
+                w.name
+            )));
+        }
         _ => {}
     }
     let same = StageMode::Same;
     let (kernels, mode) = match w.name {
-        "ma" => {
+        "ma" | "box" => {
             w.check_opts(&["mode"])?;
-            w.want_args(1..=1, "ma:N (taps)")?;
+            w.want_args(1..=1, &format!("{}:N (taps)", w.name))?;
             (
                 Kernels::Shared(design::moving_average(w.count("length", w.args[0])?)),
                 w.mode(same)?,
@@ -250,7 +294,7 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                 if w.args.len() != 1 {
                     return Err(w.err("usage: taps:@FILE or taps:a,b,c"));
                 }
-                let path = PathBuf::from(file);
+                let path = resolve(word, file);
                 let array = crate::io::load_file(&path).map_err(|e| w.err(e))?;
                 if array.width() != 1 {
                     return Err(w.err(format!(
@@ -258,14 +302,24 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                         array.width()
                     )));
                 }
+                if array.rows() > MAX_TAPS {
+                    return Err(w.err(format!(
+                        "{file} has {} taps, over the limit of 2^22 taps",
+                        array.rows()
+                    )));
+                }
                 reads.push(path);
-                array.columns[0].clone()
+                array.columns.into_iter().next().unwrap_or_default()
             } else {
-                if w.args.is_empty() {
+                // Commas or spaces between taps ("taps:0.25 0.5 0.25" quoted as one word).
+                let taps: Vec<&str> = w.args.iter().flat_map(|a| a.split_whitespace()).collect();
+                if taps.is_empty() {
                     return Err(w.err("usage: taps:a,b,c or taps:@FILE"));
                 }
-                w.args
-                    .iter()
+                if taps.len() > MAX_TAPS {
+                    return Err(w.err("over the limit of 2^22 taps"));
+                }
+                taps.iter()
                     .map(|a| w.number("tap", a))
                     .collect::<Result<Vec<f64>>>()?
             };
@@ -286,9 +340,10 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
             let taps = match w.opt("taps") {
                 Some(t) => w.count("taps", t)?,
                 None => {
-                    let t = 2.0 * (4.0 * sigma).ceil() + 1.0;
+                    // scipy.ndimage's support: +-int(4 sigma + 0.5).
+                    let t = 2.0 * (4.0 * sigma + 0.5).floor() + 1.0;
                     if t > MAX_TAPS as f64 {
-                        return Err(w.err("sigma too large (over 2^27 taps)"));
+                        return Err(w.err("sigma too large (over the limit of 2^22 taps)"));
                     }
                     design::gaussian_taps(sigma)
                 }
@@ -316,6 +371,12 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                 return Err(
                     w.err("window over 100001 taps: use gauss or ma for that much smoothing")
                 );
+            }
+            if window.saturating_mul(order + 1) > SAVGOL_WORK {
+                return Err(w.err(format!(
+                    "window x (order + 1) = {} is over the limit of {SAVGOL_WORK}: a polynomial of order {order} over {window} points is not smoothing (lower the order)",
+                    window.saturating_mul(order + 1)
+                )));
             }
             (
                 Kernels::Shared(design::savitzky_golay(window, order)),
@@ -398,10 +459,19 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                     n
                 }
             };
-            (
-                Kernels::Shared(design::windowed_sinc(band, rate, taps, window)),
-                w.mode(same)?,
-            )
+            let k = design::windowed_sinc(band, rate, taps, window);
+            if let Some((edge, db)) = design::missed_edge(&k, band, rate) {
+                let need = design::taps_reaching(band, rate, window, taps);
+                return Err(w.err(format!(
+                    "with {taps} taps the response at {edge} Hz is {db:+.2} dB, not -3 dB: the edge is too close to {} for so short a filter; it takes {} (or leave taps=/transition= out for the default)",
+                    if edge < rate / 4.0 { "0 Hz" } else { "Nyquist" },
+                    match need {
+                        Some(n) => format!("about {n} taps"),
+                        None => "a narrower transition= than 2^20 taps can give".to_string(),
+                    }
+                )));
+            }
+            (Kernels::Shared(k), w.mode(same)?)
         }
         "gain" => {
             w.check_opts(&[])?;
@@ -411,18 +481,6 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                 StageMode::Full,
             )
         }
-        "delay" => {
-            w.check_opts(&[])?;
-            w.want_args(1..=1, "delay:10ms, delay:0.5s or delay:480 (samples)")?;
-            let samples = samples(&w, "delay", w.args[0], ctx)?;
-            let d = samples.round();
-            if d >= MAX_TAPS as f64 {
-                return Err(w.err("delay over 2^27 samples"));
-            }
-            let mut k = vec![0.0; d as usize + 1];
-            k[d as usize] = 1.0;
-            (Kernels::Shared(k), StageMode::Full)
-        }
         "fir" => {
             w.check_opts(&["gain", "normalize", "wet", "dry", "mode", "resample"])?;
             w.want_args(
@@ -430,7 +488,7 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                 "fir:IR.wav[,normalize=...,gain=...,wet=...,dry=...,mode=...]",
             )?;
             let file = w.args[0];
-            let path = PathBuf::from(file);
+            let path = resolve(word, file);
             let (mut channels, ir_rate) = load_ir(&w, &path)?;
             reads.push(path);
             let resample = match w.opt("resample") {
@@ -449,7 +507,7 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                         *c = design::resample(c, ir_rate, rate);
                     }
                     note = Some(format!(
-                        "{word}: resampled {file} from {ir_rate} Hz to {rate} Hz (band-limited, DFT)"
+                        "{text}: resampled {file} from {ir_rate} Hz to {rate} Hz (band-limited, DFT; the frequency response kept)"
                     ));
                 }
             }
@@ -501,7 +559,7 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
             if factor != 1.0 {
                 let before = note.take().map(|n| format!("{n}; ")).unwrap_or_default();
                 note = Some(format!(
-                    "{before}{word}: normalize={} scales the IR by {:.6} ({:+.2} dB)",
+                    "{before}{text}: normalize={} scales the IR by {:.6} ({:+.2} dB)",
                     w.opt("normalize").unwrap_or("none"),
                     factor,
                     20.0 * factor.log10()
@@ -523,6 +581,23 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                     vec![m[0].clone(), m[2].clone()],
                     vec![m[1].clone(), m[3].clone()],
                 ])
+            } else if input_channels == 1 && n == 4 {
+                // True stereo on mono: the voice feeds both inputs, out_L = x*(LL+RL),
+                // out_R = x*(LR+RR).
+                let sum = |a: &[f64], b: &[f64]| -> Vec<f64> {
+                    let mut s = a.to_vec();
+                    s.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    s
+                };
+                upmix = Some(2);
+                Kernels::PerChannel(vec![
+                    sum(&channels[0], &channels[2]),
+                    sum(&channels[1], &channels[3]),
+                ])
+            } else if input_channels == 1 {
+                // A mono voice into an N-channel IR: N channels out, out_c = x * IR_c.
+                upmix = Some(n);
+                Kernels::PerChannel(channels)
             } else {
                 return Err(w.err(format!(
                     "{file} has {n} channels but the input has {input_channels} (use a mono IR, a {input_channels}-channel one{})",
@@ -532,7 +607,9 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
             if dry != 0.0 {
                 kernels = add_dry(kernels, dry);
             }
-            (kernels, w.mode(same)?)
+            // An impulse response is causal: by default its direct sound stays where it was
+            // and the tail is kept (as ffmpeg's afir), instead of np.convolve's centring.
+            (kernels, w.mode(StageMode::Full)?)
         }
         "" => return Err(w.err("no stage name (e.g. ma:9, lowpass:3000)")),
         other => {
@@ -542,9 +619,9 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
                 .min()
                 .filter(|(d, _)| *d <= 2.max(other.len() / 3));
             return Err(crate::error::Error::Usage(match best {
-                Some((_, n)) => format!("unknown stage '{word}' (did you mean '{n}'?)"),
+                Some((_, n)) => format!("unknown stage '{text}' (did you mean '{n}'?)"),
                 None => format!(
-                    "unknown stage '{word}' (stages: {}; see convoy run --help)",
+                    "unknown stage '{text}' (stages: {}; see convoy run --help)",
                     NAMES.join(", ")
                 ),
             }));
@@ -552,12 +629,13 @@ pub fn parse_stage(word: &str, ctx: &Context) -> Result<Built> {
     };
     Ok(Built {
         stage: Stage::Linear(LinearStage {
-            word: word.to_string(),
+            word: text.to_string(),
             kernels,
             mode,
         }),
         reads,
         note,
+        upmix,
     })
 }
 
@@ -589,7 +667,7 @@ fn decibels(w: &Word, what: &str, text: &str) -> Result<f64> {
     w.number(what, t.strip_suffix("db").unwrap_or(&t))
 }
 
-fn build_denoise(w: &Word, ctx: &Context) -> Result<Built> {
+fn build_denoise(w: &Word, word: &StageWord, ctx: &Context) -> Result<Built> {
     w.check_opts(&["profile", "reduce", "sensitivity", "frame", "lookahead"])?;
     if !w.args.is_empty() {
         return Err(w.err(
@@ -643,7 +721,7 @@ fn build_denoise(w: &Word, ctx: &Context) -> Result<Built> {
     let mut reads = Vec::new();
     let (noise, what) = match w.opt("profile") {
         Some(file) => {
-            let path = PathBuf::from(file);
+            let path = resolve(word, file);
             let (columns, prate) = load_ir(w, &path)?;
             reads.push(path);
             if let Some(pr) = prate.filter(|&pr| f64::from(pr) != rate) {
@@ -705,6 +783,7 @@ fn build_denoise(w: &Word, ctx: &Context) -> Result<Built> {
         )),
         reads,
         note: None,
+        upmix: None,
     })
 }
 
@@ -744,6 +823,7 @@ fn build_dehum(w: &Word, ctx: &Context) -> Result<Built> {
         )),
         reads: Vec::new(),
         note: None,
+        upmix: None,
     })
 }
 
@@ -777,30 +857,15 @@ fn check_kernel(w: &Word, k: &[f64], what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reads an impulse response WAV: its channels (f64) and rate; size checked before reading.
+/// Reads an impulse response (or noise profile) WAV through the one streaming reader: its
+/// channels (f64) and rate; the length is checked against [`MAX_TAPS`] before reading.
 fn load_ir(w: &Word, path: &Path) -> Result<(Vec<Vec<f64>>, Option<u32>)> {
     let file = path.display().to_string();
-    // The streaming WAV reader: every format `convoy run` reads as input (8..32-bit integer,
-    // 32/64-bit float, extensible headers), decoded a block at a time without per-sample calls.
     let mut source =
         crate::stream::Source::open(&file, Some(crate::stream::WireFormat::Wav), None, None)
             .map_err(|e| w.err(e))?;
-    if let Some(frames) = source.info.frames.filter(|&f| f > MAX_TAPS as u64) {
-        return Err(w.err(format!(
-            "{file} has {frames} frames: over the limit of 2^27 taps"
-        )));
-    }
-    let channels = source.info.channels;
-    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); channels];
-    while let Some(block) = source.read_block(1 << 16).map_err(|e| w.err(e))? {
-        for (col, b) in columns.iter_mut().zip(&block) {
-            col.extend(b.iter().map(|&v| f64::from(v)));
-        }
-        if columns[0].len() > MAX_TAPS {
-            return Err(w.err(format!("{file} is over the limit of 2^27 taps")));
-        }
-    }
-    if columns[0].is_empty() {
+    let columns: Vec<Vec<f64>> = source.read_all(MAX_TAPS).map_err(|e| w.err(e))?;
+    if columns.first().is_none_or(Vec::is_empty) {
         return Err(w.err(format!("{file} has no samples")));
     }
     for (c, col) in columns.iter().enumerate() {

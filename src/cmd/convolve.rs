@@ -49,6 +49,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             _ => None,
         })
         .collect();
+    let reads_stdin = signal_src == Operand::Stdin || kernel_src == Some(Operand::Stdin);
     let out_ext = args.output.as_deref().map(crate::io::extension);
     let image_out = matches!(out_ext.as_deref(), Some("png" | "jpg" | "jpeg"));
     let nd_options = args.fill.is_some()
@@ -71,7 +72,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
                     "an N-d result goes to .npy, .txt/.csv (2-D) or .png/.jpg",
                 ));
             }
-            crate::io::check_output(out, &inputs)?;
+            crate::io::output::check(out, &inputs, reads_stdin)?;
         }
         Ok(())
     };
@@ -118,7 +119,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             )));
         }
     }
-    let destination = Destination::new(args.output.as_deref(), &inputs)?;
+    let destination = Destination::new(args.output.as_deref(), &inputs, reads_stdin)?;
     let sample_rate = match (signal.sample_rate, kernel.sample_rate) {
         (Some(s), Some(k)) if s != k => {
             return Err(Error::input(

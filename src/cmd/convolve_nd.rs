@@ -64,8 +64,13 @@ pub fn load(op: &Operand, role: &str) -> Result<Loaded> {
             if head[..n].starts_with(b"\x93NUMPY") {
                 let name = path.display().to_string();
                 let file = std::fs::File::open(path).map_err(|e| Error::read(path, &e))?;
+                let size = file
+                    .metadata()
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
                 let (shape, values, integer) =
-                    crate::io::npy::read_npy_nd(&name, std::io::BufReader::new(file))?;
+                    crate::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
                 if values.is_empty() {
                     return Err(Error::input(&name, format!("the {role} is empty")));
                 }

@@ -25,12 +25,23 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
         ));
     }
     let words = super::run::stage_words(args.chain.as_deref(), &args.stages)?;
+    // A true-stereo (4-channel) IR is drawn as on a stereo stream: its direct path, L to L.
+    let stereo = words.iter().any(|w| {
+        w.text
+            .strip_prefix("fir:")
+            .map(|rest| rest.split(',').next().unwrap_or(""))
+            .and_then(|file| {
+                crate::stream::Source::open(file, Some(crate::stream::WireFormat::Wav), None, None)
+                    .ok()
+            })
+            .is_some_and(|s| s.info.channels == 4)
+    });
     let ctx = Context {
         rate: Some(args.rate),
-        channels: 1,
+        channels: if stereo { 2 } else { 1 },
         block: None,
     };
-    let chain = Chain::build(&words, &ctx)?;
+    let chain = Chain::<f64>::build(&words, &ctx)?;
     if let Some(word) = chain.nonlinear_stage() {
         return Err(crate::error::Error::Usage(format!(
             "'{word}' is not a linear filter: its effect depends on the signal, so it has no frequency response (plot a run with convoy run ... --plot instead)"
@@ -38,10 +49,11 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     }
     let mut inputs: Vec<PathBuf> = chain.inputs.clone();
     inputs.extend(args.chain.iter().cloned());
-    let h = chain.impulse_response(0);
+    let (h, delay) = chain.impulse_response(0)?;
     let rate = f64::from(args.rate);
     let freqs = response::log_frequencies(rate, args.points);
-    let points = response::evaluate(&h, rate, &freqs);
+    let mut points = response::evaluate(&h, rate, &freqs);
+    response::delay(&mut points, delay, rate);
     if args.csv {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut text = String::from("frequency_hz,magnitude_db,phase_deg\n");
@@ -57,15 +69,21 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     let Some(path) = &args.output else {
         return Ok(());
     };
-    crate::io::check_output(path, &inputs)?;
+    crate::io::output::check(path, &inputs, false)?;
     let title = if words.is_empty() {
         format!("response of an empty chain at {} Hz", args.rate)
     } else {
+        let stages: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
         format!(
-            "response of {} at {} Hz ({} taps)",
-            words.join(" "),
+            "response of {} at {} Hz ({} taps{})",
+            stages.join(" "),
             args.rate,
-            h.len()
+            h.len(),
+            if delay > 0 {
+                format!(", delayed {delay} samples")
+            } else {
+                String::new()
+            }
         )
     };
     charts::response_picture(path, &points, rate, &title)

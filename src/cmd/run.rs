@@ -3,21 +3,26 @@
 //! Main thread: parse and build everything (any bad input is reported before an output file
 //! exists), then run the chain. A reader thread decodes blocks from the source and a writer
 //! thread encodes them to the sink; bounded channels between them keep memory flat however long
-//! the stream. Ctrl-C (SIGINT/SIGTERM) stops reading: what was read goes through the chain,
-//! the tails are flushed, the WAV header is finalized, and the run ends normally.
+//! the stream.
+//!
+//! Ctrl-C (SIGINT/SIGTERM/SIGHUP) while streaming stops the reader, which hands on every
+//! complete frame it had taken from the input and then says the stream ended: those frames go
+//! through the chain, the tails are flushed, the output is finalized, and the run ends with
+//! status 0. A pipe that breaks off mid-frame or mid-WAV at the moment of a Ctrl-C (the whole
+//! pipeline was interrupted: `cat big.wav | convoy run ...`) is the same early end, not an error.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, select};
+use crossbeam_channel::bounded;
 
-use crate::chain::{Chain, Context};
+use crate::chain::{Chain, Context, StageWord};
 use crate::cli::RunArgs;
+use crate::conv::Sample;
 use crate::error::{Error, Result};
-use crate::stream::{Sink, Source};
+use crate::io::output;
+use crate::stream::{Sink, Source, WireFormat};
 
 /// Frames per block read from the source. The engine takes any chunk length and keeps its own
 /// partitioning (the latency `--block` asks for), so reading in large blocks costs nothing in
@@ -27,27 +32,45 @@ const READ_FRAMES: usize = 16_384;
 /// Blocks in flight between threads.
 const DEPTH: usize = 4;
 
+/// How long a pipe that broke off is given for the Ctrl-C that may have caused it to arrive.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// The most bytes a `--chain` file may have (1 MiB of stage words).
+const MAX_CHAIN_FILE: usize = 1 << 20;
+
 /// The stage words of `--chain FILE` (one or more per line, `#` comments) followed by those on
 /// the command line.
-pub fn stage_words(chain: Option<&std::path::Path>, stages: &[String]) -> Result<Vec<String>> {
+///
+/// # Errors
+/// The chain file cannot be read, is binary or too large.
+pub fn stage_words(chain: Option<&Path>, stages: &[String]) -> Result<Vec<StageWord>> {
     let mut words = Vec::new();
     if let Some(path) = chain {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, &e))?;
-        for line in text.lines() {
+        let file = std::fs::File::open(path).map_err(|e| Error::read(path, &e))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::input(
+                path.display().to_string(),
+                "is a directory, not a chain file",
+            ));
+        }
+        let text = crate::io::read_text(&path.display().to_string(), file, MAX_CHAIN_FILE)?;
+        for (i, line) in text.lines().enumerate() {
             let body = line.split('#').next().unwrap_or("").trim();
-            if !body.is_empty() {
-                words.extend(body.split_whitespace().map(str::to_string));
-            }
+            words.extend(body.split_whitespace().map(|w| StageWord {
+                text: w.to_string(),
+                origin: Some((path.to_path_buf(), i + 1)),
+            }));
         }
     }
-    words.extend(stages.iter().cloned());
+    words.extend(stages.iter().map(|s| StageWord {
+        text: s.clone(),
+        origin: None,
+    }));
     Ok(words)
 }
 
-/// Runs `convoy run`.
-pub fn run(args: &RunArgs) -> Result<()> {
-    let words = stage_words(args.chain.as_deref(), &args.stages)?;
-    let mut inputs: Vec<PathBuf> = args.chain.iter().cloned().collect();
+/// Checks the numeric options shared by the offline and live paths.
+fn check_args(args: &RunArgs) -> Result<()> {
     if let Some(b) = args.block {
         if b == 0 || b > 1 << 20 {
             return Err(Error::input(
@@ -67,65 +90,129 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if args.rate == Some(0) {
         return Err(Error::input("--rate", "must be above 0 Hz"));
     }
+    Ok(())
+}
+
+/// Refuses what sox and ffmpeg refuse: reading binary audio from a terminal (a forgotten
+/// `-i`), or writing it to one (a forgotten `-o`). Text is fine both ways.
+fn check_terminals(args: &RunArgs) -> Result<()> {
+    let text_in = args.in_format == Some(WireFormat::Text);
+    if args.input == "-" && !text_in && std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "no input: give -i FILE (stdin is a terminal; for typed text frames say --in-format text)"
+                .into(),
+        ));
+    }
+    let text_out = args.out_format == Some(WireFormat::Text)
+        || (args.out_format.is_none()
+            && matches!(
+                crate::io::extension(Path::new(&args.output)).as_str(),
+                "txt" | "csv"
+            ));
+    if args.output == "-" && !text_out && std::io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "no output: give -o FILE (stdout is a terminal and would get binary WAV; --out-format text prints frames)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `convoy run`.
+///
+/// # Errors
+/// Bad arguments, stages, inputs or outputs (before anything is written), or a failure while
+/// reading or writing (the output is then not created or replaced).
+pub fn run(args: &RunArgs) -> Result<()> {
+    check_args(args)?;
+    let words = stage_words(args.chain.as_deref(), &args.stages)?;
+    let mut inputs: Vec<PathBuf> = args.chain.iter().cloned().collect();
     if super::live::device_arg(&args.input, "mic").is_some()
         || super::live::device_arg(&args.output, "speakers").is_some()
     {
         return super::live::run(args, &words, inputs);
     }
-    let mut source = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
+    if !args.explain {
+        check_terminals(args)?;
+    }
+    let source = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
     if args.input != "-" {
         inputs.push(PathBuf::from(&args.input));
     }
+    // Text (sensor data) and 64-bit float WAVs run in f64: nothing of their precision is lost.
+    if source.is_text() || source.info.wav_format == Some(crate::stream::codec::SampleFormat::F64) {
+        offline::<f64>(args, &words, source, inputs)
+    } else {
+        offline::<f32>(args, &words, source, inputs)
+    }
+}
+
+/// What the reader thread hands on.
+enum Msg<T> {
+    Block(Vec<Vec<T>>),
+    /// The end of the input; `true` when a stop (Ctrl-C) ended it.
+    End(bool),
+    Failed(Error),
+}
+
+fn offline<T: Sample>(
+    args: &RunArgs,
+    words: &[StageWord],
+    mut source: Source,
+    mut inputs: Vec<PathBuf>,
+) -> Result<()> {
     let ctx = Context {
         rate: source.info.rate,
         channels: source.info.channels,
         block: args.block,
     };
-    let mut chain = Chain::build(&words, &ctx)?;
+    let mut chain = Chain::<T>::build(words, &ctx)?;
     if args.explain {
         print!("{}", chain.explain());
         return Ok(());
     }
     inputs.extend(chain.inputs.iter().cloned());
-    let plan = Sink::plan(
+    let reads_stdin = args.input == "-";
+    let mut plan = crate::stream::Sink::plan(
         &args.output,
         args.out_format,
         args.bits,
         &source.info,
         &inputs,
+        reads_stdin,
     )?;
-    if !args.quiet {
-        for note in &chain.notes {
-            eprintln!("convoy: {note}");
-        }
-    }
-    let rate = source.info.rate.unwrap_or(48_000);
-    let channels = source.info.channels;
+    plan.dither = args.dither == crate::stream::Dither::Tpdf;
     if let Some(png) = &args.plot {
-        crate::io::check_output(png, &inputs)?;
-        if args.output != "-" && crate::io::same_path(png, std::path::Path::new(&args.output)) {
+        output::check(png, &inputs, reads_stdin)?;
+        if output::same_target(png, Path::new(&args.output)) {
             return Err(Error::input(
                 "--plot",
                 format!("{} is also the output", png.display()),
             ));
         }
     }
+    if !args.quiet {
+        for note in &chain.notes {
+            eprintln!("convoy: {note}");
+        }
+    }
+    let rate = source.info.rate.unwrap_or(48_000);
+    let channels_in = source.info.channels;
+    let channels = chain.channels_out();
     let mut tap = args
         .plot
         .as_ref()
-        .map(|_| crate::plot::RunTap::new(channels));
-    let sink = Sink::create(&args.output, plan, rate, channels)?;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let (stop_tx, stop_rx) = bounded::<()>(1);
-    {
-        let stop = Arc::clone(&stop);
-        // A second handler cannot be installed (tests run `run` once per process); ignore.
-        let _ = ctrlc::set_handler(move || {
-            stop.store(true, Ordering::SeqCst);
-            let _ = stop_tx.try_send(());
-        });
-    }
+        .map(|_| crate::plot::RunTap::new(channels_in.max(channels)));
+    // --duration: read no more than that much input.
+    let mut budget: Option<u64> = match args.duration.as_deref() {
+        Some(d) => Some((super::live::parse_duration(d)? * f64::from(rate)).round() as u64),
+        None => None,
+    };
+    let expected = source
+        .info
+        .frames
+        .map(|f| budget.map_or(f, |b| b.min(f)) + chain.extra_frames());
+    let sink = Sink::create(&args.output, plan, rate, channels, expected)?;
 
     let progress = (!args.quiet && std::io::stderr().is_terminal())
         .then_some(source.info.frames)
@@ -141,49 +228,42 @@ pub fn run(args: &RunArgs) -> Result<()> {
             bar
         });
 
+    // From here on the first Ctrl-C finishes the output instead of aborting.
+    crate::interrupt::set_graceful(true);
     let started = Instant::now();
-    // `Ok(None)` marks the end; a reader that vanishes without it failed.
-    let (in_tx, in_rx) = bounded::<Result<Option<Vec<Vec<f32>>>>>(DEPTH);
-    let reader_stop = Arc::clone(&stop);
-    // --duration: read no more than that much input (offline as live).
-    let mut budget: Option<u64> = match args.duration.as_deref() {
-        Some(d) => Some((super::live::parse_duration(d)? * f64::from(rate)).round() as u64),
-        None => None,
-    };
-    // The reader is not joined: on Ctrl-C it may be blocked in a read from a slow producer, and
-    // the run must end anyway. It owns nothing that needs finishing.
+    let (in_tx, in_rx) = bounded::<Msg<T>>(DEPTH);
+    // The reader is not joined: it always sends its last message before it ends.
     std::thread::Builder::new()
         .name("convoy-reader".into())
         .spawn(move || {
-            while !reader_stop.load(Ordering::SeqCst) {
+            loop {
                 let want = budget.map_or(READ_FRAMES, |b| (b as usize).min(READ_FRAMES));
                 if want == 0 {
-                    let _ = in_tx.send(Ok(None));
+                    let _ = in_tx.send(Msg::End(false));
                     return;
                 }
-                match source.read_block(want) {
+                let msg = match source.read_block::<T>(want) {
                     Ok(Some(block)) => {
                         if let Some(b) = &mut budget {
                             *b -= block.first().map_or(0, Vec::len) as u64;
                         }
-                        if in_tx.send(Ok(Some(block))).is_err() {
-                            return;
-                        }
+                        Msg::Block(block)
                     }
-                    Ok(None) => {
-                        let _ = in_tx.send(Ok(None));
-                        return;
-                    }
-                    Err(e) => {
-                        let _ = in_tx.send(Err(e));
-                        return;
-                    }
+                    Ok(None) => Msg::End(source.stopped()),
+                    // A pipe that broke off: if a Ctrl-C comes with it, the user stopped the
+                    // pipeline (every process got the signal; the producer died first).
+                    Err(_) if source.cut_short() && crate::interrupt::wait(GRACE) => Msg::End(true),
+                    Err(e) => Msg::Failed(e),
+                };
+                let last = !matches!(msg, Msg::Block(_));
+                if in_tx.send(msg).is_err() || last {
+                    return;
                 }
             }
         })
         .map_err(|e| Error::Usage(format!("cannot start the reader thread: {e}")))?;
 
-    let (out_tx, out_rx) = bounded::<Vec<Vec<f32>>>(DEPTH);
+    let (out_tx, out_rx) = bounded::<Vec<Vec<T>>>(DEPTH);
     let writer = std::thread::Builder::new()
         .name("convoy-writer".into())
         .spawn(move || -> Result<Sink> {
@@ -200,54 +280,40 @@ pub fn run(args: &RunArgs) -> Result<()> {
 
     crate::conv::simd::flush_denormals();
     let mut frames_in: u64 = 0;
-    let mut failure = None;
     let mut interrupted = false;
-    let mut push = |block: Vec<Vec<f32>>, out_tx: &crossbeam_channel::Sender<Vec<Vec<f32>>>| {
-        if let Some(t) = &mut tap {
-            t.push_input(&block);
+    let mut failure = None;
+    let send = |block: Vec<Vec<T>>, tap: &mut Option<crate::plot::RunTap>| {
+        if let Some(t) = tap {
+            t.push_output(&block);
         }
-        let out = chain.process(block);
-        if let Some(t) = &mut tap {
-            t.push_output(&out);
-        }
-        out_tx.send(out).is_ok()
+        out_tx.send(block).is_ok()
     };
     loop {
-        select! {
-            recv(in_rx) -> msg => match msg {
-                Ok(Ok(Some(block))) => {
-                    frames_in += block.first().map_or(0, Vec::len) as u64;
-                    if let Some(bar) = &progress {
-                        bar.set_position(frames_in);
-                    }
-                    if !push(block, &out_tx) {
-                        break;
-                    }
+        match in_rx.recv() {
+            Ok(Msg::Block(block)) => {
+                frames_in += block.first().map_or(0, Vec::len) as u64;
+                if let Some(bar) = &progress {
+                    bar.set_position(frames_in);
                 }
-                Ok(Ok(None)) => break,
-                Ok(Err(e)) => {
-                    failure = Some(e);
+                if let Some(t) = &mut tap {
+                    t.push_input(&block);
+                }
+                let mut open = true;
+                chain.process(block, &mut |out| open &= send(out, &mut tap));
+                if !open {
                     break;
                 }
-                Err(_) => {
-                    failure = Some(Error::input(&args.input, "reading failed unexpectedly"));
-                    break;
-                }
-            },
-            recv(stop_rx) -> _ => {
-                interrupted = true;
-                // Whatever was already read still goes through.
-                while let Ok(msg) = in_rx.try_recv() {
-                    match msg {
-                        Ok(Some(block)) => {
-                            frames_in += block.first().map_or(0, Vec::len) as u64;
-                            if !push(block, &out_tx) {
-                                break;
-                            }
-                        }
-                        Ok(None) | Err(_) => break,
-                    }
-                }
+            }
+            Ok(Msg::End(stopped)) => {
+                interrupted = stopped;
+                break;
+            }
+            Ok(Msg::Failed(e)) => {
+                failure = Some(e);
+                break;
+            }
+            Err(_) => {
+                failure = Some(Error::Usage("the reader thread failed".into()));
                 break;
             }
         }
@@ -258,11 +324,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let _ = writer.join();
         return Err(e);
     }
-    let tail = chain.finish();
-    if let Some(t) = &mut tap {
-        t.push_output(&tail);
-    }
-    let _ = out_tx.send(tail);
+    chain.finish(&mut |out| {
+        send(out, &mut tap);
+    });
     drop(out_tx);
     let sink = match writer.join() {
         Ok(result) => result?,
@@ -275,30 +339,48 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let clipped = sink.clipped();
     let closed = sink.closed;
     let format = sink.sample_format();
-    sink.finish()?;
+    let finished = sink.finish()?;
+    // The picture is committed first: if it fails, the output is not replaced either.
     if let (Some(t), Some(png)) = (&mut tap, &args.plot) {
+        let stages: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
         let title = format!(
             "{} -> {}: {}",
             args.input,
             args.output,
-            if words.is_empty() {
+            if stages.is_empty() {
                 "no stages".to_string()
             } else {
-                words.join(" ")
+                stages.join(" ")
             }
         );
         t.draw(png, rate, title)?;
     }
+    finished.commit()?;
     if !args.quiet && !closed {
         let seconds = frames_in as f64 / f64::from(rate);
         let wall = started.elapsed().as_secs_f64();
         eprintln!(
-            "convoy: {}{frames_in} frames in, {frames_out} out ({seconds:.3} s -> {:.3} s at {rate} Hz, {channels} ch, {} out), {:.1}x realtime, {clipped} clipped",
+            "convoy: {}{frames_in} frames in, {frames_out} out ({seconds:.3} s -> {:.3} s at {rate} Hz, {channels} ch, {} out), {:.1}x realtime, {clipped} clipped{}",
             if interrupted { "interrupted; " } else { "" },
             frames_out as f64 / f64::from(rate),
             format.describe(),
             seconds / wall.max(1e-9),
+            clip_hint(clipped, format),
         );
     }
     Ok(())
+}
+
+/// What to do about clipped samples, for the summary.
+pub(crate) fn clip_hint(clipped: u64, format: crate::stream::codec::SampleFormat) -> &'static str {
+    use crate::stream::codec::SampleFormat;
+    match (clipped, format) {
+        (0, _) => "",
+        (_, SampleFormat::F32 | SampleFormat::F64) => {
+            " (beyond the 32-bit float range; check the chain's gain)"
+        }
+        _ => {
+            " (lower the level: gain:-6db, fir:...,normalize=energy, or keep the peaks with --bits f32)"
+        }
+    }
 }

@@ -8,6 +8,7 @@
 //! `M - 1` inputs are kept between calls.
 
 use super::sample::Sample;
+use crate::error::{Error, Result};
 
 /// Outputs computed per inner pass: the chunk's inputs and outputs stay in L1.
 const CHUNK: usize = 2048;
@@ -22,14 +23,19 @@ pub struct DirectFir<T> {
 }
 
 impl<T: Sample> DirectFir<T> {
-    /// A filter for `kernel` (at least one tap).
-    pub fn new(kernel: &[T]) -> Self {
-        let m = kernel.len().max(1);
-        DirectFir {
-            taps: kernel.to_vec(),
-            buf: vec![T::zero(); m - 1 + CHUNK],
-            acc: vec![T::zero(); CHUNK],
+    /// A filter for `kernel`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] for an empty kernel.
+    pub fn new(kernel: &[T]) -> Result<Self> {
+        if kernel.is_empty() {
+            return Err(Error::EmptyInput { what: "kernel" });
         }
+        Ok(DirectFir {
+            taps: kernel.to_vec(),
+            buf: vec![T::zero(); kernel.len() - 1 + CHUNK],
+            acc: vec![T::zero(); CHUNK],
+        })
     }
 
     /// The kernel's length.
@@ -74,7 +80,7 @@ mod tests {
             .collect();
         let full = crate::conv::convolve(&x, &kernel, crate::conv::Mode::Full).unwrap();
         for chunk in [1usize, 3, 64, 100, 4096, 5000] {
-            let mut fir = DirectFir::new(&kernel);
+            let mut fir = DirectFir::new(&kernel).unwrap();
             let mut y = vec![0.0; x.len()];
             for (xi, yi) in x.chunks(chunk).zip(y.chunks_mut(chunk)) {
                 fir.process(xi, yi);
@@ -83,5 +89,10 @@ mod tests {
                 assert!((a - b).abs() < 1e-9, "chunk {chunk}: {a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn an_empty_kernel_is_refused_not_a_later_underflow() {
+        assert!(DirectFir::<f32>::new(&[]).is_err());
     }
 }

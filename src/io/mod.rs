@@ -6,12 +6,13 @@
 //! written.
 
 pub mod npy;
+pub mod output;
 pub mod planes;
 pub mod text;
 pub mod wav;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::array::Array;
@@ -57,11 +58,9 @@ impl Operand {
         let array = match self {
             Operand::Inline(text) => text::parse_inline(role, text)?,
             Operand::Stdin => {
-                let mut buf = String::new();
-                io::stdin()
-                    .read_to_string(&mut buf)
-                    .map_err(|e| Error::input(format!("{role} (stdin)"), e.to_string()))?;
-                text::parse_text(&format!("{role} (stdin)"), &buf)?
+                let name = format!("{role} (stdin)");
+                let buf = read_text(&name, io::stdin(), MAX_TEXT_BYTES)?;
+                text::parse_text(&name, &buf)?
             }
             Operand::File(path) => load_file(path)?,
         };
@@ -97,20 +96,32 @@ pub(crate) fn extension(path: &Path) -> String {
         .to_ascii_lowercase()
 }
 
+/// The most text read as one array (a file, stdin or `--chain`): 1 GiB.
+pub const MAX_TEXT_BYTES: usize = 1 << 30;
+
 /// Reads a .txt/.csv, .npy or .wav file; the content decides, and a .wav or .npy name whose
-/// content is something else is an error. Binary formats are decoded straight from a buffered
-/// reader (no whole-file copy in memory).
+/// content is something else is an error. Every read is bounded: text by [`MAX_TEXT_BYTES`]
+/// (binary data is refused as soon as it shows), WAV and .npy by their sample limits, checked
+/// against the header before anything is allocated.
+///
+/// # Errors
+/// Unreadable, malformed or too large: one line naming the file.
 pub fn load_file(path: &Path) -> Result<Array> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::read(path, &e))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    let meta = file.metadata().map_err(|e| Error::read(path, &e))?;
+    if meta.is_dir() {
         return Err(Error::input(&name, "is a directory, not a file"));
     }
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let head = reader.fill_buf().map_err(|e| Error::read(path, &e))?;
     let format = if head.starts_with(b"\x93NUMPY") {
         Format::Npy
-    } else if head.starts_with(b"RIFF") || head.starts_with(b"RIFX") || head.starts_with(b"RF64") {
+    } else if head.starts_with(b"RIFF")
+        || head.starts_with(b"RIFX")
+        || head.starts_with(b"RF64")
+        || head.starts_with(b"BW64")
+    {
         Format::Wav
     } else {
         Format::Text
@@ -125,18 +136,60 @@ pub fn load_file(path: &Path) -> Result<Array> {
         _ => {}
     }
     match format {
-        Format::Npy => npy::read_npy(&name, reader),
-        Format::Wav => wav::read_wav(&name, reader),
+        Format::Npy => {
+            let size = meta.is_file().then_some(meta.len());
+            npy::read_npy(&name, reader, size)
+        }
+        Format::Wav => {
+            drop(reader);
+            wav::read_wav(path)
+        }
         Format::Text => {
-            let mut bytes = Vec::new();
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::read(path, &e))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| Error::input(&name, "not text, .npy or WAV (invalid UTF-8)"))?;
+            let text = read_text(&name, reader, MAX_TEXT_BYTES)?;
             text::parse_text(&name, &text)
         }
     }
+}
+
+/// Reads at most `limit` bytes of text, refusing binary data (a NUL byte or invalid UTF-8) as
+/// soon as it appears, so `/dev/zero` or a stray binary file fails at once instead of filling
+/// memory.
+///
+/// # Errors
+/// Binary data, more than `limit` bytes, or a read error.
+pub fn read_text(name: &str, mut reader: impl Read, limit: usize) -> Result<String> {
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut checked = 0;
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::input(name, crate::error::describe_io(&e))),
+        };
+        if bytes.len() + n > limit {
+            return Err(Error::input(
+                name,
+                format!("is over the limit of {} MiB of text", limit >> 20),
+            ));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        // Check what has arrived (a character cut at the chunk's end is checked next time).
+        let fresh = &bytes[checked..];
+        if fresh.contains(&0) {
+            return Err(Error::input(name, "not text, .npy or WAV (binary data)"));
+        }
+        match std::str::from_utf8(fresh) {
+            Ok(_) => checked = bytes.len(),
+            Err(e) if e.error_len().is_none() => checked += e.valid_up_to(),
+            Err(_) => {
+                return Err(Error::input(name, "not text, .npy or WAV (invalid UTF-8)"));
+            }
+        }
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Error::input(name, "not text, .npy or WAV (invalid UTF-8)"))
 }
 
 /// Where a result goes and in which form.
@@ -145,6 +198,7 @@ pub struct Destination {
     /// `None` for stdout.
     pub path: Option<PathBuf>,
     kind: OutKind,
+    target: output::Kind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,12 +211,14 @@ enum OutKind {
 
 impl Destination {
     /// Validates `-o PATH` before any work is done: a known extension, an existing directory,
-    /// and not the same file as any of `inputs`.
-    pub fn new(path: Option<&Path>, inputs: &[&Path]) -> Result<Destination> {
+    /// and not the same file as any of `inputs` (or stdin, when `reads_stdin`).
+    pub fn new(path: Option<&Path>, inputs: &[&Path], reads_stdin: bool) -> Result<Destination> {
         let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
+            output::check_stdout_open()?;
             return Ok(Destination {
                 path: None,
                 kind: OutKind::Text,
+                target: output::Kind::Stdout,
             });
         };
         let name = path.display().to_string();
@@ -183,42 +239,27 @@ impl Destination {
                 ));
             }
         };
-        check_output(path, inputs)?;
+        let target = output::check(path, inputs, reads_stdin)?;
+        if target == output::Kind::Stdout {
+            output::check_stdout_open()?;
+        }
         Ok(Destination {
             path: Some(path.to_path_buf()),
             kind,
+            target,
         })
     }
 
     /// Writes `array`: as int64 .npy when `as_int`; at `sample_rate` for WAV.
     pub fn write(&self, array: &Array, as_int: bool, sample_rate: u32) -> Result<()> {
-        let Some(path) = &self.path else {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            return match text::write_text(&mut out, array, " ").and_then(|()| out.flush()) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::write(Path::new("stdout"), &e)),
-                Ok(()) => Ok(()),
-            };
-        };
-        let mut temp = temp_beside(path)?;
-        let written = {
-            let mut out = BufWriter::new(temp.as_file_mut());
-            let result = match self.kind {
-                OutKind::Text => text::write_text(&mut out, array, " "),
-                OutKind::Csv => text::write_text(&mut out, array, ","),
-                OutKind::Npy => npy::write_npy(&mut out, array, as_int),
-                OutKind::Wav => wav::write_wav(&mut out, array, sample_rate),
-            };
-            result.and_then(|()| out.flush())
-        };
-        written.map_err(|e| Error::write(path, &e))?;
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| Error::write(path, &e))?;
-        temp.persist(path)
-            .map_err(|e| Error::write(path, &e.error))?;
-        Ok(())
+        let path = self.path.as_deref().unwrap_or(Path::new("-"));
+        let kind = self.kind;
+        output::write_whole(path, &self.target, |mut out| match kind {
+            OutKind::Text => text::write_text(&mut out, array, " "),
+            OutKind::Csv => text::write_text(&mut out, array, ","),
+            OutKind::Npy => npy::write_npy(&mut out, array, as_int),
+            OutKind::Wav => wav::write_wav(out, array, sample_rate),
+        })
     }
 }
 
@@ -228,63 +269,4 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
-}
-
-/// Checks an output path before any work: its directory exists, it is not a directory, and it
-/// is not the same file as any of `inputs` however either is spelled (`./a.wav`, symlinks).
-pub(crate) fn check_output<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<()> {
-    let name = path.display().to_string();
-    let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return Err(Error::input(
-            &name,
-            format!("output directory '{}' does not exist", dir.display()),
-        ));
-    }
-    if path.is_dir() {
-        return Err(Error::input(&name, "output is a directory"));
-    }
-    for input in inputs {
-        let input = input.as_ref();
-        if same_file::is_same_file(path, input).unwrap_or(false) {
-            return Err(Error::input(
-                &name,
-                format!(
-                    "output is the same file as input '{}'; refusing to overwrite it",
-                    input.display()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A temp file in `path`'s directory (so the final rename cannot cross file systems), with the
-/// usual 0644 permissions (tempfile makes 0600), deleted if dropped before being persisted.
-/// Whether two output paths name the same file, whether or not it exists yet (`./a.png` and
-/// `a.png`, a symlinked directory).
-pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
-    if same_file::is_same_file(a, b).unwrap_or(false) {
-        return true;
-    }
-    let full = |p: &Path| {
-        std::fs::canonicalize(parent_dir(p))
-            .ok()
-            .zip(p.file_name())
-            .map(|(d, n)| d.join(n))
-    };
-    matches!((full(a), full(b)), (Some(x), Some(y)) if x == y)
-}
-
-pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".convoy-").suffix(".partial");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    builder
-        .tempfile_in(parent_dir(path))
-        .map_err(|e| Error::write(path, &e))
 }

@@ -10,10 +10,22 @@ use npyz::{DType, NpyFile, Order, TypeChar, WriterBuilder};
 use crate::array::Array;
 use crate::error::{Error, Result};
 
+/// Most values a `.npy` array may hold: 2^28 (2 GiB as f64).
+pub const MAX_VALUES: u64 = 1 << 28;
+
 /// Reads a `.npy` array of any dimensionality: its shape and its values in C order, and
-/// whether the dtype was an integer one.
-pub fn read_npy_nd(name: &str, reader: impl Read) -> Result<(Vec<usize>, Vec<f64>, bool)> {
-    let (shape, values, integer, order) = read_raw(name, reader)?;
+/// whether the dtype was an integer one. `file_size`, when known, bounds what the header may
+/// claim before anything is allocated.
+///
+/// # Errors
+/// A malformed header, an unsupported dtype, a shape larger than the file or than
+/// [`MAX_VALUES`], or data that ends early: one line naming the file.
+pub fn read_npy_nd(
+    name: &str,
+    reader: impl Read,
+    file_size: Option<u64>,
+) -> Result<(Vec<usize>, Vec<f64>, bool)> {
+    let (shape, values, integer, order) = read_raw(name, reader, file_size)?;
     if order == Order::C || shape.len() < 2 {
         return Ok((shape, values, integer));
     }
@@ -38,16 +50,60 @@ pub fn read_npy_nd(name: &str, reader: impl Read) -> Result<(Vec<usize>, Vec<f64
 
 type Raw = (Vec<usize>, Vec<f64>, bool, Order);
 
-fn read_raw(name: &str, reader: impl Read) -> Result<Raw> {
+fn read_raw(name: &str, reader: impl Read, file_size: Option<u64>) -> Result<Raw> {
     let bad = |msg: String| Error::input(name, msg);
-    let npy = NpyFile::new(reader).map_err(|e| bad(format!("not a readable .npy file ({e})")))?;
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let order = npy.order();
+    let npy = NpyFile::new(reader).map_err(|e| {
+        // npyz's header errors can draw a parser diagram over several lines: keep the first.
+        let text = e.to_string();
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        bad(format!("not a readable .npy file (bad header: {first})"))
+    })?;
     let DType::Plain(type_str) = npy.dtype() else {
         return Err(bad("structured .npy arrays are not supported".into()));
     };
     let (type_char, size) = (type_str.type_char(), type_str.size_field());
-    let read_err = |e: std::io::Error| bad(format!("cannot read the data ({e})"));
+    // The shape as the header claims it, checked before anything is allocated: its product
+    // must not overflow, must fit in the file, and must be within the limit.
+    let dims = npy.shape().to_vec();
+    let shown = format!(
+        "({})",
+        dims.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let count = dims
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| bad(format!("shape {shown} is impossibly large")))?;
+    let bytes = count
+        .checked_mul(size)
+        .ok_or_else(|| bad(format!("shape {shown} is impossibly large")))?;
+    if let Some(file) = file_size {
+        if bytes > file {
+            return Err(bad(format!(
+                "the header claims shape {shown} ({bytes} bytes of data) but the file has {file} bytes"
+            )));
+        }
+    }
+    if count > MAX_VALUES {
+        return Err(bad(format!(
+            "shape {shown} has {count} values, over the limit of {MAX_VALUES}"
+        )));
+    }
+    let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
+    let order = npy.order();
+    let read_err = |e: std::io::Error| {
+        bad(if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            format!("the data ends before the {count} values of shape {shown}")
+        } else {
+            format!("cannot read the data ({})", crate::error::describe_io(&e))
+        })
+    };
     // Little-endian float64 (numpy's default) on a little-endian machine: one read straight
     // into the values, instead of a call per element.
     if type_char == TypeChar::Float
@@ -92,10 +148,14 @@ fn read_raw(name: &str, reader: impl Read) -> Result<Raw> {
     Ok((shape, values, integer, order))
 }
 
-/// Reads a `.npy` array from `bytes`; `name` is used in error messages.
-pub fn read_npy(name: &str, reader: impl Read) -> Result<Array> {
+/// Reads a 0-, 1- or 2-D `.npy` array; `name` is used in error messages, `file_size` bounds
+/// what the header may claim (see [`read_npy_nd`]).
+///
+/// # Errors
+/// As [`read_npy_nd`], or 3 or more dimensions.
+pub fn read_npy(name: &str, reader: impl Read, file_size: Option<u64>) -> Result<Array> {
     let bad = |msg: String| Error::input(name, msg);
-    let (shape, values, integer, order) = read_raw(name, reader)?;
+    let (shape, values, integer, order) = read_raw(name, reader, file_size)?;
     let mut array = match shape.len() {
         0 | 1 => Array::from_vec(values),
         2 => {

@@ -188,9 +188,14 @@ pub fn write_planes(
         };
     };
     let ext = super::extension(path);
-    let mut temp = super::temp_beside(path)?;
+    let kind = super::output::classify(path)?;
+    if kind == super::output::Kind::Stdout {
+        // `-o /dev/stdout`: as `-o -`.
+        return write_planes(None, planes, as_int, normalize);
+    }
+    let mut file = super::output::OutputFile::create(path, &kind)?;
     {
-        let mut out = BufWriter::new(temp.as_file_mut());
+        let mut out = BufWriter::new(file.file());
         match ext.as_str() {
             "npy" => super::npy::write_npy_nd(&mut out, &shape, data, as_int)
                 .map_err(|e| Error::write(path, &e))?,
@@ -225,9 +230,7 @@ pub fn write_planes(
         }
         out.flush().map_err(|e| Error::write(path, &e))?;
     }
-    temp.persist(path)
-        .map_err(|e| Error::write(path, &e.error))?;
-    Ok(())
+    file.commit()
 }
 
 /// One row per line (2-D) or one line (1-D), shortest round-trip numbers.

@@ -1,89 +1,74 @@
-//! WAV files through hound: read any PCM/float WAV into (frames, channels) f64, write 32-bit
-//! float.
+//! WAV files as whole arrays, for the one-shot commands (`convoy convolve`, `convoy plot`,
+//! `taps:@`): read through the streaming reader every command shares ([`crate::stream::Source`]:
+//! 8/16/24/32-bit integer, 32/64-bit float, RIFF or RF64, known or streaming sizes), written
+//! as 32-bit float with the same header writer as `convoy run`.
 //!
 //! Setup/offline code; any thread.
 //!
 //! Integer PCM maps to float as `x / 2^(bits - 1)` (-32768 -> -1.0 for 16 bits), the libsndfile
-//! and soundfile convention, so numbers match `soundfile.read(..., dtype='float64')`.
+//! and soundfile convention, so numbers match `soundfile.read(..., dtype='float64')`; 64-bit
+//! float samples keep every bit.
 
-use std::io::{Read, Seek, Write};
+use std::io::Write;
+use std::path::Path;
 
 use crate::array::Array;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::stream::codec::{Encoder, SampleFormat};
+use crate::stream::{Source, WireFormat};
+
+/// Most samples (frames x channels) a WAV read as an array may hold: 2^28, 2 GiB of f64.
+pub const MAX_SAMPLES: usize = 1 << 28;
 
 /// Reads a WAV file; a mono file is 1-D, more channels give a (frames, channels) array.
-pub fn read_wav(name: &str, reader: impl Read) -> Result<Array> {
-    let bad = |msg: String| Error::input(name, msg);
-    let mut wav = hound::WavReader::new(reader).map_err(|e| bad(describe_hound(&e)))?;
-    let spec = wav.spec();
-    let channels = usize::from(spec.channels);
-    if channels == 0 {
-        return Err(bad("WAV header says 0 channels".into()));
-    }
-    let samples: Vec<f64> = match spec.sample_format {
-        hound::SampleFormat::Float => {
-            if spec.bits_per_sample != 32 {
-                return Err(bad(format!(
-                    "{}-bit float WAV is not supported by the reader (32-bit float is)",
-                    spec.bits_per_sample
-                )));
-            }
-            wav.samples::<f32>()
-                .map(|s| s.map(f64::from))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| bad(describe_hound(&e)))?
-        }
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / f64::from(1u32 << (spec.bits_per_sample - 1));
-            wav.samples::<i32>()
-                .map(|s| s.map(|v| f64::from(v) * scale))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| bad(describe_hound(&e)))?
-        }
-    };
-    let frames = samples.len() / channels;
+///
+/// # Errors
+/// Not a readable WAV (one line naming the file), or too large.
+pub fn read_wav(path: &Path) -> Result<Array> {
+    let mut source = Source::open(
+        &path.display().to_string(),
+        Some(WireFormat::Wav),
+        None,
+        None,
+    )?;
+    let channels = source.info.channels;
+    let columns: Vec<Vec<f64>> = source.read_all(MAX_SAMPLES / channels)?;
     let mut array = if channels == 1 {
-        Array::from_vec(samples)
+        Array::from_vec(columns.into_iter().next().unwrap_or_default())
     } else {
-        Array::from_rows(&samples, frames, channels)
+        Array::from_columns(columns)
     };
-    array.sample_rate = Some(spec.sample_rate);
+    array.sample_rate = source.info.rate;
     Ok(array)
 }
 
-fn describe_hound(e: &hound::Error) -> String {
-    match e {
-        hound::Error::IoError(io) => crate::error::describe_io(io),
-        hound::Error::FormatError(msg) => format!("not a valid WAV file ({msg})"),
-        hound::Error::TooWide => "sample width too large for this WAV reader".into(),
-        hound::Error::Unsupported => "unsupported WAV format".into(),
-        other => other.to_string(),
-    }
-}
-
 /// Writes `array` as 32-bit float WAV at `sample_rate` (each column one channel).
-pub fn write_wav(out: impl Write + Seek, array: &Array, sample_rate: u32) -> std::io::Result<()> {
-    let channels = u16::try_from(array.width()).map_err(|_| {
-        std::io::Error::new(
+///
+/// # Errors
+/// The write fails, or there are more channels than WAV can hold.
+pub fn write_wav(out: &mut dyn Write, array: &Array, sample_rate: u32) -> std::io::Result<()> {
+    if array.width() > usize::from(u16::MAX) {
+        return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "too many channels for WAV",
-        )
-    })?;
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let to_io = |e: hound::Error| match e {
-        hound::Error::IoError(io) => io,
-        other => std::io::Error::other(other.to_string()),
-    };
-    let mut writer = hound::WavWriter::new(out, spec).map_err(to_io)?;
-    for r in 0..array.rows() {
-        for column in &array.columns {
-            writer.write_sample(column[r] as f32).map_err(to_io)?;
-        }
+        ));
     }
-    writer.finalize().map_err(to_io)
+    let header = crate::stream::wav::header_bytes(
+        sample_rate,
+        array.width(),
+        SampleFormat::F32,
+        Some(array.rows() as u64),
+        false,
+    );
+    out.write_all(&header)?;
+    let mut encoder = Encoder::new(SampleFormat::F32, false);
+    let mut bytes = Vec::new();
+    for start in (0..array.rows()).step_by(1 << 16) {
+        let end = (start + (1 << 16)).min(array.rows());
+        let views: Vec<&[f64]> = array.columns.iter().map(|c| &c[start..end]).collect();
+        bytes.clear();
+        encoder.encode(&views, end - start, &mut bytes);
+        out.write_all(&bytes)?;
+    }
+    Ok(())
 }

@@ -27,22 +27,24 @@ pub struct Counters {
     pub frames: AtomicU64,
     /// Callbacks so far (a stalled device stops counting).
     pub callbacks: AtomicU64,
-    /// 0 running; [`FAILED_GONE`] the device disappeared; [`FAILED_OTHER`] another stream error.
+    /// 0 running; [`FAILED_GONE`] the device disappeared.
     pub failed: AtomicU8,
+    /// Stream errors the backend reported and carried on after (an xrun, a transient I/O
+    /// error at start through the PulseAudio plugin): counted, not fatal. Whether the device
+    /// is really lost is decided by whether audio keeps moving (the processing thread's
+    /// watchdog).
+    pub errors: AtomicU64,
     /// Playback: real audio has been queued, so an empty ring from now on is an underrun.
     pub primed: AtomicBool,
     /// Playback: no more audio will come, so an empty ring is the end, not an underrun.
     pub draining: AtomicBool,
     /// The first stream error's text. Set from the error callback, which runs on cpal's
-    /// thread after the stream has already failed: not the audio path, so a one-time
-    /// allocation is fine there.
+    /// thread, not in a data callback: a one-time allocation is fine there.
     pub message: std::sync::OnceLock<String>,
 }
 
 /// [`Counters::failed`]: the device is gone.
 pub const FAILED_GONE: u8 = 1;
-/// [`Counters::failed`]: some other stream error.
-pub const FAILED_OTHER: u8 = 2;
 
 /// The capture callback: whole frames of `data` into the ring, as f32.
 pub fn capture_callback<T>(
@@ -208,19 +210,24 @@ fn noun(dir: Direction) -> &'static str {
 }
 
 fn on_error(counters: Arc<Counters>) -> impl FnMut(cpal::Error) + Send + 'static {
-    move |e: cpal::Error| {
-        let code = match e.kind() {
-            cpal::ErrorKind::DeviceNotAvailable => FAILED_GONE,
-            // The backend recovered from these: count a device xrun, carry on.
-            cpal::ErrorKind::Xrun => {
-                counters.xruns.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => return,
-            _ => FAILED_OTHER,
-        };
-        let _ = counters.message.set(e.to_string());
-        counters.failed.store(code, Ordering::Relaxed);
+    move |e: cpal::Error| match e.kind() {
+        cpal::ErrorKind::DeviceNotAvailable => {
+            let _ = counters.message.set(e.to_string());
+            counters.failed.store(FAILED_GONE, Ordering::Relaxed);
+        }
+        // The backend prepared the stream again: a device xrun.
+        cpal::ErrorKind::Xrun => {
+            counters.xruns.fetch_add(1, Ordering::Relaxed);
+        }
+        cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
+        // Anything else (the ALSA pulse plugin's EIO from snd_pcm_avail_delay at start, for
+        // one): cpal keeps polling the stream, and it usually recovers within a period.
+        // Counted as an xrun; if audio stops moving the watchdog ends the run.
+        _ => {
+            let _ = counters.message.set(e.to_string());
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+            counters.xruns.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -9,7 +9,6 @@ pub mod decimate;
 pub mod response;
 pub mod spectrum;
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Once;
 
@@ -32,7 +31,7 @@ fn register_font() {
 }
 
 /// Renders with `draw` onto a white WIDTH x HEIGHT canvas and writes it to `path` as PNG
-/// (temp file + rename: no partial picture is ever left).
+/// (`-` for stdout; a file through a temp file and a rename: no partial picture is ever left).
 pub fn render_png<F>(path: &Path, draw: F) -> Result<()>
 where
     F: FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<()>,
@@ -45,31 +44,32 @@ where
         draw(&root)?;
         root.present().map_err(drawing)?;
     }
-    let mut temp = crate::io::temp_beside(path)?;
-    {
-        let mut enc = png::Encoder::new(std::io::BufWriter::new(temp.as_file_mut()), WIDTH, HEIGHT);
+    let kind = crate::io::output::classify(path)?;
+    crate::io::output::write_whole(path, &kind, |out| {
+        let mut enc = png::Encoder::new(out, WIDTH, HEIGHT);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Best);
-        let mut w = enc
-            .write_header()
-            .map_err(|e| Error::write(path, &std::io::Error::other(e)))?;
-        w.write_image_data(&buf)
-            .map_err(|e| Error::write(path, &std::io::Error::other(e)))?;
-        w.finish()
-            .map_err(|e| Error::write(path, &std::io::Error::other(e)))?;
-    }
-    temp.as_file_mut()
-        .flush()
-        .map_err(|e| Error::write(path, &e))?;
-    temp.persist(path)
-        .map_err(|e| Error::write(path, &e.error))?;
-    Ok(())
+        let mut w = enc.write_header().map_err(std::io::Error::other)?;
+        w.write_image_data(&buf).map_err(std::io::Error::other)?;
+        w.finish().map_err(std::io::Error::other)
+    })
 }
 
 /// A plotters error as convoy's.
 pub fn drawing<E: std::fmt::Display>(e: E) -> Error {
     Error::Usage(format!("drawing failed: {e}"))
+}
+
+/// A channel as f32 for drawing (a copy only when the chain runs in f64). Takes the `Vec`
+/// because that is the type the downcast can name.
+#[allow(clippy::ptr_arg)]
+fn as_f32<T: crate::conv::Sample>(x: &Vec<T>) -> std::borrow::Cow<'_, [f32]> {
+    use std::any::Any;
+    match (x as &dyn Any).downcast_ref::<Vec<f32>>() {
+        Some(f) => std::borrow::Cow::Borrowed(&f[..]),
+        None => std::borrow::Cow::Owned(x.iter().map(|v| v.as_f64() as f32).collect()),
+    }
 }
 
 /// Series colours, distinguishable in print and for common colour blindness (Okabe-Ito).
@@ -104,21 +104,21 @@ impl RunTap {
         }
     }
 
-    pub fn push_input(&mut self, block: &[Vec<f32>]) {
+    pub fn push_input<T: crate::conv::Sample>(&mut self, block: &[Vec<T>]) {
         for (m, ch) in self.input.iter_mut().zip(block) {
-            m.push(ch);
+            m.push(&as_f32(ch));
         }
         if let Some(ch) = block.first() {
-            self.input_spectrum.push(ch);
+            self.input_spectrum.push(&as_f32(ch));
         }
     }
 
-    pub fn push_output(&mut self, block: &[Vec<f32>]) {
+    pub fn push_output<T: crate::conv::Sample>(&mut self, block: &[Vec<T>]) {
         for (m, ch) in self.output.iter_mut().zip(block) {
-            m.push(ch);
+            m.push(&as_f32(ch));
         }
         if let Some(ch) = block.first() {
-            self.output_spectrum.push(ch);
+            self.output_spectrum.push(&as_f32(ch));
         }
     }
 

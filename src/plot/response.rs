@@ -73,6 +73,29 @@ pub fn evaluate(h: &[f64], rate: f64, freqs: &[f64]) -> Vec<Point> {
         .collect()
 }
 
+/// Adds a pure delay of `frames` samples to a response: the phase turns by `-2 pi f d`, the
+/// group delay grows by `d`, the magnitude is unchanged (a delay is not a kernel, so a
+/// ten-minute `delay:` costs nothing here).
+pub fn delay(points: &mut [Point], frames: u64, rate: f64) {
+    if frames == 0 {
+        return;
+    }
+    let d = frames as f64;
+    for p in points {
+        // The turn in whole cycles is irrelevant: keep the fraction, exactly enough.
+        let cycles = (p.hz / rate * d).fract();
+        let mut phase = p.phase_deg - 360.0 * cycles;
+        while phase <= -180.0 {
+            phase += 360.0;
+        }
+        while phase > 180.0 {
+            phase -= 360.0;
+        }
+        p.phase_deg = phase;
+        p.group_delay += d;
+    }
+}
+
 /// `(Re H, Im H, Re N, Im N)` at normalized frequency `f` (cycles per sample), with `N` the
 /// transform of `n h[n]`. The phasor is recomputed exactly every 256 taps so rounding cannot
 /// build up over long kernels.

@@ -9,7 +9,7 @@
 //! data sizes (what sox and ffmpeg expect; sox reads nothing when they are 0), and reads a data
 //! size of 0 or 0xFFFFFFFF as "until the end of the stream".
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use super::codec::SampleFormat;
 
@@ -28,20 +28,62 @@ const FLOAT: u16 = 3;
 const EXTENSIBLE: u16 = 0xFFFE;
 
 /// Reads a WAV header from `r`, leaving it at the first sample. Errors are worded for a person.
+///
+/// RIFF, and RF64/BW64 (the 64-bit sizes of EBU Tech 3306, for data over 4 GiB, in a `ds64`
+/// chunk). A data size of 0xFFFFFFFF means "until the end of the stream" (what streaming
+/// writers, convoy among them, put there). A data size of 0 means the same only when the RIFF
+/// size does not say otherwise: with a real RIFF size it is an empty chunk and the search goes
+/// on to the next `data` chunk, so its header is never read as samples.
 pub fn read_header(r: &mut impl Read) -> Result<WavHeader, String> {
     let mut riff = [0u8; 12];
     read_full(r, &mut riff)
         .map_err(|e| e.unwrap_or_else(|| "empty input, not a WAV file".into()))?;
-    if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {
-        return Err("not a WAV file (no RIFF/WAVE header)".into());
+    let rf64 = match &riff[0..4] {
+        b"RIFF" => false,
+        b"RF64" | b"BW64" => true,
+        b"RIFX" => return Err("big-endian (RIFX) WAV is not supported".into()),
+        _ => return Err("not a WAV file (no RIFF/WAVE header)".into()),
+    };
+    if &riff[8..12] != b"WAVE" {
+        return Err("not a WAV file (a RIFF file, but not WAVE)".into());
     }
+    let riff_size = u32::from_le_bytes([riff[4], riff[5], riff[6], riff[7]]);
+    // A RIFF size that means something (not a streaming placeholder), and how much of the RIFF
+    // body has been read.
+    let riff_known = !rf64 && riff_size != 0 && riff_size != u32::MAX;
+    let mut consumed: u64 = 4;
+    let mut ds64_data: Option<u64> = None;
     let mut fmt: Option<(u16, usize, u32, u16, u16)> = None;
     loop {
         let mut chunk = [0u8; 8];
         read_full(r, &mut chunk)
             .map_err(|e| e.unwrap_or_else(|| "truncated WAV header (no data chunk)".into()))?;
+        consumed += 8;
         let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
         match &chunk[0..4] {
+            b"ds64" if rf64 => {
+                if size < 24 {
+                    return Err(format!("bad RF64 ds64 chunk size {size}"));
+                }
+                let mut body = [0u8; 24];
+                read_full(r, &mut body)
+                    .map_err(|e| e.unwrap_or_else(|| "truncated RF64 ds64 chunk".into()))?;
+                let u64_at = |i: usize| {
+                    u64::from_le_bytes([
+                        body[i],
+                        body[i + 1],
+                        body[i + 2],
+                        body[i + 3],
+                        body[i + 4],
+                        body[i + 5],
+                        body[i + 6],
+                        body[i + 7],
+                    ])
+                };
+                ds64_data = Some(u64_at(8));
+                skip(r, u64::from(size) - 24 + u64::from(size & 1))?;
+                consumed += u64::from(size) + u64::from(size & 1);
+            }
             b"fmt " => {
                 if !(16..=1024).contains(&size) {
                     return Err(format!("bad WAV fmt chunk size {size}"));
@@ -49,6 +91,7 @@ pub fn read_header(r: &mut impl Read) -> Result<WavHeader, String> {
                 let mut body = vec![0u8; size as usize + (size as usize & 1)];
                 read_full(r, &mut body)
                     .map_err(|e| e.unwrap_or_else(|| "truncated WAV fmt chunk".into()))?;
+                consumed += body.len() as u64;
                 let u16_at = |i: usize| u16::from_le_bytes([body[i], body[i + 1]]);
                 let mut tag = u16_at(0);
                 let channels = usize::from(u16_at(2));
@@ -67,6 +110,10 @@ pub fn read_header(r: &mut impl Read) -> Result<WavHeader, String> {
                 let Some((tag, channels, rate, block_align, bits)) = fmt else {
                     return Err("WAV data chunk before its fmt chunk".into());
                 };
+                if size == 0 && riff_known && u64::from(riff_size) > consumed {
+                    // An empty data chunk with more chunks after it.
+                    continue;
+                }
                 let format = match (tag, bits) {
                     (PCM, 8) => SampleFormat::U8,
                     (PCM, 16) => SampleFormat::S16,
@@ -97,30 +144,40 @@ pub fn read_header(r: &mut impl Read) -> Result<WavHeader, String> {
                         "inconsistent WAV header (block align {block_align} for {channels} x {bits}-bit)"
                     ));
                 }
-                let frames = match size {
-                    0 | u32::MAX => None,
-                    n => Some(u64::from(n) / u64::from(block_align)),
+                let bytes = match size {
+                    u32::MAX if rf64 => ds64_data,
+                    u32::MAX => None,
+                    0 if !riff_known => None,
+                    n => Some(u64::from(n)),
                 };
                 return Ok(WavHeader {
                     rate,
                     channels,
                     format,
-                    frames,
+                    frames: bytes.map(|b| b / u64::from(block_align)),
                 });
             }
             _ => {
-                // Any other chunk (LIST, fact, cue...): skip it, with its pad byte.
-                let mut left = u64::from(size) + u64::from(size & 1);
-                let mut sink = [0u8; 4096];
-                while left > 0 {
-                    let n = left.min(sink.len() as u64) as usize;
-                    read_full(r, &mut sink[..n])
-                        .map_err(|e| e.unwrap_or_else(|| "truncated WAV header".into()))?;
-                    left -= n as u64;
-                }
+                // Any other chunk (LIST, fact, JUNK, cue...): skip it, with its pad byte.
+                let len = u64::from(size) + u64::from(size & 1);
+                skip(r, len)?;
+                consumed += len;
             }
         }
     }
+}
+
+/// Reads and drops `len` bytes.
+fn skip(r: &mut impl Read, len: u64) -> Result<(), String> {
+    let mut left = len;
+    let mut sink = [0u8; 4096];
+    while left > 0 {
+        let n = left.min(sink.len() as u64) as usize;
+        read_full(r, &mut sink[..n])
+            .map_err(|e| e.unwrap_or_else(|| "truncated WAV header".into()))?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 /// `read_exact` that tells "ended early" (`Err(None)`) from an I/O error (`Err(Some)`).
@@ -132,13 +189,20 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<(), Option<String>> {
     }
 }
 
-/// The 44-byte (or 80-byte extensible) header for `frames` frames, or a streaming header
-/// (sizes 0xFFFFFFFF) when `frames` is `None`.
+/// Bytes a `JUNK` chunk reserves ahead of `fmt ` so the header can become RF64 in place
+/// (a `ds64` chunk of the same size) when the data turns out to pass 4 GiB.
+const DS64_CHUNK: usize = 8 + 28;
+
+/// The WAV header for `frames` frames, or a streaming header (sizes 0xFFFFFFFF) when `frames`
+/// is `None`. With `rf64_room`, a `JUNK` chunk holds room for a `ds64` chunk, and a known size
+/// over 4 GiB is written as RF64 in the same number of bytes (what sox and ffmpeg read);
+/// without it such a size is written as the streaming placeholder.
 pub fn header_bytes(
     rate: u32,
     channels: usize,
     format: SampleFormat,
     frames: Option<u64>,
+    rf64_room: bool,
 ) -> Vec<u8> {
     let bytes = format.bytes();
     let block_align = (channels * bytes) as u16;
@@ -154,17 +218,37 @@ pub fn header_bytes(
     } else {
         16
     };
+    let junk = if rf64_room { DS64_CHUNK as u64 } else { 0 };
     let data_len = frames.map(|f| f.saturating_mul(u64::from(block_align)));
+    let head = 4 + junk + 8 + u64::from(fmt_len) + 8;
+    let fits = data_len.is_some_and(|d| d + head <= u64::from(u32::MAX));
+    let big = data_len.filter(|_| !fits && rf64_room);
     let (riff_size, data_size) = match data_len {
-        Some(d) if d + 20 + u64::from(fmt_len) + 8 <= u64::from(u32::MAX) => {
-            (d as u32 + 4 + 8 + fmt_len + 8, d as u32)
-        }
+        Some(d) if fits => ((d + head) as u32, d as u32),
         _ => (u32::MAX, u32::MAX),
     };
-    let mut h = Vec::with_capacity(80);
-    h.extend_from_slice(b"RIFF");
+    let mut h = Vec::with_capacity(96);
+    h.extend_from_slice(if big.is_some() { b"RF64" } else { b"RIFF" });
     h.extend_from_slice(&riff_size.to_le_bytes());
-    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(b"WAVE");
+    if rf64_room {
+        match big {
+            Some(d) => {
+                h.extend_from_slice(b"ds64");
+                h.extend_from_slice(&28u32.to_le_bytes());
+                h.extend_from_slice(&(d + head).to_le_bytes());
+                h.extend_from_slice(&d.to_le_bytes());
+                h.extend_from_slice(&frames.unwrap_or(0).to_le_bytes());
+                h.extend_from_slice(&0u32.to_le_bytes());
+            }
+            None => {
+                h.extend_from_slice(b"JUNK");
+                h.extend_from_slice(&28u32.to_le_bytes());
+                h.extend_from_slice(&[0u8; 28]);
+            }
+        }
+    }
+    h.extend_from_slice(b"fmt ");
     h.extend_from_slice(&fmt_len.to_le_bytes());
     let tag = if extensible {
         EXTENSIBLE
@@ -202,17 +286,6 @@ pub fn header_bytes(
     h
 }
 
-/// Writes a header (see [`header_bytes`]).
-pub fn write_header(
-    w: &mut impl Write,
-    rate: u32,
-    channels: usize,
-    format: SampleFormat,
-    frames: Option<u64>,
-) -> io::Result<()> {
-    w.write_all(&header_bytes(rate, channels, format, frames))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,23 +302,59 @@ mod tests {
         ] {
             for channels in [1, 2, 6] {
                 for frames in [Some(0u64), Some(1000), None] {
-                    let h = header_bytes(44_100, channels, format, frames);
-                    let got = read_header(&mut &h[..]).unwrap();
-                    assert_eq!(got.rate, 44_100);
-                    assert_eq!(got.channels, channels);
-                    assert_eq!(got.format, format);
-                    // A data size of 0 reads as "unknown", like 0xFFFFFFFF.
-                    let want = frames.filter(|&f| f > 0);
-                    assert_eq!(got.frames, want);
+                    for room in [false, true] {
+                        let h = header_bytes(44_100, channels, format, frames, room);
+                        let got = read_header(&mut &h[..]).unwrap();
+                        assert_eq!(got.rate, 44_100);
+                        assert_eq!(got.channels, channels);
+                        assert_eq!(got.format, format);
+                        // A complete file of 0 frames is empty, not "unknown".
+                        assert_eq!(got.frames, frames);
+                    }
                 }
             }
         }
     }
 
     #[test]
+    fn past_4_gib_the_reserved_header_becomes_rf64_of_the_same_length() {
+        let frames = 700_000_000u64; // stereo f32: 5.6 GB
+        let small = header_bytes(48_000, 2, SampleFormat::F32, Some(10), true);
+        let big = header_bytes(48_000, 2, SampleFormat::F32, Some(frames), true);
+        assert_eq!(small.len(), big.len());
+        assert_eq!(&big[..4], b"RF64");
+        assert_eq!(&small[12..16], b"JUNK");
+        assert_eq!(&big[12..16], b"ds64");
+        let got = read_header(&mut &big[..]).unwrap();
+        assert_eq!(got.frames, Some(frames));
+        // Without the room, the streaming placeholder (read as "until the end").
+        let plain = header_bytes(48_000, 2, SampleFormat::F32, Some(frames), false);
+        assert_eq!(read_header(&mut &plain[..]).unwrap().frames, None);
+    }
+
+    #[test]
+    fn an_empty_data_chunk_before_the_real_one_is_skipped() {
+        // RIFF size says more follows the empty chunk: its header is not samples.
+        let real = header_bytes(8000, 1, SampleFormat::S16, Some(3), false);
+        let fmt_end = real.len() - 8;
+        let mut f = real[..fmt_end].to_vec();
+        f.extend_from_slice(b"data");
+        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(b"data");
+        f.extend_from_slice(&6u32.to_le_bytes());
+        f.extend_from_slice(&[1, 0, 2, 0, 3, 0]);
+        let riff = (f.len() - 8) as u32;
+        f[4..8].copy_from_slice(&riff.to_le_bytes());
+        let mut r = &f[..];
+        let h = read_header(&mut r).unwrap();
+        assert_eq!(h.frames, Some(3));
+        assert_eq!(r, &[1, 0, 2, 0, 3, 0]);
+    }
+
+    #[test]
     fn rejects_non_wav_and_truncated_headers() {
         assert!(read_header(&mut &b"hello world, not a wav"[..]).is_err());
-        let h = header_bytes(8000, 1, SampleFormat::S16, Some(10));
+        let h = header_bytes(8000, 1, SampleFormat::S16, Some(10), false);
         assert!(
             read_header(&mut &h[..30])
                 .unwrap_err()

@@ -1,0 +1,110 @@
+//! Ctrl-C, SIGTERM and SIGHUP for the `convoy` binary.
+//!
+//! Any thread; the handler itself runs on ctrlc's own thread (not in signal context), so it may
+//! lock and touch files. Nothing here is installed by the library: `main` calls [`install`].
+//!
+//! Two behaviours, switched by the command while it runs:
+//! - **abort** (the default: building a chain, `convoy convolve`, pictures): the partial output
+//!   files registered with [`Partial`] are removed and the process exits with status 130, as a
+//!   shell expects of an interrupted command. Nothing half-written is ever left behind.
+//! - **graceful** (`convoy run` while it streams): the first signal only sets a flag and makes
+//!   [`wake_fd`] readable, so a reader blocked in `poll` returns at once; what was read goes
+//!   through the chain into a valid output and the run ends normally. A second signal aborts.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Signals received so far.
+static SIGNALS: AtomicU32 = AtomicU32::new(0);
+/// Whether the first signal asks for a graceful stop instead of an abort.
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+/// Temp files to delete if the process is aborted.
+static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The wake-up pipe: (read end, write end). The handler writes one byte and nobody reads it,
+/// so the read end stays readable for good once a stop was asked for.
+static WAKE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
+
+/// Installs the handler (once per process; a second call is a no-op). Call from `main` only:
+/// a library must not take over a program's signals.
+pub fn install() {
+    if let Ok(pair) = rustix::pipe::pipe() {
+        let _ = WAKE.set(pair);
+    }
+    let _ = ctrlc::set_handler(on_signal);
+}
+
+fn on_signal() {
+    let n = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == 1 && GRACEFUL.load(Ordering::SeqCst) {
+        if let Some((_, w)) = WAKE.get() {
+            let _ = rustix::io::write(w, &[1]);
+        }
+        return;
+    }
+    abort();
+}
+
+/// Removes every registered partial file and exits with status 130.
+fn abort() -> ! {
+    let paths = PARTIALS.lock().map(|p| p.clone()).unwrap_or_default();
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
+    eprintln!("convoy: interrupted");
+    std::process::exit(130);
+}
+
+/// Switches between graceful (true) and abort (false) handling of the first signal.
+pub fn set_graceful(on: bool) {
+    GRACEFUL.store(on, Ordering::SeqCst);
+}
+
+/// Whether a stop has been asked for.
+pub fn requested() -> bool {
+    SIGNALS.load(Ordering::SeqCst) > 0
+}
+
+/// Waits up to `timeout` for a stop request; true if one came.
+pub fn wait(timeout: Duration) -> bool {
+    let end = Instant::now() + timeout;
+    while !requested() {
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// A descriptor that becomes readable when a stop is asked for (for `poll` beside an input).
+pub fn wake_fd() -> Option<BorrowedFd<'static>> {
+    WAKE.get().map(|(r, _)| r.as_fd())
+}
+
+/// A temp file that an abort must delete; unregistered when dropped (after it was renamed into
+/// place or deleted by its owner).
+#[derive(Debug)]
+pub struct Partial(PathBuf);
+
+impl Partial {
+    /// Registers `path`.
+    pub fn new(path: &Path) -> Partial {
+        if let Ok(mut p) = PARTIALS.lock() {
+            p.push(path.to_path_buf());
+        }
+        Partial(path.to_path_buf())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Ok(mut p) = PARTIALS.lock() {
+            if let Some(i) = p.iter().position(|q| *q == self.0) {
+                p.swap_remove(i);
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Where `convoy run` writes frames: a WAV, raw or text stream to a file, a FIFO or device, or
+//! stdout (see [`crate::io::output`] for which is which and how a file is committed).
+//!
+//! Writer thread. A regular file gets its WAV header fixed at the end (RF64 past 4 GiB when
+//! room was reserved for it); a pipe, FIFO or device gets a streaming header (sizes
+//! 0xFFFFFFFF), which sox, ffmpeg and convoy read.
+
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use super::codec::{Encoder, SampleFormat};
+use super::{Bits, StreamInfo, WireFormat, wav};
+use crate::conv::Sample;
+use crate::error::{Error, Result};
+use crate::io::output::{self, Kind, OutputFile};
+
+enum Target {
+    Stdout(BufWriter<io::Stdout>),
+    File(BufWriter<OutputFile>),
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file().write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file().flush()
+    }
+}
+
+/// How a sink should encode, decided before any work.
+#[derive(Clone, Debug)]
+pub struct SinkPlan {
+    pub format: WireFormat,
+    pub sample: SampleFormat,
+    /// What the output path is.
+    pub kind: Kind,
+    /// Dither integer output (`--dither tpdf`, the default).
+    pub dither: bool,
+}
+
+/// Where output frames go.
+pub struct Sink {
+    /// As typed, for messages.
+    pub name: String,
+    target: Option<Target>,
+    format: WireFormat,
+    encoder: Encoder,
+    sample: SampleFormat,
+    rate: u32,
+    channels: usize,
+    rf64_room: bool,
+    /// Frames written so far.
+    pub frames: u64,
+    bytes: Vec<u8>,
+    /// The reader of stdout or the FIFO went away (EPIPE): the rest is dropped quietly.
+    pub closed: bool,
+}
+
+impl Sink {
+    /// Works out `-o ARG`'s format and checks the destination (directory exists, not a
+    /// directory, not the same file as any of `inputs` or stdin) before any work is done.
+    ///
+    /// # Errors
+    /// An unknown extension, `--bits` on a raw format, or a bad destination.
+    pub fn plan(
+        arg: &str,
+        format: Option<WireFormat>,
+        bits: Option<Bits>,
+        input: &StreamInfo,
+        inputs: &[std::path::PathBuf],
+        reads_stdin: bool,
+    ) -> Result<SinkPlan> {
+        let name = if arg == "-" { "stdout" } else { arg };
+        let bad = |msg: String| Error::input(name, msg);
+        let format = match format {
+            Some(f) => f,
+            None if arg == "-" => WireFormat::Wav,
+            None => match crate::io::extension(Path::new(arg)).as_str() {
+                "wav" | "wave" => WireFormat::Wav,
+                "txt" | "csv" => WireFormat::Text,
+                "f32" => WireFormat::F32le,
+                "s16" | "raw" | "pcm" => WireFormat::S16le,
+                // A FIFO or device has no extension to go by: WAV, as to a pipe.
+                _ if !matches!(output::classify(Path::new(arg))?, Kind::Regular(_)) => {
+                    WireFormat::Wav
+                }
+                other => {
+                    return Err(bad(format!(
+                        "cannot tell the output format from {}; use .wav or .txt, or say --out-format",
+                        if other.is_empty() {
+                            "no extension".to_string()
+                        } else {
+                            format!("'.{other}'")
+                        }
+                    )));
+                }
+            },
+        };
+        let sample = match format {
+            WireFormat::Wav => match (bits, input.wav_format) {
+                (Some(b), _) => b.format(),
+                // A pipe gets 32-bit float: nothing is lost between convoy processes.
+                (None, _) if arg == "-" => SampleFormat::F32,
+                (None, Some(f)) => f,
+                (None, None) => SampleFormat::F32,
+            },
+            WireFormat::F32le | WireFormat::Text => SampleFormat::F32,
+            WireFormat::S16le => SampleFormat::S16,
+        };
+        if bits.is_some() && format != WireFormat::Wav {
+            return Err(Error::Usage(
+                "--bits applies to WAV output only (raw formats fix their own)".into(),
+            ));
+        }
+        let kind = output::check(Path::new(arg), inputs, reads_stdin)?;
+        if kind == Kind::Stdout {
+            output::check_stdout_open()?;
+        }
+        Ok(SinkPlan {
+            format,
+            sample,
+            kind,
+            dither: true,
+        })
+    }
+
+    /// Opens the sink (a temp file next to the target, the special file, or stdout) and
+    /// writes any header. `expected_frames` (when the input's length is known) decides whether
+    /// room for an RF64 header is reserved: always when unknown, or when the output may pass
+    /// 4 GiB.
+    ///
+    /// # Errors
+    /// The output cannot be opened or written.
+    pub fn create(
+        arg: &str,
+        plan: SinkPlan,
+        rate: u32,
+        channels: usize,
+        expected_frames: Option<u64>,
+    ) -> Result<Sink> {
+        let name = if arg == "-" {
+            "stdout".to_string()
+        } else {
+            arg.to_string()
+        };
+        let target = match &plan.kind {
+            Kind::Stdout => Target::Stdout(BufWriter::with_capacity(1 << 16, io::stdout())),
+            kind => Target::File(BufWriter::with_capacity(
+                1 << 16,
+                OutputFile::create(Path::new(arg), kind)?,
+            )),
+        };
+        let seekable = matches!(&target, Target::File(f) if f.get_ref().seekable());
+        let bytes_per_frame = (channels * plan.sample.bytes()) as u64;
+        // Past 2 GiB of expected data (tails and delays may add more), or unknown: reserve.
+        let rf64_room =
+            seekable && expected_frames.is_none_or(|f| f.saturating_mul(bytes_per_frame) > 1 << 31);
+        let mut sink = Sink {
+            name,
+            target: Some(target),
+            format: plan.format,
+            encoder: Encoder::new(plan.sample, plan.dither),
+            sample: plan.sample,
+            rate,
+            channels,
+            rf64_room,
+            frames: 0,
+            bytes: Vec::new(),
+            closed: false,
+        };
+        if plan.format == WireFormat::Wav {
+            let header = wav::header_bytes(rate, channels, plan.sample, None, rf64_room);
+            sink.put(&header)?;
+        }
+        Ok(sink)
+    }
+
+    /// Samples clipped so far (integer output, or beyond f32's range).
+    pub fn clipped(&self) -> u64 {
+        self.encoder.clipped
+    }
+
+    /// The encoding written.
+    pub fn sample_format(&self) -> SampleFormat {
+        self.sample
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = match self.target.as_mut() {
+            Some(Target::Stdout(out)) => out.write_all(bytes),
+            Some(Target::File(out)) => out.write_all(bytes),
+            None => Ok(()),
+        };
+        let seekable = matches!(&self.target, Some(Target::File(f)) if f.get_ref().seekable());
+        match result {
+            // A reader that went away (stdout, a FIFO) ends the output quietly.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe && !seekable => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(Error::Write {
+                path: self.name.clone(),
+                msg: crate::error::describe_io(&e),
+            }),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Writes planar frames.
+    ///
+    /// # Errors
+    /// The write fails (disk full...).
+    pub fn write<T: Sample>(&mut self, block: &[Vec<T>]) -> Result<()> {
+        let frames = block.first().map_or(0, Vec::len);
+        if frames == 0 {
+            return Ok(());
+        }
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.clear();
+        if self.format == WireFormat::Text {
+            use std::fmt::Write as _;
+            let mut s = String::with_capacity(frames * self.channels * 12);
+            for i in 0..frames {
+                for (c, ch) in block.iter().enumerate() {
+                    if c > 0 {
+                        s.push(' ');
+                    }
+                    let v = ch[i];
+                    if v.is_nan() {
+                        s.push_str("nan");
+                    } else if v.is_infinite() {
+                        s.push_str(if v > T::zero() { "inf" } else { "-inf" });
+                    } else {
+                        // The shortest text that reads back to the same value.
+                        let _ = write!(s, "{v}");
+                    }
+                }
+                s.push('\n');
+            }
+            bytes.extend_from_slice(s.as_bytes());
+        } else {
+            let views: Vec<&[T]> = block.iter().map(|c| &c[..]).collect();
+            self.encoder.encode(&views, frames, &mut bytes);
+        }
+        let result = self.put(&bytes);
+        self.bytes = bytes;
+        self.frames += frames as u64;
+        result
+    }
+
+    /// Flushes and fixes a file's WAV header; the output is committed by [`Finished::commit`]
+    /// (so a picture that must be written too can fail before anything is replaced).
+    ///
+    /// # Errors
+    /// Flushing or rewriting the header fails.
+    pub fn finish(mut self) -> Result<Finished> {
+        let (rate, channels, sample, frames) = (self.rate, self.channels, self.sample, self.frames);
+        match self.target.take() {
+            Some(Target::Stdout(mut out)) => match out.flush() {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Finished(None)),
+                Err(e) => Err(Error::write(Path::new("stdout"), &e)),
+                Ok(()) => Ok(Finished(None)),
+            },
+            Some(Target::File(out)) => {
+                let path = Path::new(&self.name);
+                let mut out = match out.into_inner() {
+                    Ok(o) => o,
+                    Err(e) if e.error().kind() == io::ErrorKind::BrokenPipe => {
+                        e.into_inner().into_parts().0
+                    }
+                    Err(e) => return Err(Error::write(path, e.error())),
+                };
+                if self.format == WireFormat::Wav && out.seekable() {
+                    let header =
+                        wav::header_bytes(rate, channels, sample, Some(frames), self.rf64_room);
+                    let file = out.file();
+                    file.seek(SeekFrom::Start(0))
+                        .and_then(|_| file.write_all(&header))
+                        .map_err(|e| Error::write(path, &e))?;
+                }
+                Ok(Finished(Some(out)))
+            }
+            None => Ok(Finished(None)),
+        }
+    }
+}
+
+/// A finished output waiting to be put in place.
+pub struct Finished(Option<OutputFile>);
+
+impl Finished {
+    /// Renames the temp file over the target (or closes the special file).
+    ///
+    /// # Errors
+    /// The rename fails.
+    pub fn commit(self) -> Result<()> {
+        match self.0 {
+            Some(out) => out.commit(),
+            None => Ok(()),
+        }
+    }
+}

@@ -30,7 +30,7 @@ static WAKE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
 /// Installs the handler (once per process; a second call is a no-op). Call from `main` only:
 /// a library must not take over a program's signals.
 pub fn install() {
-    if let Ok(pair) = rustix::pipe::pipe() {
+    if let Ok(pair) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
         let _ = WAKE.set(pair);
     }
     let _ = ctrlc::set_handler(on_signal);

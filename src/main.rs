@@ -8,14 +8,19 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use convoy::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    convoy::rt::keep_freed_memory();
     // Ctrl-C / SIGTERM: abort (partial outputs removed, status 130) until a command says it
-    // can stop gracefully (convoy run while streaming).
+    // can stop gracefully (convoy run). First thing, so the window in which a signal simply
+    // kills the process is only the program's loading.
     convoy::interrupt::install();
+    convoy::rt::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return clap_error(&err),
     };
+    if let Command::Run(args) = &cli.command {
+        // A run stops gracefully from the start: what it reads still comes out (cmd/run.rs).
+        convoy::interrupt::set_graceful(!args.explain);
+    }
     let result = match &cli.command {
         Command::Convolve(args) => convoy::cmd::convolve::run(args),
         Command::Bench(args) => convoy::cmd::bench::run(args),

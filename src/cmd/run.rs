@@ -135,6 +135,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if !args.explain {
         check_terminals(args)?;
     }
+    // From the first byte read on, a Ctrl-C ends the input instead of aborting: whatever was
+    // taken from it (the source reads ahead while it opens) still goes into a valid output.
+    crate::interrupt::set_graceful(true);
     let source = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
     if args.input != "-" {
         inputs.push(PathBuf::from(&args.input));
@@ -228,8 +231,6 @@ fn offline<T: Sample>(
             bar
         });
 
-    // From here on the first Ctrl-C finishes the output instead of aborting.
-    crate::interrupt::set_graceful(true);
     let started = Instant::now();
     let (in_tx, in_rx) = bounded::<Msg<T>>(DEPTH);
     // The reader is not joined: it always sends its last message before it ends.
@@ -356,6 +357,9 @@ fn offline<T: Sample>(
         t.draw(png, rate, title)?;
     }
     finished.commit()?;
+    for warning in chain.warnings() {
+        eprintln!("convoy: {warning}");
+    }
     if !args.quiet && !closed {
         let seconds = frames_in as f64 / f64::from(rate);
         let wall = started.elapsed().as_secs_f64();

@@ -222,11 +222,14 @@ impl Destination {
             });
         };
         let name = path.display().to_string();
+        let target = output::check(path, inputs, reads_stdin)?;
         let kind = match extension(path).as_str() {
             "txt" => OutKind::Text,
             "csv" => OutKind::Csv,
             "npy" => OutKind::Npy,
             "wav" => OutKind::Wav,
+            // stdout by another name, a FIFO, a device: text, as stdout gets.
+            _ if !matches!(target, output::Kind::Regular(_)) => OutKind::Text,
             other => {
                 let shown = if other.is_empty() {
                     "no extension".to_string()
@@ -239,7 +242,6 @@ impl Destination {
                 ));
             }
         };
-        let target = output::check(path, inputs, reads_stdin)?;
         if target == output::Kind::Stdout {
             output::check_stdout_open()?;
         }

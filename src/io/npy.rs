@@ -50,8 +50,81 @@ pub fn read_npy_nd(
 
 type Raw = (Vec<usize>, Vec<f64>, bool, Order);
 
-fn read_raw(name: &str, reader: impl Read, file_size: Option<u64>) -> Result<Raw> {
+/// The header's `shape` tuple, read before npyz sees the file: npyz multiplies the dimensions
+/// without checking (a wrapped product read past the data, or an abort), so a shape whose
+/// product overflows never reaches it. `None` when the header cannot be read this way (npyz
+/// then reports what is wrong with it).
+fn header_shape(header: &str) -> Option<Vec<u64>> {
+    let at = header.find("'shape'")?;
+    let rest = &header[at + 7..];
+    let open = rest.find('(')?;
+    let close = rest[open..].find(')')? + open;
+    rest[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.trim_end_matches(['L', 'l']).parse::<u64>().ok())
+        .collect()
+}
+
+/// A shape as numpy prints it: `(5,)`, `(2, 3)`.
+fn shape_text(dims: &[u64]) -> String {
+    match dims {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            dims.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn read_raw(name: &str, mut reader: impl Read, file_size: Option<u64>) -> Result<Raw> {
     let bad = |msg: String| Error::input(name, msg);
+    // Magic, version, header length, header: read here first so the shape can be checked.
+    let mut head = [0u8; 10];
+    reader
+        .read_exact(&mut head)
+        .map_err(|_| bad("not a readable .npy file (shorter than its header)".into()))?;
+    if &head[..6] != b"\x93NUMPY" {
+        return Err(bad("not a .npy file (no NUMPY magic)".into()));
+    }
+    let mut prefix = head.to_vec();
+    let header_len = if head[6] == 1 {
+        usize::from(u16::from_le_bytes([head[8], head[9]]))
+    } else {
+        let mut more = [0u8; 2];
+        reader
+            .read_exact(&mut more)
+            .map_err(|_| bad("not a readable .npy file (shorter than its header)".into()))?;
+        prefix.extend_from_slice(&more);
+        u32::from_le_bytes([head[8], head[9], more[0], more[1]]) as usize
+    };
+    if header_len > 1 << 20 {
+        return Err(bad(format!(
+            "not a readable .npy file (a header of {header_len} bytes)"
+        )));
+    }
+    let mut header = vec![0u8; header_len];
+    reader
+        .read_exact(&mut header)
+        .map_err(|_| bad("not a readable .npy file (the header is cut short)".into()))?;
+    if let Some(dims) = header_shape(&String::from_utf8_lossy(&header)) {
+        if dims
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .is_none()
+        {
+            return Err(bad(format!(
+                "shape {} is impossibly large",
+                shape_text(&dims)
+            )));
+        }
+    }
+    prefix.extend_from_slice(&header);
+    let reader = std::io::Cursor::new(prefix).chain(reader);
     let npy = NpyFile::new(reader).map_err(|e| {
         // npyz's header errors can draw a parser diagram over several lines: keep the first.
         let text = e.to_string();
@@ -69,13 +142,7 @@ fn read_raw(name: &str, reader: impl Read, file_size: Option<u64>) -> Result<Raw
     // The shape as the header claims it, checked before anything is allocated: its product
     // must not overflow, must fit in the file, and must be within the limit.
     let dims = npy.shape().to_vec();
-    let shown = format!(
-        "({})",
-        dims.iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let shown = shape_text(&dims);
     let count = dims
         .iter()
         .try_fold(1u64, |a, &d| a.checked_mul(d))

@@ -1,9 +1,10 @@
 //! Streaming WAV: header parsing and writing, for files and pipes.
 //!
-//! Reader/writer threads. hound (used by the one-shot commands) needs a seekable writer and
-//! decodes sample by sample; a pipeline has to write to pipes and move millions of samples, so
-//! this module reads and writes the header itself and leaves the sample data to
-//! [`super::codec`], which converts whole blocks.
+//! Reader/writer threads. hound needs a seekable writer, decodes sample by sample and knows
+//! neither 64-bit float, streaming sizes nor RF64; a pipeline has to write to pipes and move
+//! millions of samples, so this module reads and writes the header itself and leaves the
+//! sample data to [`super::codec`], which converts whole blocks. Every command reads WAV
+//! through it (hound stays as the tests' independent reader and writer).
 //!
 //! A WAV streamed to a pipe cannot know its length: convoy writes 0xFFFFFFFF as the RIFF and
 //! data sizes (what sox and ffmpeg expect; sox reads nothing when they are 0), and reads a data

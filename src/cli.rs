@@ -219,6 +219,12 @@ Inputs: a file (.txt/.csv numbers as np.loadtxt reads them, .npy, .wav with one 
 channel), - for stdin (text), or an inline list (\"0 1 0.5\", \"0,1,0.5\", \"-2\"). An argument that
 names an existing file is that file.
 
+Named kernels (the same words as convoy run's stages, the same taps):
+  ma:N (= box:N)  gauss:SIGMA   any dimensionality (N-d: the outer product)
+  savgol:W,ORDER  taps:a,b,c  gain:X  delay:N   1-D
+  lowpass:HZ  highpass:HZ  bandpass:LO,HI  bandstop:LO,HI   1-D, at a WAV signal's rate
+  sobel-x  sobel-y  laplace  sharpen   2-D
+
 Examples:
   convoy convolve \"1 2 3\" \"0 1 0.5\"                    # np.convolve -> 0 1 2.5 4 1.5
   convoy convolve \"1 2 3\" \"1 1\" --mode valid            # -> 3 5

@@ -867,3 +867,656 @@ fn item_11_one_nan_sample_does_not_silence_denoise_or_dehum() {
         );
     }
 }
+
+/// Writes a WAV byte by byte (formats hound cannot: 64-bit float, empty data chunks).
+fn raw_wav(path: &Path, tag: u16, bits: u16, channels: u16, chunks: &[&[u8]]) {
+    let align = channels * bits / 8;
+    let mut body = Vec::new();
+    body.extend_from_slice(b"WAVEfmt ");
+    body.extend_from_slice(&18u32.to_le_bytes());
+    body.extend_from_slice(&tag.to_le_bytes());
+    body.extend_from_slice(&channels.to_le_bytes());
+    body.extend_from_slice(&48_000u32.to_le_bytes());
+    body.extend_from_slice(&(48_000 * u32::from(align)).to_le_bytes());
+    body.extend_from_slice(&align.to_le_bytes());
+    body.extend_from_slice(&bits.to_le_bytes());
+    body.extend_from_slice(&0u16.to_le_bytes());
+    for data in chunks {
+        body.extend_from_slice(b"data");
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+    }
+    let mut f = b"RIFF".to_vec();
+    f.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    f.extend_from_slice(&body);
+    fs::write(path, f).unwrap();
+}
+
+fn out_text(res: &std::process::Output) -> String {
+    assert!(res.status.success(), "{}", stderr(res));
+    String::from_utf8_lossy(&res.stdout).trim().to_string()
+}
+
+#[test]
+fn item_12_one_reader_for_every_command() {
+    let dir = TempDir::new().unwrap();
+    let a = tone_wav(dir.path(), "a.wav", 1000, 1, 16);
+    // convoy's own stdout WAV (streaming sizes) is read by convolve and plot.
+    let res = convoy()
+        .args(["run", "-q", "-i", s(&a), "-o", "-", "ma:3"])
+        .output()
+        .unwrap();
+    assert!(res.status.success());
+    let piped = dir.path().join("s.wav");
+    fs::write(&piped, &res.stdout).unwrap();
+    let res = convoy()
+        .args([
+            "convolve",
+            s(&piped),
+            "1",
+            "-o",
+            s(&dir.path().join("c.txt")),
+        ])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("c.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    let res = convoy()
+        .args(["plot", s(&piped), "-o", s(&dir.path().join("p.png"))])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    // 64-bit float keeps every bit through convolve, and as taps:@ and through run.
+    let values = [1.0f64 + 1e-12, -0.5, 0.25];
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f64wav = dir.path().join("f64.wav");
+    raw_wav(&f64wav, 3, 64, 1, &[&bytes]);
+    let res = convoy()
+        .args(["convolve", s(&f64wav), "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out_text(&res), "1.000000000001 -0.5 0.25");
+    // An empty data chunk before the real one: its header is not read as samples.
+    let two = dir.path().join("two.wav");
+    let pcm: Vec<u8> = [1000i16, -2000, 3000]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    raw_wav(&two, 1, 16, 1, &[&[], &pcm]);
+    let res = convoy().args(["convolve", s(&two), "1"]).output().unwrap();
+    assert_eq!(
+        out_text(&res),
+        "0.030517578125 -0.06103515625 0.091552734375"
+    );
+    let out = dir.path().join("two_out.wav");
+    let res = convoy()
+        .args(["run", "-q", "-i", s(&two), "-o", s(&out), "gain:1"])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(read_wav(&out).1[0].len(), 3);
+    // f64 beyond f32's range: kept in f64 by default; to f32 clipped and counted, with a hint.
+    let big: Vec<u8> = [1e300f64, 0.5]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let bigwav = dir.path().join("big.wav");
+    raw_wav(&bigwav, 3, 64, 1, &[&big]);
+    let res = convoy()
+        .args([
+            "run",
+            "-i",
+            s(&bigwav),
+            "-o",
+            s(&out),
+            "--bits",
+            "f32",
+            "gain:1",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&res);
+    assert!(res.status.success(), "{err}");
+    assert!(err.contains("1 clipped"), "{err}");
+    assert!(err.contains("range"), "{err}");
+}
+
+/// The DC gain `--explain` prints for a chain on `input`.
+fn explained_dc(input: &Path, stage: &str) -> f64 {
+    let res = convoy()
+        .args(["run", "-i", s(input), "--explain", stage])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&res.stdout).to_string();
+    assert!(res.status.success(), "{}", stderr(&res));
+    let db = text
+        .split("DC gain ")
+        .nth(1)
+        .and_then(|t| t.split(" dB").next())
+        .unwrap_or_else(|| panic!("no DC gain in {text}"));
+    db.trim().parse().unwrap()
+}
+
+#[test]
+fn item_13_a_resampled_ir_keeps_its_gain() {
+    let dir = TempDir::new().unwrap();
+    let input = tone_wav(dir.path(), "in.wav", 4800, 1, 16);
+    for rate in [24_000u32, 96_000] {
+        let ir = dir.path().join(format!("ma5_{rate}.wav"));
+        common::write_wav(&ir, &[vec![0.2; 5]], rate, 32, true);
+        let db = explained_dc(&input, &format!("fir:{},resample=yes", s(&ir)));
+        assert!(db.abs() < 0.05, "from {rate} Hz: DC gain {db} dB");
+    }
+}
+
+#[test]
+fn item_14_a_minus_3_db_point_the_design_cannot_reach_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let input = tone_wav(dir.path(), "in.wav", 4800, 1, 16);
+    let res = convoy()
+        .args([
+            "run",
+            "-i",
+            s(&input),
+            "-o",
+            "/dev/null",
+            "lowpass:100,taps=31",
+        ])
+        .output()
+        .unwrap();
+    fails_with(&res, 2, &["31 taps", "100 Hz", "taps"]);
+    // The default design reaches its edge.
+    let res = convoy()
+        .args([
+            "run",
+            "-q",
+            "-i",
+            s(&input),
+            "-o",
+            "/dev/null",
+            "lowpass:100",
+        ])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+}
+
+fn npy_f64(path: &Path, shape: &[usize], data: &[f64]) {
+    let tuple = if shape.len() == 1 {
+        format!("({},)", shape[0])
+    } else {
+        format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    fs::write(path, npy("<f8", false, &tuple, &bytes)).unwrap();
+}
+
+fn npy_values(path: &Path) -> Vec<f64> {
+    let bytes = fs::read(path).unwrap();
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    bytes[10 + len..]
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn item_15_nan_in_n_d_lands_where_scipy_puts_it() {
+    let dir = TempDir::new().unwrap();
+    let img = dir.path().join("img.npy");
+    let mut data = vec![0.5; 300 * 300];
+    data[100 * 300 + 100] = f64::NAN;
+    npy_f64(&img, &[300, 300], &data);
+    let out = dir.path().join("y.npy");
+    // scipy.ndimage.convolve(img, ones((41, 41)) / 41**2, mode='reflect'): 1681 NaN.
+    let res = convoy()
+        .args([
+            "convolve",
+            s(&img),
+            "box:41",
+            "--ndimage-mode",
+            "reflect",
+            "-o",
+            s(&out),
+        ])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(npy_values(&out).iter().filter(|v| v.is_nan()).count(), 1681);
+    // A Laplacian over one NaN: convolve2d multiplies its zeros too (9 NaN), ndimage leaves
+    // zero weights out (5 NaN).
+    let small = dir.path().join("small.npy");
+    let mut d = vec![0.0; 100];
+    d[55] = f64::NAN;
+    npy_f64(&small, &[10, 10], &d);
+    let res = convoy()
+        .args([
+            "convolve",
+            s(&small),
+            "laplace",
+            "--mode",
+            "same",
+            "-o",
+            s(&out),
+        ])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(npy_values(&out).iter().filter(|v| v.is_nan()).count(), 9);
+    let res = convoy()
+        .args([
+            "convolve",
+            s(&small),
+            "laplace",
+            "--ndimage-mode",
+            "reflect",
+            "-o",
+            s(&out),
+        ])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(npy_values(&out).iter().filter(|v| v.is_nan()).count(), 5);
+}
+
+/// A 4-channel (LL, LR, RL, RR) IR of `taps` taps with distinct paths.
+fn true_stereo_ir(dir: &Path) -> PathBuf {
+    let ir = dir.join("ts.wav");
+    let paths = vec![
+        vec![0.5, 0.0, 0.0, 0.0],
+        vec![0.0, 0.25, 0.0, 0.0],
+        vec![0.0, 0.0, 0.125, 0.0],
+        vec![0.0, 0.0, 0.0, 0.0625],
+    ];
+    common::write_wav(&ir, &paths, 48_000, 32, true);
+    ir
+}
+
+#[test]
+fn item_16_response_draws_a_true_stereo_ir_direct_path() {
+    let dir = TempDir::new().unwrap();
+    let ir = true_stereo_ir(dir.path());
+    let res = convoy()
+        .args([
+            "response",
+            &format!("fir:{}", s(&ir)),
+            "--csv",
+            "--points",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    let text = out_text(&res);
+    // LL = 0.5 * delta: -6.02 dB everywhere.
+    for line in text.lines().skip(1) {
+        let db: f64 = line.split(',').nth(1).unwrap().parse().unwrap();
+        assert!((db - 20.0 * 0.5f64.log10()).abs() < 1e-6, "{line}");
+    }
+    let res = convoy()
+        .args([
+            "response",
+            &format!("fir:{}", s(&ir)),
+            "-o",
+            s(&dir.path().join("r.png")),
+        ])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+}
+
+#[test]
+fn item_17_a_mono_voice_through_a_stereo_or_true_stereo_ir() {
+    let dir = TempDir::new().unwrap();
+    let mono = dir.path().join("mono.wav");
+    common::write_wav(&mono, &[vec![1.0, 0.0, 0.0, 0.0, 0.5]], 48_000, 32, true);
+    let stereo_ir = dir.path().join("st.wav");
+    common::write_wav(
+        &stereo_ir,
+        &[vec![1.0, 0.5], vec![0.25, 0.0]],
+        48_000,
+        32,
+        true,
+    );
+    let out = dir.path().join("o.wav");
+    let res = convoy()
+        .args(["run", "-q", "-i", s(&mono), "-o", s(&out)])
+        .arg(format!("fir:{}", s(&stereo_ir)))
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    let (spec, y) = read_wav(&out);
+    assert_eq!(spec.channels, 2);
+    assert_eq!(y[0], vec![1.0, 0.5, 0.0, 0.0, 0.5, 0.25]);
+    assert_eq!(y[1], vec![0.25, 0.0, 0.0, 0.0, 0.125, 0.0]);
+    // True stereo on mono: out_L = x*(LL+RL), out_R = x*(LR+RR).
+    let ts = true_stereo_ir(dir.path());
+    let res = convoy()
+        .args(["run", "-q", "-i", s(&mono), "-o", s(&out)])
+        .arg(format!("fir:{}", s(&ts)))
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    let (spec, y) = read_wav(&out);
+    assert_eq!(spec.channels, 2);
+    assert_eq!(&y[0][..4], &[0.5, 0.0, 0.125, 0.0]);
+    assert_eq!(&y[1][..4], &[0.0, 0.25, 0.0, 0.0625]);
+    // --help says so.
+    let help = convoy().args(["run", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("mono input through an N-channel"));
+}
+
+#[test]
+fn item_18_an_impulse_response_is_causal_by_default() {
+    let dir = TempDir::new().unwrap();
+    // A click at 0.1 s through a 0.5 s decaying IR.
+    let mut x = vec![0.0; 48_000];
+    x[4800] = 0.5;
+    let click = dir.path().join("click.wav");
+    common::write_wav(&click, &[x], 48_000, 32, true);
+    let ir: Vec<f64> = (0..24_000)
+        .map(|i| (-(i as f64) / 3000.0).exp() * 0.5)
+        .collect();
+    let irp = dir.path().join("hall.wav");
+    common::write_wav(&irp, &[ir], 48_000, 32, true);
+    let out = dir.path().join("wet.wav");
+    let res = convoy()
+        .args(["run", "-q", "-i", s(&click), "-o", s(&out)])
+        .arg(format!("fir:{}", s(&irp)))
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    let y = &read_wav(&out).1[0];
+    assert_eq!(
+        y.len(),
+        48_000 + 24_000 - 1,
+        "full length: the tail is kept"
+    );
+    // Nothing before the click (the FFT engine's round-off aside).
+    let early = y[..4800].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(early < 1e-6, "{early} before the click");
+    assert!(
+        (y[4800] - 0.25).abs() < 1e-6,
+        "the direct sound where it was"
+    );
+}
+
+#[test]
+fn item_19_a_no_op_chain_on_16_bit_is_bit_exact() {
+    let dir = TempDir::new().unwrap();
+    let a = tone_wav(dir.path(), "a16.wav", 20_000, 2, 16);
+    let b = dir.path().join("b.wav");
+    for stages in [vec!["gain:0db"], vec![], vec!["gain:1", "delay:0"]] {
+        let res = convoy()
+            .args(["run", "-q", "-i", s(&a), "-o", s(&b)])
+            .args(&stages)
+            .output()
+            .unwrap();
+        assert!(res.status.success(), "{}", stderr(&res));
+        assert_eq!(read_wav(&b).1, read_wav(&a).1, "{stages:?}");
+    }
+    // --dither none rounds; tpdf (the default) dithers only what is off the grid.
+    let res = convoy()
+        .args([
+            "run",
+            "-q",
+            "-i",
+            s(&a),
+            "-o",
+            s(&b),
+            "--dither",
+            "none",
+            "gain:0.5",
+        ])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    let (_, half) = read_wav(&b);
+    let (_, orig) = read_wav(&a);
+    for (h, o) in half[0].iter().zip(&orig[0]) {
+        let want = (o * 0.5 * 32768.0).round() / 32768.0;
+        assert_eq!(*h, want);
+    }
+}
+
+#[test]
+fn item_20_text_frames_keep_f64_precision() {
+    let mut child = convoy()
+        .args([
+            "run",
+            "-q",
+            "-i",
+            "-",
+            "--rate",
+            "100",
+            "-o",
+            "-",
+            "--out-format",
+            "text",
+        ])
+        .arg("gain:1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"1700000000.1\n3\n0.1\n")
+        .unwrap();
+    let res = child.wait_with_output().unwrap();
+    assert_eq!(out_text(&res), "1700000000.1\n3\n0.1");
+}
+
+#[test]
+fn item_21_forgetting_i_or_o_on_a_terminal_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let input = tone_wav(dir.path(), "in.wav", 1000, 1, 16);
+    let bin = common::bin();
+    // `script` gives the command a terminal for stdin and stdout.
+    let run = |cmd: String| {
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let res = run(format!("{} run -i {} ma:9", bin.display(), s(&input)));
+    let text = String::from_utf8_lossy(&res.stdout).to_string();
+    assert!(text.contains("no output"), "{text}");
+    assert!(
+        !text.contains("RIFF"),
+        "binary went to the terminal: {text}"
+    );
+    let res = run(format!(
+        "timeout 10 {} run -o {} ma:9",
+        bin.display(),
+        s(&dir.path().join("o.wav"))
+    ));
+    let text = String::from_utf8_lossy(&res.stdout).to_string();
+    assert!(text.contains("no input"), "{text}");
+    // Text is fine on a terminal.
+    let res = run(format!(
+        "{} run -i {} -o - --out-format text gain:1 | head -1",
+        bin.display(),
+        s(&input)
+    ));
+    assert!(res.status.success());
+}
+
+#[test]
+fn item_22_chain_files_resolve_paths_from_their_folder_and_name_the_line() {
+    let dir = TempDir::new().unwrap();
+    let input = tone_wav(dir.path(), "in.wav", 2000, 1, 16);
+    let sub = dir.path().join("presets");
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("k.txt"), "0.25 0.5 0.25\n").unwrap();
+    common::write_wav(&sub.join("ir.wav"), &[vec![1.0, 0.5]], 48_000, 32, true);
+    fs::write(
+        sub.join("chain.txt"),
+        "# smoothing\ntaps:@k.txt\nfir:ir.wav\n",
+    )
+    .unwrap();
+    let out = dir.path().join("o.wav");
+    let res = convoy()
+        .current_dir(dir.path())
+        .args(["run", "-q", "-i", s(&input), "-o", s(&out), "--chain"])
+        .arg(sub.join("chain.txt"))
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    fs::write(sub.join("bad.txt"), "ma:3\n\nlowpas:100\n").unwrap();
+    let res = convoy()
+        .args(["run", "-i", s(&input), "-o", s(&out), "--chain"])
+        .arg(sub.join("bad.txt"))
+        .output()
+        .unwrap();
+    fails_with(&res, 2, &["bad.txt line 3", "lowpas:100", "lowpass"]);
+}
+
+#[test]
+fn item_23_plot_refuses_other_formats_and_writes_png_to_stdout() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("d.txt");
+    let text: String = (0..2000)
+        .map(|i| format!("{}\n", (i as f64 * 0.01).sin()))
+        .collect();
+    fs::write(&data, text).unwrap();
+    for bad in ["p.svg", "p.txt"] {
+        let res = convoy()
+            .args(["plot", s(&data), "-o", s(&dir.path().join(bad))])
+            .output()
+            .unwrap();
+        fails_with(&res, 2, &["PNG"]);
+        assert!(!dir.path().join(bad).exists());
+    }
+    let res = convoy()
+        .current_dir(dir.path())
+        .args(["plot", s(&data), "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert!(res.stdout.starts_with(b"\x89PNG"));
+    assert!(!dir.path().join("-").exists());
+}
+
+#[test]
+fn item_25_one_vocabulary_for_run_and_convolve() {
+    let res = convoy()
+        .args(["convolve", "1 2 3 4 5", "ma:3", "--mode", "same"])
+        .output()
+        .unwrap();
+    let ma = out_text(&res);
+    let res = convoy()
+        .args(["convolve", "1 2 3 4 5", "box:3", "--mode", "same"])
+        .output()
+        .unwrap();
+    assert_eq!(out_text(&res), ma);
+    let res = convoy()
+        .args(["convolve", "1 2 3 4 5", "taps:0.25 0.5 0.25"])
+        .output()
+        .unwrap();
+    assert_eq!(out_text(&res), "0.25 1 2 3 4 3.5 1.25");
+    // gauss: the same taps in both commands (scipy.ndimage's truncate=4 support).
+    let res = convoy()
+        .args(["convolve", "1", "gauss:1.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out_text(&res).split(' ').count(), 9);
+    let dir = TempDir::new().unwrap();
+    let input = tone_wav(dir.path(), "in.wav", 1000, 1, 16);
+    let res = convoy()
+        .args([
+            "run",
+            "-i",
+            s(&input),
+            "--explain",
+            "gauss:1.1",
+            "taps:0.25 0.5 0.25",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&res.stdout).to_string();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert!(
+        text.contains("gauss:1.1                  9 taps") || text.contains(" 9 taps"),
+        "{text}"
+    );
+    let help = convoy().args(["convolve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    for name in ["ma:N", "box:N", "gauss:SIGMA", "savgol:W,ORDER", "sobel-x"] {
+        assert!(help.contains(name), "convolve --help lacks {name}");
+    }
+}
+
+#[test]
+fn item_26_output_details() {
+    let dir = TempDir::new().unwrap();
+    // convolve's WAV: plain float fmt with cbSize (no extensible header sox complains about).
+    let w = dir.path().join("x.wav");
+    let res = convoy()
+        .args(["convolve", "0.1 0.2 0.3", "1 1", "-o", s(&w)])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    let bytes = fs::read(&w).unwrap();
+    assert_eq!(&bytes[12..16], b"fmt ");
+    assert_eq!(u32::from_le_bytes(bytes[16..20].try_into().unwrap()), 18);
+    assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 3);
+    // A replaced output keeps its permissions.
+    use std::os::unix::fs::PermissionsExt;
+    let t = dir.path().join("y.txt");
+    fs::write(&t, "old").unwrap();
+    fs::set_permissions(&t, fs::Permissions::from_mode(0o600)).unwrap();
+    let res = convoy()
+        .args(["convolve", "1 2", "1", "-o", s(&t)])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(
+        fs::metadata(&t).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // stdout closed before the start: an error, not a silent success.
+    let input = tone_wav(dir.path(), "in.wav", 100, 1, 16);
+    let res = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} run -i {} -o - ma:3 >&-",
+            common::bin().display(),
+            s(&input)
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
+    assert!(
+        stderr(&res).contains("stdout is closed"),
+        "{}",
+        stderr(&res)
+    );
+    // Clipping comes with a hint.
+    let out = dir.path().join("loud.wav");
+    let res = convoy()
+        .args(["run", "-i", s(&input), "-o", s(&out), "gain:40db"])
+        .output()
+        .unwrap();
+    let err = stderr(&res);
+    assert!(
+        err.contains("clipped") && err.contains("--bits f32"),
+        "{err}"
+    );
+}

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 pub use fused::{Engine, FusedStage, LinearStage, StageMode};
 pub use kernels::Kernels;
 pub use nonlinear::NonlinearStage;
-pub use parse::{STAGE_HELP, parse_stage};
+pub use parse::{STAGE_HELP, kernel_from_word, parse_stage};
 
 /// The most taps any stage, or any fused run of stages, may have: 2^22 (87 s at 48 kHz; the
 /// kernel, its spectra and the delay line take ~100 MB per channel). Refused before anything

@@ -23,8 +23,8 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
                    gain=DB|X  normalize=none|peak|dc|energy (default none: used as stored)
                    wet=X dry=X (default wet=1, dry=0)  resample=yes (an IR at another rate is
                    resampled, band-limited; without it a rate mismatch is an error)
-  taps:0.2,0.6,0.2 inline kernel          taps:@kernel.txt  kernel from a text file
-  ma:N             moving average (boxcar) of N taps
+  taps:0.2,0.6,0.2 inline kernel (commas or spaces)   taps:@kernel.txt  from a file (.txt/.npy/.wav)
+  ma:N  box:N      moving average (boxcar) of N taps
   gauss:SIGMA      Gaussian, sigma in samples (or gauss:sigma=S); taps=N (default +-4 sigma)
   savgol:W,ORDER   Savitzky-Golay smoothing (scipy.signal.savgol_coeffs(W, ORDER))
   lowpass:HZ  highpass:HZ  bandpass:LO,HI  bandstop:LO,HI
@@ -51,9 +51,15 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
   dehum:50|60      removes mains hum and its harmonics by fitting and subtracting each tone
                    (phase- and frequency-tracking; the speech under the hum stays);
                    harmonics=N (default: every harmonic up to 1 kHz). No latency.
-Every FIR-like stage takes mode=same (default: np.convolve(x, k, 'same') per channel: same
-length as the input when it is at least as long as the kernel, no delay) or mode=full
-(np.convolve 'full': N + M - 1 frames, the whole tail kept).";
+Every FIR-like stage takes mode=same or mode=full. Designed and inline kernels (ma, gauss,
+savgol, taps, the filters) default to mode=same: np.convolve(x, k, 'same') per channel, the
+input's length and alignment (a symmetric smoother does not delay). fir: defaults to
+mode=full: an impulse response is causal, so the direct sound stays where it was and the whole
+tail is kept (N + M - 1 frames), as ffmpeg's afir places it. A mono input through an N-channel
+IR gives N channels (a 4-channel true-stereo IR on mono: out_L = x*(LL+RL), out_R =
+x*(LR+RR)). The kernel words also work as convoy convolve's named kernels.
+A NaN or infinity entering denoise or dehum is replaced by 0 (and counted): it would poison
+their noise estimate and tone fits for the rest of the stream.";
 
 const NAMES: [&str; 14] = [
     "fir", "taps", "ma", "box", "gauss", "savgol", "lowpass", "highpass", "bandpass", "bandstop",
@@ -637,6 +643,43 @@ pub fn parse_stage(word: &StageWord, ctx: &Context) -> Result<Built> {
         note,
         upmix,
     })
+}
+
+/// The kernel of a linear stage word, for `convoy convolve` (one vocabulary for both
+/// commands): `ma:5`, `gauss:2`, `savgol:11,3`, `taps:1,2,1`, `lowpass:1k` (with a rate).
+///
+/// # Errors
+/// Not a kernel stage (denoise, fir...), or a bad word.
+pub fn kernel_from_word(text: &str, rate: Option<u32>) -> Result<Vec<f64>> {
+    let name = text.split([':', ',']).next().unwrap_or("");
+    if matches!(name, "fir" | "denoise" | "dehum") {
+        return Err(bad_stage(
+            text,
+            "is not a named kernel (give the IR file itself as the kernel)",
+        ));
+    }
+    let word = StageWord::from(text);
+    let ctx = Context {
+        rate,
+        channels: 1,
+        block: None,
+    };
+    match parse_stage(&word, &ctx)?.stage {
+        Stage::Linear(l) => match l.kernels {
+            Kernels::Shared(k) => Ok(k),
+            _ => Err(bad_stage(text, "is not a single kernel")),
+        },
+        Stage::Delay(d) => {
+            let d = usize::try_from(d)
+                .ok()
+                .filter(|&d| d < MAX_TAPS)
+                .ok_or_else(|| bad_stage(text, "over the limit of 2^22 taps as a kernel"))?;
+            let mut k = vec![0.0; d + 1];
+            k[d] = 1.0;
+            Ok(k)
+        }
+        Stage::Nonlinear(_) => Err(bad_stage(text, "is not a linear filter")),
+    }
 }
 
 /// A time (`48ms`, `0.05s`) or a whole number of samples, in samples.

@@ -57,7 +57,6 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         || args.origin.is_some()
         || args.magnitude_with.is_some()
         || args.normalize
-        || kernel_named
         || image_out;
     // The output of an N-d result, checked once: before reading when the options already say
     // N-d, otherwise as soon as the inputs turn out to be N-d.
@@ -91,7 +90,10 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             .map_or_else(|| args.kernel.clone(), Operand::display),
     );
     let any_nd = signal_loaded.is_nd() || kernel_loaded.as_ref().is_some_and(Loaded::is_nd);
-    if args.axis.is_none() && (any_nd || nd_options) {
+    // A named 2-D kernel (sobel-x...) on a 1-D signal: the N-d path says what is wrong.
+    let nd_name =
+        kernel_named && crate::conv::named::is_nd(&args.kernel) && !args.kernel.contains(':');
+    if args.axis.is_none() && (any_nd || nd_options || nd_name) {
         if !nd_options {
             check_nd_output()?;
         }
@@ -101,16 +103,23 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         };
         return nd_cmd::run(args, signal_loaded, k, names);
     }
-    let (Some(kernel_src), Some(signal)) = (kernel_src.as_ref(), signal_loaded.into_array()) else {
+    let Some(signal) = signal_loaded.into_array() else {
         return Err(Error::Usage(
-            "--axis 0 filters 1-D or 2-D arrays column by column; named kernels, images and 3-D arrays do not fit it".into(),
+            "--axis 0 filters 1-D or 2-D arrays column by column; images and 3-D arrays do not fit it".into(),
         ));
     };
-    let Some(kernel) = kernel_loaded.and_then(Loaded::into_array) else {
-        return Err(Error::Usage(
-            "--axis 0 needs a 1-D or 2-D array kernel".into(),
-        ));
+    // A named kernel for a 1-D signal: the stage word's kernel (ma:5, gauss:2, savgol:11,3...),
+    // the same taps `convoy run` uses.
+    let kernel = match kernel_loaded {
+        Some(l) => l
+            .into_array()
+            .ok_or_else(|| Error::Usage("--axis 0 needs a 1-D or 2-D array kernel".into()))?,
+        None => Array::from_vec(
+            crate::chain::kernel_from_word(args.kernel.trim(), signal.sample_rate)
+                .map_err(|e| Error::input(format!("kernel '{}'", args.kernel), e.to_string()))?,
+        ),
     };
+    let kernel_name = names.1.clone();
     if args.boundary != Boundary::Zero {
         if let Some(mode) = args.mode.filter(|m| *m != Mode::Same) {
             return Err(Error::Usage(format!(
@@ -123,7 +132,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     let sample_rate = match (signal.sample_rate, kernel.sample_rate) {
         (Some(s), Some(k)) if s != k => {
             return Err(Error::input(
-                kernel_src.display(),
+                kernel_name.clone(),
                 format!(
                     "kernel is {k} Hz but the signal {} is {s} Hz",
                     signal_src.display()
@@ -139,10 +148,9 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         boundary: args.boundary,
     };
     let result = apply(&signal, &kernel, &options).map_err(|e| match e {
-        Error::Usage(msg) => Error::input(
-            format!("{} and {}", signal_src.display(), kernel_src.display()),
-            msg,
-        ),
+        Error::Usage(msg) => {
+            Error::input(format!("{} and {kernel_name}", signal_src.display()), msg)
+        }
         other => other,
     })?;
     let as_int = signal.integer_dtype

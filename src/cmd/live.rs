@@ -291,7 +291,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], inputs: &mut Vec<PathBuf>) -> 
         )?;
         plan.dither = args.dither == crate::stream::Dither::Tpdf;
         if let Some(png) = &args.plot {
-            output::check(png, inputs, reads_stdin)?;
+            crate::plot::check_png(png, inputs, reads_stdin)?;
             if output::same_target(png, std::path::Path::new(&args.output)) {
                 return Err(Error::input(
                     "--plot",

@@ -7,7 +7,7 @@ use crate::plot::decimate::MinMax;
 
 /// Runs `convoy plot`.
 pub fn run(args: &PlotArgs) -> Result<()> {
-    crate::io::output::check(&args.output, &args.files, false)?;
+    crate::plot::check_png(&args.output, &args.files, false)?;
     let mut series = Vec::new();
     let mut any_wav = false;
     let mut all_wav = true;

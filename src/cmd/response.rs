@@ -24,6 +24,9 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
             "say where the picture goes (-o response.png) or ask for --csv".into(),
         ));
     }
+    if let Some(path) = &args.output {
+        crate::plot::check_png(path, &[] as &[&std::path::Path], false)?;
+    }
     let words = super::run::stage_words(args.chain.as_deref(), &args.stages)?;
     // A true-stereo (4-channel) IR is drawn as on a stereo stream: its direct path, L to L.
     let stereo = words.iter().any(|w| {
@@ -69,7 +72,7 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     let Some(path) = &args.output else {
         return Ok(());
     };
-    crate::io::output::check(path, &inputs, false)?;
+    crate::plot::check_png(path, &inputs, false)?;
     let title = if words.is_empty() {
         format!("response of an empty chain at {} Hz", args.rate)
     } else {

@@ -186,7 +186,7 @@ fn offline<T: Sample>(
     )?;
     plan.dither = args.dither == crate::stream::Dither::Tpdf;
     if let Some(png) = &args.plot {
-        output::check(png, &inputs, reads_stdin)?;
+        crate::plot::check_png(png, &inputs, reads_stdin)?;
         if output::same_target(png, Path::new(&args.output)) {
             return Err(Error::input(
                 "--plot",

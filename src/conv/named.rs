@@ -1,20 +1,42 @@
-//! Named kernels for images and arrays: `box:N`, `gauss:SIGMA`, `sobel-x`, `sobel-y`,
-//! `laplace`, `sharpen`. Box and Gauss take the signal's dimensionality (1-D, 2-D, 3-D); the
-//! others are 2-D.
+//! Named kernels for images and arrays: `box:N` (= `ma:N`), `gauss:SIGMA`, `sobel-x`,
+//! `sobel-y`, `laplace`, `sharpen`. Box and Gauss take the signal's dimensionality (1-D, 2-D,
+//! 3-D); the others are 2-D. The 1-D kernels of `convoy run`'s stage words (`savgol:`,
+//! `taps:`, `lowpass:`...) are named kernels too, for 1-D signals (see
+//! [`crate::chain::kernel_from_word`]): one vocabulary for both commands.
 
 use super::nd::Nd;
 use crate::error::{Error, Result};
 
 /// The names, for help and error messages.
-pub const NAMES: &str = "box:N, gauss:SIGMA, sobel-x, sobel-y, laplace, sharpen";
+pub const NAMES: &str = "box:N (= ma:N), gauss:SIGMA, sobel-x, sobel-y, laplace, sharpen; \
+for 1-D signals also savgol:W,ORDER, taps:a,b,c, lowpass:HZ, highpass:HZ, bandpass:LO,HI, \
+bandstop:LO,HI, gain:X, delay:N (the stage words of convoy run)";
 
-/// Whether `text` is meant as a named kernel (a bare name, or `box:`/`gauss:` with an
-/// argument).
+/// Stage words whose kernel a 1-D signal can take (besides box/ma and gauss).
+const ONE_D: [&str; 8] = [
+    "savgol", "taps", "lowpass", "highpass", "bandpass", "bandstop", "gain", "delay",
+];
+
+/// Whether `text` is meant as a named kernel (a bare 2-D name, or `box:`/`ma:`/`gauss:` or
+/// another kernel stage word with an argument).
 pub fn is_named(text: &str) -> bool {
     let t = text.trim().to_ascii_lowercase();
-    matches!(t.as_str(), "sobel-x" | "sobel-y" | "laplace" | "sharpen")
-        || t.starts_with("box:")
-        || t.starts_with("gauss:")
+    if matches!(t.as_str(), "sobel-x" | "sobel-y" | "laplace" | "sharpen") {
+        return true;
+    }
+    let name = t.split([':', ',']).next().unwrap_or("");
+    t.contains(':') && (matches!(name, "box" | "ma" | "gauss") || ONE_D.contains(&name))
+}
+
+/// Whether a named kernel exists in N dimensions (box, ma, gauss and the 2-D names) rather
+/// than only as a 1-D stage kernel.
+pub fn is_nd(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    let name = t.split([':', ',']).next().unwrap_or("");
+    matches!(
+        name,
+        "box" | "ma" | "gauss" | "sobel-x" | "sobel-y" | "laplace" | "sharpen"
+    )
 }
 
 /// The kernel `text` names, with `ndim` dimensions.
@@ -38,7 +60,8 @@ pub fn kernel(text: &str, ndim: usize) -> Result<Nd> {
         _ => {}
     }
     let ndim = ndim.clamp(1, 3);
-    let one_d: Vec<f64> = if let Some(n) = t.strip_prefix("box:") {
+    let one_d: Vec<f64> = if let Some(n) = t.strip_prefix("box:").or_else(|| t.strip_prefix("ma:"))
+    {
         let n: usize = n
             .trim()
             .parse()
@@ -55,13 +78,13 @@ pub fn kernel(text: &str, ndim: usize) -> Result<Nd> {
         if !(sigma.is_finite() && sigma > 0.0 && sigma <= 1000.0) {
             return Err(bad("sigma must be above 0 and at most 1000".into()));
         }
-        // scipy.ndimage.gaussian_filter's support: truncate at 4 sigma.
-        let r = (4.0 * sigma + 0.5) as i64;
-        let g: Vec<f64> = (-r..=r)
-            .map(|i| (-0.5 * (i as f64 / sigma).powi(2)).exp())
-            .collect();
-        let sum: f64 = g.iter().sum();
-        g.into_iter().map(|v| v / sum).collect()
+        // scipy.ndimage.gaussian_filter's support (truncate at 4 sigma), the same kernel
+        // `convoy run`'s gauss: stage uses.
+        crate::chain::design::gaussian(sigma, crate::chain::design::gaussian_taps(sigma))
+    } else if ONE_D.iter().any(|n| t.starts_with(&format!("{n}:"))) {
+        return Err(bad(format!(
+            "is a 1-D kernel but the signal is {ndim}-D (to filter each column, say --axis 0)"
+        )));
     } else {
         return Err(bad(format!("unknown kernel name; named kernels: {NAMES}")));
     };

@@ -205,10 +205,51 @@ pub fn pad(x: &Nd, before: &[usize], after: &[usize], pad: Pad) -> Nd {
     out
 }
 
+/// Which kernel taps the direct sums form products for. It matters only where an input is NaN
+/// or infinite (`0 * inf` is NaN), and there the libraries differ: scipy.signal multiplies
+/// every tap, scipy.ndimage leaves out weights of magnitude at most `DBL_EPSILON`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Taps {
+    /// Every tap (scipy.signal.convolve, correlate, convolve2d).
+    Every,
+    /// All but exact zeros: the same result for finite inputs, and cheaper.
+    NonZero,
+    /// Weights above `f64::EPSILON` in magnitude only (scipy.ndimage's footprint).
+    AboveEpsilon,
+}
+
+impl Taps {
+    fn skips(self, w: f64) -> bool {
+        match self {
+            Taps::Every => false,
+            Taps::NonZero => w == 0.0,
+            Taps::AboveEpsilon => w.abs() <= f64::EPSILON,
+        }
+    }
+
+    /// scipy.signal's rule for these inputs: exact zeros may be skipped unless a value is not
+    /// finite.
+    fn signal(x: &Nd, k: &Nd) -> Taps {
+        if all_finite(x) && all_finite(k) {
+            Taps::NonZero
+        } else {
+            Taps::Every
+        }
+    }
+}
+
+fn all_finite(x: &Nd) -> bool {
+    x.data.iter().all(|v| v.is_finite())
+}
+
 /// The valid correlation `y[i] = sum_j k[j] x[i + j]`, shape `x.shape - k.shape + 1` (every
 /// axis of `x` at least as long as `k`'s). Picks direct sums, separable passes or the FFT by
-/// cost.
-pub fn correlate_valid(x: &Nd, k: &Nd) -> Nd {
+/// cost; non-finite values go direct (a transform would smear one NaN over every output, and
+/// two passes would miss where the kernel's zeros stop it).
+pub fn correlate_valid(x: &Nd, k: &Nd, taps: Taps) -> Nd {
+    if !(all_finite(x) && all_finite(k)) {
+        return direct_valid(x, k, taps);
+    }
     let out_shape: Vec<usize> = (0..x.ndim()).map(|a| x.shape[a] + 1 - k.shape[a]).collect();
     let outputs: usize = out_shape.iter().product();
     let direct_cost = outputs as f64 * k.len() as f64;
@@ -221,7 +262,7 @@ pub fn correlate_valid(x: &Nd, k: &Nd) -> Nd {
     if fft_cost(&x.shape) < direct_cost {
         return super::ndfft::correlate_valid(x, k);
     }
-    direct_valid(x, k)
+    direct_valid(x, k, taps)
 }
 
 /// Modelled cost of an FFT correlation of an array of `shape`, in direct multiply-add units:
@@ -237,7 +278,7 @@ fn fft_cost(shape: &[usize]) -> f64 {
 
 /// Direct valid correlation: each output row accumulates kernel rows times contiguous input
 /// slices (a multiply-add loop the compiler vectorizes).
-pub fn direct_valid(x: &Nd, k: &Nd) -> Nd {
+pub fn direct_valid(x: &Nd, k: &Nd, taps: Taps) -> Nd {
     let nd = x.ndim();
     let out_shape: Vec<usize> = (0..nd).map(|a| x.shape[a] + 1 - k.shape[a]).collect();
     let mut out = Nd::zeros(&out_shape);
@@ -257,7 +298,7 @@ pub fn direct_valid(x: &Nd, k: &Nd) -> Nd {
             let xbase: usize = (0..last).map(|a| (oidx[a] + kidx[a]) * xs[a]).sum();
             for j in 0..krow {
                 let w = k.data[kbase + j];
-                if w == 0.0 {
+                if taps.skips(w) {
                     continue;
                 }
                 let src = &x.data[xbase + j..xbase + j + row];
@@ -380,7 +421,7 @@ fn convolve_with(x: &Nd, k: &Nd, mode: NdMode, ext: Pad) -> Result<Nd> {
     let nd = x.ndim();
     if mode == NdMode::Valid {
         let (a, b) = if valid_swap(x, k)? { (k, x) } else { (x, k) };
-        return Ok(correlate_valid(a, &b.flipped()));
+        return Ok(correlate_valid(a, &b.flipped(), Taps::signal(a, b)));
     }
     let m1: Vec<usize> = k.shape.iter().map(|m| m - 1).collect();
     // `same` is the full output from (M-1)/2 on: extend by only what that window reads.
@@ -388,15 +429,37 @@ fn convolve_with(x: &Nd, k: &Nd, mode: NdMode, ext: Pad) -> Result<Nd> {
         NdMode::Full => (m1.clone(), m1),
         _ => (0..nd).map(|a| (m1[a] - m1[a] / 2, m1[a] / 2)).unzip(),
     };
-    Ok(correlate_extended(x, &before, &after, ext, &k.flipped()))
+    let taps = Taps::signal(x, k);
+    Ok(correlate_extended(
+        x,
+        &before,
+        &after,
+        ext,
+        &k.flipped(),
+        taps,
+    ))
 }
 
 /// The valid correlation of `x` extended by `before`/`after` under `ext` with `k`. A zero
 /// extension is never materialized: the direct 2-D sums skip what lies outside, and the FFT
 /// places `x` at its offset in the transform.
-pub fn correlate_extended(x: &Nd, before: &[usize], after: &[usize], ext: Pad, k: &Nd) -> Nd {
+pub fn correlate_extended(
+    x: &Nd,
+    before: &[usize],
+    after: &[usize],
+    ext: Pad,
+    k: &Nd,
+    taps: Taps,
+) -> Nd {
     if ext != Pad::Constant(0.0) {
-        return correlate_valid(&pad(x, before, after, ext), k);
+        return correlate_valid(&pad(x, before, after, ext), k, taps);
+    }
+    if !(all_finite(x) && all_finite(k)) {
+        return if x.ndim() == 2 {
+            direct2d_zero(x, before, after, k, taps)
+        } else {
+            direct_valid(&pad(x, before, after, ext), k, taps)
+        };
     }
     let ext_shape: Vec<usize> = (0..x.ndim())
         .map(|a| x.shape[a] + before[a] + after[a])
@@ -408,13 +471,13 @@ pub fn correlate_extended(x: &Nd, before: &[usize], after: &[usize], ext: Pad, k
     // Separable kernels take correlate_valid's two 1-D passes over the materialized extension.
     if separable(k).is_none() {
         if x.ndim() == 2 && direct_cost <= fft_cost(&ext_shape) {
-            return direct2d_zero(x, before, after, k);
+            return direct2d_zero(x, before, after, k, taps);
         }
         if fft_cost(&ext_shape) < direct_cost {
             return super::ndfft::correlate_valid_offset(x, before, &ext_shape, k);
         }
     }
-    correlate_valid(&pad(x, before, after, ext), k)
+    correlate_valid(&pad(x, before, after, ext), k, taps)
 }
 
 /// Runs `f(row index, row)` on every `row_len`-long row of `data`, the rows shared among the
@@ -456,7 +519,7 @@ pub(crate) fn par_rows<T: Send + Copy + Default>(
 }
 
 /// Direct 2-D valid correlation of `x` virtually zero-extended by `before`/`after`.
-fn direct2d_zero(x: &Nd, before: &[usize], after: &[usize], k: &Nd) -> Nd {
+fn direct2d_zero(x: &Nd, before: &[usize], after: &[usize], k: &Nd, taps: Taps) -> Nd {
     let (h, w) = (x.shape[0], x.shape[1]);
     let (kh, kw) = (k.shape[0], k.shape[1]);
     let (oh, ow) = (
@@ -476,7 +539,7 @@ fn direct2d_zero(x: &Nd, before: &[usize], after: &[usize], k: &Nd) -> Nd {
             let src = &x.data[xr * w..(xr + 1) * w];
             for j in 0..kw {
                 let wv = k.data[i * kw + j];
-                if wv == 0.0 {
+                if taps.skips(wv) {
                     continue;
                 }
                 // Output column c reads x column c + j - before[1].
@@ -505,7 +568,7 @@ pub fn correlate(x: &Nd, k: &Nd, mode: NdMode) -> Result<Nd> {
     check_dims(x, k)?;
     if mode == NdMode::Valid && valid_swap(x, k)? {
         // scipy correlates the larger with the smaller and reverses the result.
-        let z = correlate_valid(k, x);
+        let z = correlate_valid(k, x, Taps::signal(x, k));
         return Ok(z.flipped());
     }
     convolve_with(x, &k.flipped(), mode, Pad::Constant(0.0))
@@ -572,5 +635,13 @@ fn ndimage_filter(x: &Nd, w: &Nd, mode: Pad, origin: &[i64], convolve: bool) -> 
     } else {
         w
     };
-    Ok(correlate_extended(x, &before, &after, mode, k))
+    // ndimage's footprint: weights of at most DBL_EPSILON take no part (NI_Correlate).
+    Ok(correlate_extended(
+        x,
+        &before,
+        &after,
+        mode,
+        k,
+        Taps::AboveEpsilon,
+    ))
 }

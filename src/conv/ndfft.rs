@@ -287,7 +287,7 @@ mod tests {
                 ks,
                 (0..m).map(|i| ((i * 13 % 7) as f64) * 0.5 - 1.0).collect(),
             );
-            let a = super::super::nd::direct_valid(&x, &k);
+            let a = super::super::nd::direct_valid(&x, &k, super::super::nd::Taps::Every);
             let b = correlate_valid(&x, &k);
             assert_eq!(a.shape, b.shape);
             for (p, q) in a.data.iter().zip(&b.data) {

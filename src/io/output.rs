@@ -165,18 +165,33 @@ pub fn same_target(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Refuses to start when stdout is closed (`>&-`): Rust's stdout would swallow every write.
+/// Refuses to start when stdout is closed (`>&-`): every write would vanish. The Rust runtime
+/// puts `/dev/null` on a standard descriptor it finds closed at startup, opened read-write; a
+/// shell's `> /dev/null` opens it write-only. So stdout on `/dev/null` read-write was closed.
 ///
 /// # Errors
-/// stdout is not an open descriptor.
+/// stdout was closed before the start.
 pub fn check_stdout_open() -> Result<()> {
-    match rustix::fs::fstat(rustix::stdio::stdout()) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(Error::Write {
-            path: "stdout".into(),
-            msg: "stdout is closed; give -o FILE or redirect it".into(),
-        }),
+    let closed = Error::Write {
+        path: "stdout".into(),
+        msg: "stdout is closed; give -o FILE or redirect it".into(),
+    };
+    let out = rustix::stdio::stdout();
+    let Ok(st) = rustix::fs::fstat(out) else {
+        return Err(closed);
+    };
+    let is_char =
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::CharacterDevice;
+    let dev_null = fs::metadata("/dev/null").ok().map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.rdev()
+    });
+    let read_write = rustix::fs::fcntl_getfl(out)
+        .is_ok_and(|f| f & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
+    if is_char && dev_null == Some(st.st_rdev) && read_write {
+        return Err(closed);
     }
+    Ok(())
 }
 
 /// An output file being written (not stdout).

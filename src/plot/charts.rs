@@ -27,6 +27,50 @@ fn trace(m: &MinMax, scale: f64) -> Vec<(f64, f64)> {
     pts
 }
 
+/// Value tick labels: as few digits as the step needs, and never "-0.0".
+fn value(v: &f64) -> String {
+    // A tick at "zero" computed as 0.1 * 3 - 0.3 is zero.
+    if v.abs() < 1e-12 {
+        return "0".into();
+    }
+    let t = if v.abs() >= 1e5 || (v.abs() < 1e-3 && *v != 0.0) {
+        format!("{v:.2e}")
+    } else if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round())
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').to_string()
+    };
+    if t.trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        "0".into()
+    } else {
+        t
+    }
+}
+
+/// Draws min/max traces the same way in every picture (one pixel wide: a thicker stroke of
+/// thousands of short vertical segments leaves gaps and stray spikes in plotters' bitmap
+/// backend).
+fn draw_trace<'a, CT>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    pts: Vec<(f64, f64)>,
+    color: RGBColor,
+    name: &str,
+) -> Result<()>
+where
+    CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
+{
+    chart
+        .draw_series(LineSeries::new(pts, color.mix(0.85)))
+        .map_err(drawing)?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    Ok(())
+}
+
 /// The series legend, top right, in every chart.
 fn legend<'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
@@ -99,6 +143,7 @@ pub fn run_picture(path: &Path, pic: &RunPicture<'_>) -> Result<()> {
             let (lo, hi) = amplitude_range(&[inp.range(), out.range()]);
             let mut chart = ChartBuilder::on(area)
                 .margin(8)
+                .margin_right(24)
                 .x_label_area_size(if c + 1 == panels { 36 } else { 20 })
                 .y_label_area_size(64)
                 .build_cartesian_2d(0.0..t_end, lo..hi)
@@ -110,22 +155,15 @@ pub fn run_picture(path: &Path, pic: &RunPicture<'_>) -> Result<()> {
                 "amplitude".into()
             })
             .label_style(("sans-serif", 14))
+            .y_label_formatter(&value)
             .light_line_style(WHITE.mix(0.0));
             if c + 1 == panels {
                 mesh.x_desc("time (s)");
             }
             mesh.draw().map_err(drawing)?;
             let scale = 1.0 / pic.rate;
-            chart
-                .draw_series(LineSeries::new(trace(inp, scale), PALETTE[0].mix(0.8)))
-                .map_err(drawing)?
-                .label("input")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0]));
-            chart
-                .draw_series(LineSeries::new(trace(out, scale), PALETTE[1].mix(0.8)))
-                .map_err(drawing)?
-                .label("output")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1]));
+            draw_trace(&mut chart, trace(inp, scale), PALETTE[0], "input")?;
+            draw_trace(&mut chart, trace(out, scale), PALETTE[1], "output")?;
             if c == 0 {
                 legend(&mut chart)?;
             }
@@ -239,7 +277,12 @@ pub fn response_picture(path: &Path, points: &[Point], rate: f64, title: &str) -
                 (a.0.min(p.1), a.1.max(p.1))
             });
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-        let pad = ((hi - lo) * 0.1).max(0.05);
+        // A constant delay (any linear-phase filter) is a flat line, not a zoom into rounding
+        // noise: at least a quarter of the delay, and a sample, around it.
+        let sample_ms = 1e3 / rate;
+        let pad = ((hi - lo) * 0.1)
+            .max(0.25 * lo.abs().max(hi.abs()))
+            .max(sample_ms);
         let mut chart = ChartBuilder::on(&bottom)
             .margin(8)
             .x_label_area_size(36)
@@ -254,6 +297,7 @@ pub fn response_picture(path: &Path, points: &[Point], rate: f64, title: &str) -
             .configure_mesh()
             .x_desc("frequency (Hz)")
             .x_label_formatter(&hz)
+            .y_label_formatter(&value)
             .y_desc("group delay (ms)")
             .label_style(("sans-serif", 14))
             .draw()
@@ -292,6 +336,7 @@ pub fn arrays_picture(path: &Path, series: &[Series], x_desc: &str, title: &str)
         };
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_right(30)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..x_end, lo..hi)
@@ -300,19 +345,18 @@ pub fn arrays_picture(path: &Path, series: &[Series], x_desc: &str, title: &str)
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc("value")
+            .x_label_formatter(&value)
+            .y_label_formatter(&value)
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(drawing)?;
         for (i, s) in series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    trace(&s.data, s.step),
-                    color.stroke_width(2),
-                ))
-                .map_err(drawing)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            draw_trace(
+                &mut chart,
+                trace(&s.data, s.step),
+                PALETTE[i % PALETTE.len()],
+                &s.name,
+            )?;
         }
         legend(&mut chart)?;
         Ok(())

@@ -30,6 +30,31 @@ fn register_font() {
     });
 }
 
+/// Checks, before any work, that a picture can go to `path`: PNG is what convoy draws, so the
+/// name must end in .png (or be stdout, `-`, or a FIFO/device), and the usual output checks
+/// (directory, not a directory, not an input) pass.
+///
+/// # Errors
+/// Another extension (`p.svg` would get PNG bytes), or a bad destination.
+pub fn check_png(path: &Path, inputs: &[impl AsRef<Path>], reads_stdin: bool) -> Result<()> {
+    let kind = crate::io::output::check(path, inputs, reads_stdin)?;
+    let ext = crate::io::extension(path);
+    if matches!(kind, crate::io::output::Kind::Regular(_)) && ext != "png" {
+        return Err(Error::input(
+            path.display().to_string(),
+            format!(
+                "convoy draws PNG; name the picture .png (not {})",
+                if ext.is_empty() {
+                    "without an extension".to_string()
+                } else {
+                    format!("'.{ext}'")
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Renders with `draw` onto a white WIDTH x HEIGHT canvas and writes it to `path` as PNG
 /// (`-` for stdout; a file through a temp file and a rename: no partial picture is ever left).
 pub fn render_png<F>(path: &Path, draw: F) -> Result<()>
@@ -50,9 +75,13 @@ where
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Best);
-        let mut w = enc.write_header().map_err(std::io::Error::other)?;
-        w.write_image_data(&buf).map_err(std::io::Error::other)?;
-        w.finish().map_err(std::io::Error::other)
+        let io = |e: png::EncodingError| match e {
+            png::EncodingError::IoError(e) => e,
+            other => std::io::Error::other(other),
+        };
+        let mut w = enc.write_header().map_err(io)?;
+        w.write_image_data(&buf).map_err(io)?;
+        w.finish().map_err(io)
     })
 }
 

@@ -131,6 +131,9 @@ struct Shared {
 /// # Errors
 /// Bad arguments, no or a failing device, or a failure writing the output.
 pub fn run(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> Result<()> {
+    // Opening devices can block inside a sound server that stopped answering: until the
+    // stream runs, Ctrl-C aborts (nothing has been read or written yet).
+    crate::interrupt::set_graceful(false);
     let chatter = AlsaChatter::capture();
     let result = run_inner(args, words, &mut inputs);
     if let Err(Error::Device(msg)) = &result {

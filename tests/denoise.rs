@@ -6,6 +6,8 @@
 //! The peers (SoX, noisereduce) are compared in benches/denoise_vs_peers.py; these tests hold
 //! convoy's own numbers so a regression shows here without Python.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -40,23 +42,8 @@ impl Rng {
 }
 
 fn read(path: &Path) -> (u32, Vec<Vec<f64>>) {
-    let mut r = hound::WavReader::open(path).unwrap();
-    let spec = r.spec();
-    let ch = usize::from(spec.channels);
-    let samples: Vec<f64> = match spec.sample_format {
-        hound::SampleFormat::Float => r.samples::<f32>().map(|s| f64::from(s.unwrap())).collect(),
-        hound::SampleFormat::Int => {
-            let scale = f64::from(1u32 << (spec.bits_per_sample - 1));
-            r.samples::<i32>()
-                .map(|s| f64::from(s.unwrap()) / scale)
-                .collect()
-        }
-    };
-    let mut out = vec![Vec::new(); ch];
-    for (i, s) in samples.iter().enumerate() {
-        out[i % ch].push(*s);
-    }
-    (spec.sample_rate, out)
+    let (spec, x) = common::read_wav(path);
+    (spec.sample_rate, x)
 }
 
 fn write(path: &Path, rate: u32, data: &[Vec<f64>]) {

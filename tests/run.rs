@@ -2,12 +2,15 @@
 //! mono/stereo, 16/24/float WAVs, block sizes, kernels shorter and longer than the block,
 //! stdin/stdout in every format, a two-process pipe, bad input, and SIGINT mid-stream.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use assert_cmd::Command;
+use common::read_wav;
 use tempfile::TempDir;
 
 /// Runs to a successful exit and hands back what it printed.
@@ -93,26 +96,6 @@ fn write_wav(path: &Path, data: &[Vec<f64>], rate: u32, bits: u16) -> Vec<Vec<f6
     }
     w.finalize().unwrap();
     back
-}
-
-fn read_wav(path: &Path) -> (hound::WavSpec, Vec<Vec<f64>>) {
-    let mut r = hound::WavReader::open(path).unwrap();
-    let spec = r.spec();
-    let ch = usize::from(spec.channels);
-    let samples: Vec<f64> = match spec.sample_format {
-        hound::SampleFormat::Float => r.samples::<f32>().map(|s| f64::from(s.unwrap())).collect(),
-        hound::SampleFormat::Int => {
-            let scale = f64::from(1u32 << (spec.bits_per_sample - 1));
-            r.samples::<i32>()
-                .map(|s| f64::from(s.unwrap()) / scale)
-                .collect()
-        }
-    };
-    let mut out = vec![Vec::new(); ch];
-    for (i, s) in samples.iter().enumerate() {
-        out[i % ch].push(*s);
-    }
-    (spec, out)
 }
 
 fn assert_close(got: &[Vec<f64>], want: &[Vec<f64>], tol: f64, what: &str) {

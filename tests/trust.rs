@@ -774,6 +774,18 @@ fn item_10_stage_words_at_the_limits_are_cheap_or_refused_up_front() {
         .output()
         .unwrap();
     fails_with(&res, 2, &["limit"]);
+    // The limit is on taps x channels too: 64 channels of a 2^22-tap average are refused
+    // before anything is allocated.
+    let mut child = convoy()
+        .args(["run", "-i", "-", "--in-format", "f32le", "--rate", "48000"])
+        .args(["--channels", "64", "-o", "/dev/null", "ma:4194304"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(&[0u8; 64 * 4 * 100]);
+    let res = wait_within(child, Duration::from_secs(10), "64 channels of 2^22 taps");
+    fails_with(&res, 2, &["taps x channels"]);
     // A delay is a shift: ten million frames of silence, no kernel.
     let res = quick(d, &["delay:10000000"], Duration::from_secs(60));
     assert!(res.status.success(), "{}", stderr(&res));

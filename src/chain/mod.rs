@@ -35,6 +35,9 @@ pub use parse::{STAGE_HELP, kernel_from_word, parse_stage};
 /// that size is allocated. A delay is a shift, not a kernel, and is not bound by this.
 pub const MAX_TAPS: usize = 1 << 22;
 
+/// The most taps times channels of one run (2^26: 16 channels of 2^22 taps, about 1.6 GB).
+pub const MAX_TAP_CHANNELS: usize = 1 << 26;
+
 /// The longest delay: 2^34 frames (about 4 days at 48 kHz).
 pub const MAX_DELAY: u64 = 1 << 34;
 
@@ -237,6 +240,18 @@ impl<T: Sample> Chain<T> {
                 }
                 Group::Linear(g, k, ch) => (g, k, ch),
             };
+            // The engine and the exact edges hold a few copies of the kernel's length per
+            // channel: bound the product before any of it is allocated.
+            if kernels.len().saturating_mul(ch) > MAX_TAP_CHANNELS {
+                let words: Vec<&str> = group.iter().map(|s| s.word.as_str()).collect();
+                return Err(bad_stage(
+                    &words.join(" "),
+                    format!(
+                        "{} taps on {ch} channels is over the limit of 2^26 taps x channels",
+                        kernels.len()
+                    ),
+                ));
+            }
             let schedule = schedule_for(kernels.len(), ctx.block);
             let engine_kernels = kernels.engine_kernels::<T>();
             // Short kernels: a direct sum is cheaper than any FFT partitioning, and has no

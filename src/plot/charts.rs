@@ -362,3 +362,17 @@ pub fn arrays_picture(path: &Path, series: &[Series], x_desc: &str, title: &str)
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tick_labels_never_read_minus_zero() {
+        assert_eq!(super::value(&-0.0), "0");
+        assert_eq!(super::value(&5.55e-17), "0");
+        assert_eq!(super::value(&-1e-13), "0");
+        assert_eq!(super::value(&0.25), "0.25");
+        assert_eq!(super::value(&-0.5), "-0.5");
+        assert_eq!(super::value(&2.0), "2");
+        assert_eq!(super::value(&1800.0), "1800");
+    }
+}

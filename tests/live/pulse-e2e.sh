@@ -18,40 +18,11 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-mkdir -p "$W/run" "$W/home"; chmod 700 "$W/run"
-export XDG_RUNTIME_DIR="$W/run" PULSE_SERVER="unix:$W/native"
-# Plain socket transport: with shared memory, PulseAudio 16 hits "non-registered memfd ID"
-# (pulseaudio issue 824) and now and then drops a client ("Connection terminated").
-printf 'enable-shm = no\nenable-memfd = no\n' > "$W/client.conf"
-export PULSE_CLIENTCONFIG="$W/client.conf"
-cat > "$W/test.pa" <<PA
-load-module module-native-protocol-unix auth-anonymous=1 socket=$W/native
-load-module module-null-sink sink_name=mic rate=48000 channels=1 format=float32le sink_properties=device.description=test-mic
-load-module module-null-sink sink_name=spk rate=48000 channels=1 format=float32le sink_properties=device.description=test-speaker
-set-default-sink spk
-set-default-source mic.monitor
-PA
-HOME="$W/home" pulseaudio -n -F "$W/test.pa" --daemonize=no --exit-idle-time=-1 --disallow-exit \
-  --use-pid-file=no --disable-shm=yes --enable-memfd=no --realtime=false --high-priority=false --log-target=file:"$W/pa.log" </dev/null >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-pactl info >/dev/null || { cat "$W/pa.log"; exit 1; }
-
-# Keep both sinks awake: a fresh null sink sleeps ~2 s; wait until both keepers have audio.
+# The server, its two null sinks and their keepers (tests/live/pulse-server.sh), ended on exit.
+bash "$(dirname "$0")/pulse-server.sh" "$W"
+PIDS+=($(cat "$W/pa.pid") $(cat "$W/keepers.pid"))
+set -a; . "$W/env"; set +a
 F="--format=float32le --rate=48000 --channels=1 --raw"
-pacat -r -d spk.monitor $F --latency-msec=10 > "$W/keep_spk.raw" & PIDS+=($!)
-pacat -r -d mic.monitor $F --latency-msec=10 > "$W/keep_mic.raw" & PIDS+=($!)
-for _ in $(seq 1 100); do
-  [ -s "$W/keep_spk.raw" ] && [ -s "$W/keep_mic.raw" ] && break; sleep 0.05
-done
-[ -s "$W/keep_spk.raw" ] && [ -s "$W/keep_mic.raw" ] || { echo "pulse null sinks never ran"; exit 1; }
-
-cat > "$W/asound.conf" <<ALSA
-</usr/share/alsa/alsa.conf>
-pcm.test_mic { type pulse device "mic.monitor" hint { show on description "test microphone" } }
-pcm.test_spk { type pulse device "spk"         hint { show on description "test speaker" } }
-ALSA
-export ALSA_CONFIG_PATH="$W/asound.conf"
 
 pacat -r -d spk.monitor $F --latency-msec=10 > "$W/out.raw" & REC=$!; PIDS+=($REC)
 pacat -r -d mic.monitor $F --latency-msec=10 > "$W/mic.raw" & MICREC=$!; PIDS+=($MICREC)

@@ -969,30 +969,30 @@ impl Watch {
 
     /// The capture moved frames lately (called while waiting for it).
     fn input(&mut self, counters: &Counters) -> Result<()> {
-        let frames = counters.frames.load(Ordering::Relaxed);
-        if frames != self.input.0 {
-            self.input = (frames, Instant::now());
-        } else if self.input.1.elapsed() > STALL {
-            return Err(Error::Device(stalled("input", counters)));
-        }
-        Ok(())
+        moving(&mut self.input, counters, "input")
     }
 
     /// The playback took frames lately (called while the ring is waiting on it).
     fn output(&mut self, counters: &Counters) -> Result<()> {
-        let frames = counters.frames.load(Ordering::Relaxed);
-        if frames != self.output.0 {
-            self.output = (frames, Instant::now());
-        } else if self.output.1.elapsed() > STALL {
-            return Err(Error::Device(stalled("output", counters)));
-        }
-        Ok(())
+        moving(&mut self.output, counters, "output")
     }
 
     /// How long the playback has taken nothing.
     fn output_idle(&self) -> Duration {
         self.output.1.elapsed()
     }
+}
+
+/// Whether a device's frame count changed within [`STALL`] (`last`: the count and when it
+/// last changed).
+fn moving(last: &mut (u64, Instant), counters: &Counters, what: &str) -> Result<()> {
+    let frames = counters.frames.load(Ordering::Relaxed);
+    if frames != last.0 {
+        *last = (frames, Instant::now());
+    } else if last.1.elapsed() > STALL {
+        return Err(Error::Device(stalled(what, counters)));
+    }
+    Ok(())
 }
 
 fn stalled(what: &str, counters: &Counters) -> String {

@@ -320,40 +320,34 @@ fn item_01_a_stream_cut_mid_frame_by_a_stop_keeps_the_complete_frames_before_it(
 #[test]
 fn item_02_convolve_interrupted_leaves_no_partial_file_and_exits_130() {
     let dir = TempDir::new().unwrap();
-    // A direct convolution long enough to be interrupted (seconds in a debug build).
-    let n = 1 << 21;
-    let mut rng = Rng(5);
-    let x: Vec<String> = (0..n).map(|_| format!("{:.3}", rng.next())).collect();
-    let sig = dir.path().join("x.txt");
-    fs::write(&sig, x.join("\n")).unwrap();
-    let k: Vec<String> = (0..2000)
-        .map(|i| format!("{}", (i % 7) as f64 * 0.1))
-        .collect();
-    let ker = dir.path().join("k.txt");
-    fs::write(&ker, k.join(" ")).unwrap();
-    let out = dir.path().join("y.npy");
+    // A result big enough to take a while to write as text (millions of values).
+    let n: usize = 1 << 22;
+    let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 997.0).collect();
+    let sig = dir.path().join("x.npy");
+    let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    fs::write(&sig, npy("<f8", false, &format!("({n},)"), &bytes)).unwrap();
+    let out = dir.path().join("y.txt");
     fs::write(&out, b"old").unwrap();
     let child = convoy()
-        .args([
-            "convolve",
-            s(&sig),
-            s(&ker),
-            "--method",
-            "direct",
-            "-o",
-            s(&out),
-        ])
+        .args(["convolve", s(&sig), "0.5 0.25", "-o", s(&out)])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Interrupt while the temp file is being written.
+    let start = Instant::now();
+    while leftovers(dir.path()).is_empty() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let caught = !leftovers(dir.path()).is_empty();
     signal(&child, rustix::process::Signal::INT);
     let res = wait_within(child, Duration::from_secs(60), "convolve after Ctrl-C");
     match res.status.code() {
         Some(130) => assert_eq!(fs::read(&out).unwrap(), b"old"),
-        Some(0) => {} // it finished first: a complete output is fine too
+        // It finished first (the signal came after the rename): a complete output is fine.
+        Some(0) => assert!(!caught || fs::read(&out).unwrap() != b"old"),
         other => panic!("exit {other:?}: {}", stderr(&res)),
     }
+    assert!(caught, "the write was never seen under way");
     assert!(
         leftovers(dir.path()).is_empty(),
         "{:?}",

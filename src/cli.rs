@@ -77,10 +77,10 @@ pub struct RunArgs {
     pub chain: Option<PathBuf>,
     /// Input format (default: WAV by its header, text if the input is plain text).
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub in_format: Option<crate::stream::WireFormat>,
+    pub in_format: Option<crate::io::WireFormat>,
     /// Output format (default: from the extension; WAV for stdout).
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub out_format: Option<crate::stream::WireFormat>,
+    pub out_format: Option<crate::io::WireFormat>,
     /// Sample rate in Hz (required for raw input; checked against a WAV header).
     #[arg(long, value_name = "HZ")]
     pub rate: Option<u32>,
@@ -90,12 +90,12 @@ pub struct RunArgs {
     /// WAV output sample format (default: the input's; 32-bit float for stdout). Integer
     /// output is dithered (see --dither) and clipped samples are counted.
     #[arg(long, value_enum)]
-    pub bits: Option<crate::stream::Bits>,
+    pub bits: Option<crate::io::Bits>,
     /// Dither for 8/16/24-bit output: tpdf (triangular, +-1 LSB, as SoX) adds it only to
     /// samples not already exactly on the output's grid, so a chain that changes nothing is
     /// bit-exact; none rounds.
-    #[arg(long, value_enum, default_value_t = crate::stream::Dither::Tpdf)]
-    pub dither: crate::stream::Dither,
+    #[arg(long, value_enum, default_value_t = crate::io::Dither::Tpdf)]
+    pub dither: crate::io::Dither,
     /// Print the built chain (each stage's kernel length, mode and gain, what was fused, the
     /// engine's partitions and latency) and exit without processing.
     #[arg(long)]

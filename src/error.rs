@@ -28,6 +28,9 @@ pub enum Error {
     /// arguments may be fine, the machine is not).
     #[error("{0}")]
     Device(String),
+    /// A stop (Ctrl-C) came before anything was read: there is nothing to finish.
+    #[error("interrupted")]
+    Interrupted,
     /// Writing the output failed after it started (disk full, pipe closed...).
     #[error("{path}: {msg}")]
     Write {
@@ -67,6 +70,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Write { .. } | Error::Device(_) => 1,
+            Error::Interrupted => 130,
             _ => 2,
         }
     }

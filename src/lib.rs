@@ -9,7 +9,7 @@
 //! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
 //! * [`cmd`]: one module per subcommand, tying the above together.
 //! * [`rt`]: real-time scheduling for the processing thread; fallible large allocations.
-//! * [`interrupt`]: Ctrl-C / SIGTERM: graceful stop of a stream, or abort without partial files.
+//! * [`engine`]: the drivers: one input, one chain, one output, whatever each end is; stopping.
 //! * [`error`]: the one error type; every message names its culprit.
 //!
 //! ```
@@ -23,14 +23,12 @@ pub mod chain;
 pub mod cli;
 pub mod cmd;
 pub mod conv;
+pub mod engine;
 pub mod error;
-pub mod interrupt;
 pub mod io;
-pub mod live;
 pub mod plot;
 pub mod restore;
 pub mod rt;
-pub mod stream;
 
 pub use conv::{Boundary, Method, Mode, Options, Sample, convolve, convolve_with, correlate};
 pub use error::{Error, Result};

@@ -11,7 +11,8 @@ fn main() -> ExitCode {
     // Ctrl-C / SIGTERM: abort (partial outputs removed, status 130) until a command says it
     // can stop gracefully (convoy run). First thing, so the window in which a signal simply
     // kills the process is only the program's loading.
-    convoy::interrupt::install();
+    convoy::engine::stop::prepare();
+    let _ = ctrlc::set_handler(convoy::engine::stop::signal);
     convoy::rt::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
     };
     if let Command::Run(args) = &cli.command {
         // A run stops gracefully from the start: what it reads still comes out (cmd/run.rs).
-        convoy::interrupt::set_graceful(!args.explain);
+        convoy::engine::stop::set_graceful(!args.explain);
     }
     let result = match &cli.command {
         Command::Convolve(args) => convoy::cmd::convolve::run(args),
@@ -31,6 +32,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(convoy::Error::Interrupted) => {
+            eprintln!("convoy: interrupted");
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("convoy: error: {}", one_line(&err.to_string()));
             ExitCode::from(err.exit_code())

@@ -135,7 +135,7 @@ fn kernel_swap_does_not_allocate_on_the_audio_thread() {
 /// every sample format convoy negotiates, including full and empty rings.
 #[test]
 fn live_callbacks_and_the_live_chain_do_not_allocate() {
-    use convoy::live::streams::{Counters, capture_callback, playback_callback};
+    use convoy::io::device::streams::{Counters, capture_callback, playback_callback};
     use ringbuf::HeapRb;
     use ringbuf::traits::Split;
     use std::sync::Arc;

@@ -150,9 +150,17 @@ fn item_24_every_readme_command_runs_as_written() {
         // Commands that run until Ctrl-C: live input with no --duration.
         let live_in = ex.command.contains("-i mic");
         let endless = live_in && !ex.command.contains("--duration");
+        use std::os::unix::process::CommandExt;
+        // An endless command is the shell's last: `exec` it, so Ctrl-C reaches convoy alone.
+        let script = if endless {
+            format!("exec {}", ex.command)
+        } else {
+            ex.command.clone()
+        };
         let mut child = Command::new("sh")
+            .process_group(0)
             .arg("-c")
-            .arg(&ex.command)
+            .arg(&script)
             .current_dir(dir.path())
             .env("PATH", &path)
             .env("ALSA_CONFIG_PATH", &alsa)
@@ -165,15 +173,22 @@ fn item_24_every_readme_command_runs_as_written() {
         let start = Instant::now();
         let mut interrupted = false;
         while child.try_wait().unwrap().is_none() {
+            let group = rustix::process::Pid::from_raw(child.id() as i32);
             if endless && !interrupted && start.elapsed() > Duration::from_secs(1) {
-                // Ctrl-C to convoy (the shell's child).
-                let _ = Command::new("pkill")
-                    .args(["-INT", "-P", &child.id().to_string()])
-                    .status();
+                // Ctrl-C, as a terminal sends it: to the command's process group.
+                if let Some(g) = group {
+                    let _ = rustix::process::kill_process_group(g, rustix::process::Signal::INT);
+                }
                 interrupted = true;
             }
-            if start.elapsed() > Duration::from_secs(120) {
-                let _ = child.kill();
+            if start.elapsed() > Duration::from_secs(60) {
+                if let Some(g) = group {
+                    let _ = rustix::process::kill_process_group(g, rustix::process::Signal::KILL);
+                }
+                failures.push(format!(
+                    "README.md:{}: `{}` did not end",
+                    ex.line, ex.command
+                ));
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -64,6 +64,40 @@ impl From<String> for StageWord {
     }
 }
 
+/// The most bytes a `--chain` file may have (1 MiB of stage words).
+const MAX_CHAIN_FILE: usize = 1 << 20;
+
+/// The stage words of a chain file (one or more per line, `#` comments; each remembers its
+/// file and line) followed by `stages` (the command line's).
+///
+/// # Errors
+/// The chain file cannot be read, is a directory, binary or too large.
+pub fn stage_words(
+    chain_file: Option<&std::path::Path>,
+    stages: &[String],
+) -> Result<Vec<StageWord>> {
+    let mut words = Vec::new();
+    if let Some(path) = chain_file {
+        let file = std::fs::File::open(path).map_err(|e| Error::read(path, &e))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::input(
+                path.display().to_string(),
+                "is a directory, not a chain file",
+            ));
+        }
+        let text = crate::io::read_text(&path.display().to_string(), file, MAX_CHAIN_FILE)?;
+        for (i, line) in text.lines().enumerate() {
+            let body = line.split('#').next().unwrap_or("").trim();
+            words.extend(body.split_whitespace().map(|w| StageWord {
+                text: w.to_string(),
+                origin: Some((path.to_path_buf(), i + 1)),
+            }));
+        }
+    }
+    words.extend(stages.iter().map(|s| StageWord::from(s.as_str())));
+    Ok(words)
+}
+
 /// What the chain is built for.
 #[derive(Clone, Debug)]
 pub struct Context {

@@ -904,9 +904,8 @@ fn check_kernel(w: &Word, k: &[f64], what: &str) -> Result<()> {
 /// channels (f64) and rate; the length is checked against [`MAX_TAPS`] before reading.
 fn load_ir(w: &Word, path: &Path) -> Result<(Vec<Vec<f64>>, Option<u32>)> {
     let file = path.display().to_string();
-    let mut source =
-        crate::stream::Source::open(&file, Some(crate::stream::WireFormat::Wav), None, None)
-            .map_err(|e| w.err(e))?;
+    let mut source = crate::io::Source::open(&file, Some(crate::io::WireFormat::Wav), None, None)
+        .map_err(|e| w.err(e))?;
     let columns: Vec<Vec<f64>> = source.read_all(MAX_TAPS).map_err(|e| w.err(e))?;
     if columns.first().is_none_or(Vec::is_empty) {
         return Err(w.err(format!("{file} has no samples")));

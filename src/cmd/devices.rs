@@ -3,8 +3,8 @@
 use cpal::traits::DeviceTrait;
 
 use crate::error::Result;
-use crate::live::devices::{self, Direction};
-use crate::live::quiet::AlsaChatter;
+use crate::io::device::choose::{self as devices, Direction};
+use crate::io::device::quiet::AlsaChatter;
 
 /// Runs `convoy devices`.
 pub fn run() -> Result<()> {

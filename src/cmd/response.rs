@@ -27,15 +27,14 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     if let Some(path) = &args.output {
         crate::plot::check_png(path, &[] as &[&std::path::Path], false)?;
     }
-    let words = super::run::stage_words(args.chain.as_deref(), &args.stages)?;
+    let words = crate::chain::stage_words(args.chain.as_deref(), &args.stages)?;
     // A true-stereo (4-channel) IR is drawn as on a stereo stream: its direct path, L to L.
     let stereo = words.iter().any(|w| {
         w.text
             .strip_prefix("fir:")
             .map(|rest| rest.split(',').next().unwrap_or(""))
             .and_then(|file| {
-                crate::stream::Source::open(file, Some(crate::stream::WireFormat::Wav), None, None)
-                    .ok()
+                crate::io::Source::open(file, Some(crate::io::WireFormat::Wav), None, None).ok()
             })
             .is_some_and(|s| s.info.channels == 4)
     });

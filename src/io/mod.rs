@@ -1,15 +1,26 @@
-//! Getting arrays in and out: files (.txt/.csv, .npy, .wav), stdin, inline lists, stdout.
+//! Everything that crosses the program's edge: sample streams ([`Source`], the one reader of
+//! WAV/raw/text streams, and [`Sink`]), whole arrays for the one-shot commands (.txt/.csv, .npy,
+//! .wav, images, stdin, inline lists), and [`output`], where every output of every command goes.
 //!
-//! Setup/offline code, on the main thread. Outputs go to a temporary file beside the target and
-//! are renamed over it only when complete, so a failed run never leaves a partial file or spoils
-//! an existing one, and an output that is one of the inputs is refused before anything is
-//! written.
+//! Setup code, and the reader and writer threads of a run. Outputs go to a temporary file beside
+//! the target and are renamed over it only when complete, so a failed run never leaves a partial
+//! file or spoils an existing one, and an output that is one of the inputs is refused before
+//! anything is written.
 
+pub mod codec;
+pub mod device;
 pub mod npy;
 pub mod output;
 pub mod planes;
+pub mod riff;
+pub mod sink;
+pub mod source;
 pub mod text;
 pub mod wav;
+
+pub use codec::SampleFormat;
+pub use sink::{Finished, Sink, SinkPlan};
+pub use source::Source;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -271,4 +282,63 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
+}
+
+/// The wire formats of `--in-format` / `--out-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WireFormat {
+    /// RIFF WAV (any PCM/float encoding when reading).
+    Wav,
+    /// Raw interleaved 32-bit float, little-endian (needs --rate and --channels to read).
+    F32le,
+    /// Raw interleaved signed 16-bit, little-endian (needs --rate and --channels to read).
+    S16le,
+    /// Text: one frame per line, channels separated by spaces or commas.
+    Text,
+}
+
+/// `--bits` for WAV output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Bits {
+    #[value(name = "16")]
+    S16,
+    #[value(name = "24")]
+    S24,
+    #[value(name = "32")]
+    S32,
+    #[value(name = "f32")]
+    F32,
+}
+
+/// `--dither` for integer output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dither {
+    /// Triangular (TPDF) dither, +-1 LSB, on samples not already on the output's grid.
+    #[default]
+    Tpdf,
+    /// Round to the nearest code.
+    None,
+}
+
+impl Bits {
+    fn format(self) -> SampleFormat {
+        match self {
+            Bits::S16 => SampleFormat::S16,
+            Bits::S24 => SampleFormat::S24,
+            Bits::S32 => SampleFormat::S32,
+            Bits::F32 => SampleFormat::F32,
+        }
+    }
+}
+
+/// What a source delivers.
+#[derive(Clone, Debug)]
+pub struct StreamInfo {
+    /// Sample rate, when known (text input without --rate has none).
+    pub rate: Option<u32>,
+    pub channels: usize,
+    /// Frames, when the header says.
+    pub frames: Option<u64>,
+    /// The encoding, for WAV input (the default output depth follows it).
+    pub wav_format: Option<SampleFormat>,
 }

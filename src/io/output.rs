@@ -17,8 +17,8 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::engine::stop::Partial;
 use crate::error::{Error, Result};
-use crate::interrupt::Partial;
 
 /// What an output path turns out to be.
 #[derive(Clone, Debug, PartialEq, Eq)]

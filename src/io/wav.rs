@@ -1,5 +1,5 @@
 //! WAV files as whole arrays, for the one-shot commands (`convoy convolve`, `convoy plot`,
-//! `taps:@`): read through the streaming reader every command shares ([`crate::stream::Source`]:
+//! `taps:@`): read through the streaming reader every command shares ([`crate::io::Source`]:
 //! 8/16/24/32-bit integer, 32/64-bit float, RIFF or RF64, known or streaming sizes), written
 //! as 32-bit float with the same header writer as `convoy run`.
 //!
@@ -14,8 +14,8 @@ use std::path::Path;
 
 use crate::array::Array;
 use crate::error::Result;
-use crate::stream::codec::{Encoder, SampleFormat};
-use crate::stream::{Source, WireFormat};
+use crate::io::codec::{Encoder, SampleFormat};
+use crate::io::{Source, WireFormat};
 
 /// Most samples (frames x channels) a WAV read as an array may hold: 2^28, 2 GiB of f64.
 pub const MAX_SAMPLES: usize = 1 << 28;
@@ -53,7 +53,7 @@ pub fn write_wav(out: &mut dyn Write, array: &Array, sample_rate: u32) -> std::i
             "too many channels for WAV",
         ));
     }
-    let header = crate::stream::wav::header_bytes(
+    let header = crate::io::riff::header_bytes(
         sample_rate,
         array.width(),
         SampleFormat::F32,

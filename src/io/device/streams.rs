@@ -14,7 +14,7 @@ use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 use ringbuf::traits::{Consumer, Observer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
-use super::devices::Direction;
+use super::choose::Direction;
 use crate::error::{Error, Result};
 
 /// What a stream's callbacks report to the rest of the program.

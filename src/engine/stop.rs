@@ -1,7 +1,8 @@
-//! Ctrl-C, SIGTERM and SIGHUP for the `convoy` binary.
+//! Stopping a run: what Ctrl-C, SIGTERM and SIGHUP do, and `--duration`.
 //!
-//! Any thread; the handler itself runs on ctrlc's own thread (not in signal context), so it may
-//! lock and touch files. Nothing here is installed by the library: `main` calls [`install`].
+//! Any thread. The library installs no signal handler: a program calls [`prepare`] once and
+//! has its handler call [`signal`] (the convoy binary does both through ctrlc, whose handler
+//! runs on a thread of its own, not in signal context, so it may lock and touch files).
 //!
 //! Two behaviours, switched by the command while it runs:
 //! - **abort** (the default: building a chain, `convoy convolve`, pictures): the partial output
@@ -27,16 +28,20 @@ static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// so the read end stays readable for good once a stop was asked for.
 static WAKE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
 
-/// Installs the handler (once per process; a second call is a no-op). Call from `main` only:
-/// a library must not take over a program's signals.
-pub fn install() {
-    if let Ok(pair) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
-        let _ = WAKE.set(pair);
+/// Makes the wake-up pipe (once per process; later calls do nothing). Call before installing
+/// a handler that calls [`signal`].
+pub fn prepare() {
+    if WAKE.get().is_none() {
+        if let Ok(pair) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
+            let _ = WAKE.set(pair);
+        }
     }
-    let _ = ctrlc::set_handler(on_signal);
 }
 
-fn on_signal() {
+/// What a signal handler calls: the first request stops a graceful run; otherwise (abort
+/// mode, or a second request) the registered partial files are removed and the process exits
+/// with status 130.
+pub fn signal() {
     let n = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
     if n == 1 && GRACEFUL.load(Ordering::SeqCst) {
         if let Some((_, w)) = WAKE.get() {
@@ -82,6 +87,32 @@ pub fn wait(timeout: Duration) -> bool {
 /// A descriptor that becomes readable when a stop is asked for (for `poll` beside an input).
 pub fn wake_fd() -> Option<BorrowedFd<'static>> {
     WAKE.get().map(|(r, _)| r.as_fd())
+}
+
+/// `--duration`: `10s`, `500ms`, `2.5` (seconds), `1m`, `1min`, in seconds.
+///
+/// # Errors
+/// Not a positive time.
+pub fn parse_duration(text: &str) -> crate::Result<f64> {
+    let t = text.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix("min") {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * scale),
+        _ => Err(crate::Error::input(
+            "--duration",
+            format!("'{text}': expected a positive time such as 10s, 500ms or 2.5"),
+        )),
+    }
 }
 
 /// A temp file that an abort must delete; unregistered when dropped (after it was renamed into

@@ -9,7 +9,7 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::codec::{Encoder, SampleFormat};
-use super::{Bits, StreamInfo, WireFormat, wav};
+use super::{Bits, StreamInfo, WireFormat, riff};
 use crate::conv::Sample;
 use crate::error::{Error, Result};
 use crate::io::output::{self, Kind, OutputFile};
@@ -170,7 +170,7 @@ impl Sink {
             closed: false,
         };
         if plan.format == WireFormat::Wav {
-            let header = wav::header_bytes(rate, channels, plan.sample, None, rf64_room);
+            let header = riff::header_bytes(rate, channels, plan.sample, None, rf64_room);
             sink.put(&header)?;
         }
         Ok(sink)
@@ -276,7 +276,7 @@ impl Sink {
                 };
                 if self.format == WireFormat::Wav && out.seekable() {
                     let header =
-                        wav::header_bytes(rate, channels, sample, Some(frames), self.rf64_room);
+                        riff::header_bytes(rate, channels, sample, Some(frames), self.rf64_room);
                     let file = out.file();
                     file.seek(SeekFrom::Start(0))
                         .and_then(|_| file.write_all(&header))

@@ -1,4 +1,4 @@
-//! Streaming WAV: header parsing and writing, for files and pipes.
+//! WAV headers (RIFF, RF64/BW64): parsing and writing, for files and pipes.
 //!
 //! Reader/writer threads. hound needs a seekable writer, decodes sample by sample and knows
 //! neither 64-bit float, streaming sizes nor RF64; a pipeline has to write to pipes and move

@@ -6,7 +6,7 @@
 //! Reader thread (or setup, for whole files). Decodes into planar `f32` or `f64` blocks.
 //!
 //! Reading stops cleanly on Ctrl-C: before every `read` the source checks for a stop request,
-//! and on a pipe, FIFO or terminal it waits in `poll` beside [`crate::interrupt::wake_fd`]
+//! and on a pipe, FIFO or terminal it waits in `poll` beside [`crate::engine::stop::wake_fd`]
 //! rather than in `read`, so a stop is seen at once even while the producer is silent. Every
 //! byte already taken from the input is then decoded, and every complete frame among them is
 //! handed on: a stopped stream ends early, it does not fail.
@@ -20,7 +20,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use super::codec::{SampleFormat, decode};
-use super::wav;
+use super::riff;
 use super::{StreamInfo, WireFormat};
 use crate::conv::Sample;
 use crate::error::{Error, Result};
@@ -67,7 +67,7 @@ impl Input {
         if self.eof || self.stopped {
             return Ok(0);
         }
-        if crate::interrupt::requested() {
+        if crate::engine::stop::requested() {
             self.stopped = true;
             return Ok(0);
         }
@@ -102,7 +102,7 @@ impl Input {
 /// Blocks until `fd` has data (or its writer hung up) or a stop is asked for; false on a stop.
 fn wait_readable(fd: &OwnedFd) -> bool {
     use rustix::event::{PollFd, PollFlags, poll};
-    let Some(wake) = crate::interrupt::wake_fd() else {
+    let Some(wake) = crate::engine::stop::wake_fd() else {
         return true;
     };
     loop {
@@ -213,6 +213,9 @@ impl Source {
         } else {
             None
         };
+        if head.is_empty() && input.stopped {
+            return Err(Error::Interrupted);
+        }
         let format = match (format, sniffed) {
             (Some(f), _) => f,
             (None, Some(f)) => f,
@@ -223,7 +226,7 @@ impl Source {
         };
         let (info, decoder) = match format {
             WireFormat::Wav => {
-                let h = wav::read_header(&mut HeaderReader(&mut input)).map_err(bad)?;
+                let h = riff::read_header(&mut HeaderReader(&mut input)).map_err(bad)?;
                 if let Some(c) = channels.filter(|&c| c != h.channels) {
                     return Err(bad(format!(
                         "has {} channel(s) but --channels says {c}",
@@ -335,27 +338,38 @@ impl Source {
     /// says, or ending mid-frame). The complete frames before such an end are returned first;
     /// the error comes with the next call.
     pub fn read_block<T: Sample>(&mut self, frames: usize) -> Result<Option<Vec<Vec<T>>>> {
+        let mut out = Vec::new();
+        Ok((self.read_into(&mut out, frames)? > 0).then_some(out))
+    }
+
+    /// Reads up to `frames` frames into `out` (one vector per channel, cleared first, their
+    /// capacity reused); `Ok(0)` at the end of the stream (or after a stop).
+    ///
+    /// # Errors
+    /// As [`Source::read_block`].
+    pub fn read_into<T: Sample>(&mut self, out: &mut Vec<Vec<T>>, frames: usize) -> Result<usize> {
         if let Some(e) = self.deferred.take() {
             self.done = true;
             return Err(e);
         }
-        if self.done {
-            return Ok(None);
+        out.resize_with(self.info.channels, Vec::new);
+        for c in out.iter_mut() {
+            c.clear();
         }
-        let channels = self.info.channels;
-        let mut out: Vec<Vec<T>> = (0..channels).map(|_| Vec::with_capacity(frames)).collect();
+        if self.done {
+            return Ok(0);
+        }
         let got = match self.decoder {
-            Decoder::Binary(format) => self.read_binary(format, frames, &mut out)?,
-            Decoder::Text { .. } => self.read_text(frames, &mut out)?,
+            Decoder::Binary(format) => self.read_binary(format, frames, out)?,
+            Decoder::Text { .. } => self.read_text(frames, out)?,
         };
         if got == 0 {
             self.done = true;
             if let Some(e) = self.deferred.take() {
                 return Err(e);
             }
-            return Ok(None);
         }
-        Ok(Some(out))
+        Ok(got)
     }
 
     /// Reads the rest of the stream (at most `limit` frames) into one block per channel.

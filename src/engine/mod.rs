@@ -1,0 +1,457 @@
+//! The drivers: one [`Input`], one chain, one [`Output`], whatever each end is.
+//!
+//! ```text
+//!  Input (files.rs: reader thread   processing thread           Output (files.rs: writer thread
+//!  over io::Source; io::device:     Runner::Exact (Chain: the   over io::Sink; io::device:
+//!  a capture ring)           ──>    offline result, any length) ──> a playback ring)
+//!                                   Runner::Causal (LiveChain:
+//!                                   fixed blocks, no allocation)
+//!  main thread: watches — Ctrl-C (stop.rs), --duration, --stats (stats.rs), progress
+//! ```
+//!
+//! `file -> file`, `stdin -> stdout`, `mic -> file`, `file -> speakers` and `mic -> speakers`
+//! are the same loop with different ends. What differs is said by the ends themselves: a device
+//! input waits for its callback's frames (and gives up after [`STALL`] without any), a device
+//! output waits for room (likewise), a file input hands over what its reader thread decoded
+//! and ends when it ends (a Ctrl-C ends it through the source), a file output passes blocks to
+//! its writer thread. To speakers the chain runs causally ([`Runner::Causal`]); anything else
+//! gets the exact offline result ([`Runner::Exact`]: `same` stages aligned, exact edges).
+//!
+//! The processing thread gets real-time priority only when it never allocates or waits on
+//! anything but the devices: a causal chain between two devices.
+
+pub mod files;
+pub mod stats;
+pub mod stop;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::chain::Chain;
+use crate::chain::live::{LiveChain, MAX_LIVE_CHANNELS};
+use crate::conv::Sample;
+use crate::error::{Error, Result};
+use crate::io::{Finished, SampleFormat};
+
+/// A device that moves no audio for this long is gone (a sound server that died leaves the
+/// backend polling a dead socket, reporting nothing).
+pub const STALL: Duration = Duration::from_secs(2);
+
+/// What the processing thread and the watcher share.
+#[derive(Default)]
+pub struct Control {
+    /// Stop reading (Ctrl-C, a closed output).
+    pub stop: AtomicBool,
+    pub frames_in: AtomicU64,
+    pub frames_out: AtomicU64,
+    /// Frames queued towards a device output.
+    pub ring_fill: AtomicU64,
+    pub xruns_in: AtomicU64,
+    pub xruns_out: AtomicU64,
+    pub block_times: stats::Histogram,
+}
+
+impl Control {
+    /// Whether a stop has been asked for.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Where a run's frames come from. Implementations wait as their input needs (a device's pace,
+/// a pipe's); the loop never checks the clock.
+pub trait Input<T>: Send {
+    /// Channels and rate.
+    fn channels(&self) -> usize;
+    /// Starts the input (a device starts capturing); called once, on the processing thread.
+    ///
+    /// # Errors
+    /// A device that cannot start.
+    fn start(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Fills `block` (one vector per channel, all resized to the frames read) with at most
+    /// `max` frames. `Ok(0)` is the end of the input (a device returns it once a stop is asked
+    /// for; a file when its reader has handed over everything it took).
+    ///
+    /// # Errors
+    /// A read error, a bad input, a device lost.
+    fn read(&mut self, block: &mut Vec<Vec<T>>, max: usize, ctl: &Control) -> Result<usize>;
+    /// Reading is over (a device stops capturing).
+    fn close(&mut self) {}
+    /// Whether the input ended because a stop was asked for.
+    fn stopped(&self) -> bool {
+        false
+    }
+    /// Overruns so far.
+    fn xruns(&self) -> u64 {
+        0
+    }
+    /// Whether this is a live device (its end is a stop, and a lost device may leave a file).
+    fn is_device(&self) -> bool {
+        false
+    }
+}
+
+/// Where a run's frames go.
+pub trait Output<T>: Send {
+    /// Takes a block (one vector per channel, all the same length); may swap in an empty
+    /// block of its own to reuse. Waits while a device plays.
+    ///
+    /// # Errors
+    /// A write error, a device lost.
+    fn write(&mut self, block: &mut Vec<Vec<T>>, ctl: &Control) -> Result<()>;
+    /// Called when the input is live (a microphone): queue silence ahead and start at once.
+    ///
+    /// # Errors
+    /// A device that cannot start.
+    fn prime(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After the last write: a device plays out what is queued; a file's writer finishes.
+    ///
+    /// # Errors
+    /// A device lost while draining, a write error.
+    fn drain(&mut self, ctl: &Control) -> Result<()>;
+    /// The reader of a pipe or FIFO went away: stop quietly.
+    fn closed(&self) -> bool {
+        false
+    }
+    /// Underruns so far.
+    fn xruns(&self) -> u64 {
+        0
+    }
+    /// The finished file output (`None` for a device or stdout), with its figures.
+    ///
+    /// # Errors
+    /// Flushing or fixing the header fails.
+    fn finish(self: Box<Self>) -> Result<Written>;
+    /// Whether this is a device (the chain then runs causally).
+    fn is_device(&self) -> bool {
+        false
+    }
+}
+
+/// What a finished output says.
+pub struct Written {
+    /// To commit (a regular file), after a picture that must not fail once it is in place.
+    pub finished: Option<Finished>,
+    pub frames: u64,
+    pub clipped: u64,
+    pub format: Option<SampleFormat>,
+    /// The reader of stdout went away.
+    pub closed: bool,
+}
+
+/// The chain as the loop runs it.
+pub enum Runner<T: Sample> {
+    /// The offline result (exact edges, `same` stages aligned), any output length per block.
+    Exact(Chain<T>),
+    /// Causal, fixed blocks, nothing allocated per block (for speakers).
+    Causal(LiveChain<T>),
+}
+
+/// Something the main thread calls while a run goes on.
+pub type Watcher = Box<dyn FnMut(&Control)>;
+
+/// How to run.
+#[derive(Default)]
+pub struct Options {
+    /// Frames read per call of the input (the live block, or a large offline block).
+    pub read_frames: usize,
+    /// Stop after this many input frames (`--duration`).
+    pub max_frames: Option<u64>,
+    /// Give the processing thread real-time priority (when nothing on it allocates).
+    pub realtime: bool,
+    /// Draw input and output (Exact runs only).
+    pub plot: Option<PathBuf>,
+    pub plot_title: String,
+    pub rate: u32,
+    /// Added to the error when a live input is lost while recording to a file (the file is
+    /// kept): where the recording is.
+    pub lost_note: String,
+    /// Called on the main thread about every 20 ms (progress, `--stats`).
+    pub watch: Option<Watcher>,
+}
+
+/// What a run did.
+pub struct Summary {
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub interrupted: bool,
+    pub xruns_in: u64,
+    pub xruns_out: u64,
+    pub clipped: u64,
+    pub format: Option<SampleFormat>,
+    pub closed: bool,
+    pub block_times: stats::Figures,
+    pub wall: Duration,
+    /// Things the chain wants said (non-finite samples replaced).
+    pub warnings: Vec<String>,
+    /// Whether the processing thread got real-time priority when asked.
+    pub realtime: Option<bool>,
+}
+
+/// Runs `input` through `runner` into `output` on a processing thread while this thread
+/// watches (stop requests, `opts.watch`). The output is finished and committed (after the
+/// picture, when asked for) only if everything succeeded — or if a live input device was lost
+/// while recording to a file: then what was captured is kept and the loss is the error.
+///
+/// # Errors
+/// The first error of the input, the output, the picture or the commit.
+pub fn run<T: Sample>(
+    input: Box<dyn Input<T>>,
+    runner: Runner<T>,
+    output: Box<dyn Output<T>>,
+    mut opts: Options,
+    ctl: Arc<Control>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let realtime = opts.realtime;
+    let job = Job {
+        input,
+        runner,
+        output,
+        read_frames: opts.read_frames.max(1),
+        max_frames: opts.max_frames,
+        tap: opts
+            .plot
+            .as_ref()
+            .map(|_| crate::plot::RunTap::new(MAX_LIVE_CHANNELS.min(4))),
+        ctl: Arc::clone(&ctl),
+    };
+    // The worker says when it is done, so the watcher wakes at once rather than on its next
+    // tick (20 ms of wall time on every short run otherwise).
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+    let worker = std::thread::Builder::new()
+        .name("convoy-engine".into())
+        .spawn(move || {
+            let promoted = realtime.then(crate::rt::promote_current_thread);
+            crate::conv::simd::flush_denormals();
+            let mut job = job;
+            let result = job.drive();
+            let _ = done_tx.send(());
+            (result, job, promoted)
+        })
+        .map_err(|e| Error::Usage(format!("cannot start the processing thread: {e}")))?;
+    while !worker.is_finished() {
+        if done_rx.recv_timeout(Duration::from_millis(20)).is_ok() {
+            break;
+        }
+        if stop::requested() {
+            ctl.stop.store(true, Ordering::SeqCst);
+        }
+        if let Some(w) = &mut opts.watch {
+            w(&ctl);
+        }
+    }
+    let (result, job, promoted) = worker
+        .join()
+        .map_err(|_| Error::Usage("the processing thread failed".into()))?;
+    let Job {
+        input,
+        runner,
+        output,
+        mut tap,
+        ..
+    } = job;
+    let interrupted = input.stopped() || ctl.stopping();
+    let xruns_in = input.xruns();
+    let xruns_out = output.xruns();
+    // A device's streams close on a thread nobody waits for (see io::device).
+    drop(input);
+    let lost = result?;
+    let written = output.finish()?;
+    if let (Some(t), Some(png)) = (&mut tap, &opts.plot) {
+        // The picture first: if it fails, the output is not replaced either.
+        t.draw(png, opts.rate, opts.plot_title.clone())?;
+    }
+    if let Some(f) = written.finished {
+        f.commit()?;
+    }
+    if let Some(e) = lost {
+        return Err(match e {
+            Error::Device(msg) => Error::Device(format!("{msg}{}", opts.lost_note)),
+            other => other,
+        });
+    }
+    let warnings = match &runner {
+        Runner::Exact(c) => c.warnings(),
+        Runner::Causal(_) => Vec::new(),
+    };
+    Ok(Summary {
+        frames_in: ctl.frames_in.load(Ordering::Relaxed),
+        frames_out: written.frames.max(ctl.frames_out.load(Ordering::Relaxed)),
+        interrupted,
+        xruns_in,
+        xruns_out,
+        clipped: written.clipped,
+        format: written.format,
+        closed: written.closed,
+        block_times: ctl.block_times.snapshot().figures(),
+        wall: started.elapsed(),
+        warnings,
+        realtime: promoted,
+    })
+}
+
+/// The processing thread's state.
+struct Job<T: Sample> {
+    input: Box<dyn Input<T>>,
+    runner: Runner<T>,
+    output: Box<dyn Output<T>>,
+    read_frames: usize,
+    max_frames: Option<u64>,
+    tap: Option<crate::plot::RunTap>,
+    ctl: Arc<Control>,
+}
+
+impl<T: Sample> Job<T> {
+    /// The loop. `Ok(Some(e))`: the input device was lost while recording to a file; the
+    /// output was drained and may be kept.
+    fn drive(&mut self) -> Result<Option<Error>> {
+        let live_in = self.input.is_device();
+        if live_in {
+            self.output.prime()?;
+        }
+        self.input.start()?;
+        let channels = self.input.channels();
+        let mut block: Vec<Vec<T>> = vec![Vec::with_capacity(self.read_frames); channels];
+        let (mut scratch_in, mut scratch_out) = match &self.runner {
+            Runner::Causal(c) => (
+                vec![vec![T::zero(); c.block()]; c.channels()],
+                vec![vec![T::zero(); c.block()]; c.channels_out()],
+            ),
+            Runner::Exact(_) => (Vec::new(), Vec::new()),
+        };
+        let mut consumed: u64 = 0;
+        let mut lost = None;
+        loop {
+            let want = match self.max_frames {
+                Some(m) if consumed >= m => break,
+                Some(m) => self.read_frames.min((m - consumed) as usize),
+                None => self.read_frames,
+            };
+            let n = match self.input.read(&mut block, want, &self.ctl) {
+                Ok(n) => n,
+                // The microphone is gone while recording to a file: keep what it gave.
+                Err(e @ Error::Device(_)) if live_in && !self.output.is_device() => {
+                    lost = Some(e);
+                    0
+                }
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            consumed += n as u64;
+            self.ctl.frames_in.store(consumed, Ordering::Relaxed);
+            self.ctl
+                .xruns_in
+                .store(self.input.xruns(), Ordering::Relaxed);
+            let t = Instant::now();
+            match &mut self.runner {
+                Runner::Exact(chain) => {
+                    if let Some(tap) = &mut self.tap {
+                        tap.push_input(&block);
+                    }
+                    let data = std::mem::take(&mut block);
+                    let mut outs = Vec::new();
+                    chain.process(data, &mut |o| outs.push(o));
+                    self.ctl
+                        .block_times
+                        .record(t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64);
+                    for mut o in outs {
+                        self.emit(&mut o)?;
+                    }
+                    block = vec![Vec::with_capacity(self.read_frames); channels];
+                }
+                Runner::Causal(chain) => {
+                    let step = chain.block();
+                    let mut at = 0;
+                    while at < n {
+                        let t = Instant::now();
+                        let k = step.min(n - at);
+                        for (s, b) in scratch_in.iter_mut().zip(&block) {
+                            s[..k].copy_from_slice(&b[at..at + k]);
+                        }
+                        chain.process(&scratch_in, k, &mut scratch_out);
+                        self.ctl
+                            .block_times
+                            .record(t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64);
+                        for s in &mut scratch_out {
+                            s.truncate(k);
+                        }
+                        self.output.write(&mut scratch_out, &self.ctl)?;
+                        count_out(&self.ctl, self.output.as_ref(), k);
+                        for s in &mut scratch_out {
+                            s.resize(step, T::zero());
+                        }
+                        at += k;
+                    }
+                }
+            }
+            if self.output.closed() {
+                self.ctl.stop.store(true, Ordering::SeqCst);
+                break;
+            }
+        }
+        // The input is over: stop capturing (later callbacks would only count overruns).
+        self.input.close();
+        // The chain's tail.
+        match &mut self.runner {
+            Runner::Exact(chain) => {
+                let mut outs = Vec::new();
+                chain.finish(&mut |o| outs.push(o));
+                for mut o in outs {
+                    self.emit(&mut o)?;
+                }
+            }
+            Runner::Causal(chain) => {
+                for s in &mut scratch_in {
+                    s.fill(T::zero());
+                }
+                let mut tail = chain.tail_frames();
+                while tail > 0 {
+                    let k = tail.min(chain.block());
+                    chain.process(&scratch_in, k, &mut scratch_out);
+                    for s in &mut scratch_out {
+                        s.truncate(k);
+                    }
+                    self.output.write(&mut scratch_out, &self.ctl)?;
+                    count_out(&self.ctl, self.output.as_ref(), k);
+                    for s in &mut scratch_out {
+                        s.resize(chain.block(), T::zero());
+                    }
+                    tail -= k;
+                }
+            }
+        }
+        self.output.drain(&self.ctl)?;
+        self.ctl
+            .xruns_out
+            .store(self.output.xruns(), Ordering::Relaxed);
+        Ok(lost)
+    }
+
+    /// One piece of an exact chain's output to the output (and the picture).
+    fn emit(&mut self, out: &mut Vec<Vec<T>>) -> Result<()> {
+        let n = out.first().map_or(0, Vec::len);
+        if n == 0 {
+            return Ok(());
+        }
+        if let Some(tap) = &mut self.tap {
+            tap.push_output(out);
+        }
+        self.output.write(out, &self.ctl)?;
+        count_out(&self.ctl, self.output.as_ref(), n);
+        Ok(())
+    }
+}
+
+fn count_out<T>(ctl: &Control, output: &dyn Output<T>, n: usize) {
+    ctl.frames_out.fetch_add(n as u64, Ordering::Relaxed);
+    ctl.xruns_out.store(output.xruns(), Ordering::Relaxed);
+}

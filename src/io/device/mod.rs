@@ -1,0 +1,444 @@
+//! Sound devices as one more input and output of the engine: all of cpal and its ringbuf
+//! hand-off lives here (behind the `device` feature).
+//!
+//! Threads: cpal's callbacks ([`streams`]) only move whole frames between the device and an SPSC
+//! ring, play silence and count an xrun when the ring is short; the engine's processing thread
+//! reads the capture ring through [`DeviceInput`] and fills the playback ring through
+//! [`DeviceOutput`]. Neither end allocates once running. Every wait has bounds: a stop request,
+//! a device that reported itself gone, and a device that moved no frame for
+//! [`crate::engine::STALL`] (a sound server that died or froze). A stream is dropped on a
+//! thread nobody waits for: cpal's drop joins a backend thread that a dead server can hold.
+
+pub mod choose;
+pub mod quiet;
+pub mod streams;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use cpal::traits::StreamTrait;
+use ringbuf::traits::{Consumer, Observer, Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+pub use choose::Direction;
+use streams::{Counters, FAILED_GONE};
+
+use crate::engine::{Control, Input, Output, STALL, Written};
+use crate::error::{Error, Result};
+
+/// Drops a stream where nobody waits for it.
+fn let_go(stream: Option<cpal::Stream>) {
+    if let Some(s) = stream {
+        let _ = std::thread::Builder::new()
+            .name("convoy-stream-close".into())
+            .spawn(move || drop(s));
+    }
+}
+
+/// The frame count a device moved, and when it last changed.
+struct Progress(u64, Instant);
+
+impl Progress {
+    fn new() -> Progress {
+        Progress(0, Instant::now())
+    }
+
+    /// Whether the device moved frames within [`STALL`].
+    fn check(&mut self, counters: &Counters, what: &str) -> Result<()> {
+        if counters.failed.load(Ordering::Relaxed) == FAILED_GONE {
+            return Err(Error::Device(format!(
+                "the {what} device disappeared while running{}",
+                counters
+                    .message
+                    .get()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
+            )));
+        }
+        let frames = counters.frames.load(Ordering::Relaxed);
+        if frames != self.0 {
+            *self = Progress(frames, Instant::now());
+        } else if self.1.elapsed() > STALL {
+            return Err(Error::Device(format!(
+                "the {what} device stopped moving audio ({} s without a frame{})",
+                STALL.as_secs(),
+                counters
+                    .message
+                    .get()
+                    .map(|m| format!("; last error: {m}"))
+                    .unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    fn idle(&self) -> Duration {
+        self.1.elapsed()
+    }
+}
+
+/// Opens `device_name` (`None`: the default) for `dir` at `rate`/`channels` when given,
+/// falling back to the device's own channel count (remixed at the edge). Returns the device,
+/// its id, the configuration and the sample format.
+fn negotiate(
+    host: &cpal::Host,
+    dir: Direction,
+    device_name: Option<&str>,
+    rate: Option<u32>,
+    channels: Option<usize>,
+    period: u32,
+) -> Result<(cpal::Device, String, cpal::StreamConfig, cpal::SampleFormat)> {
+    let device = choose::choose(host, dir, device_name)?;
+    let label = choose::id_and_name(&device).0;
+    let want = channels.map(|c| c.min(u16::MAX as usize) as u16);
+    let (config, format) = streams::negotiate(&device, dir, &label, rate, want, Some(period))
+        .or_else(|e| {
+            if want.is_some() {
+                streams::negotiate(&device, dir, &label, rate, None, Some(period))
+            } else {
+                Err(e)
+            }
+        })?;
+    Ok((device, label, config, format))
+}
+
+fn fixed_period(config: &cpal::StreamConfig) -> Option<u32> {
+    match config.buffer_size {
+        cpal::BufferSize::Fixed(p) => Some(p),
+        cpal::BufferSize::Default => None,
+    }
+}
+
+/// A microphone (or any capture device) as the engine's input.
+pub struct DeviceInput {
+    stream: Option<cpal::Stream>,
+    ring: HeapCons<f32>,
+    counters: Arc<Counters>,
+    /// The device's channels, and the chain's.
+    dev_channels: usize,
+    channels: usize,
+    scratch: Vec<f32>,
+    frame: Vec<f32>,
+    progress: Progress,
+    /// How long to sleep between looks at the ring.
+    nap: Duration,
+    stopped: bool,
+    /// Overruns counted up to the end of the input (a paused capture may count more).
+    final_xruns: Option<u64>,
+    /// `input 'hw:0': 2 ch f32 48000 Hz, period 256 frames`.
+    pub report: String,
+    /// The rate the device runs at.
+    pub rate: u32,
+}
+
+impl DeviceInput {
+    /// Opens a capture stream (paused until the engine starts it). `channels` is what the
+    /// chain wants (`None`: the device's default); `ring_frames` the ring's room.
+    ///
+    /// # Errors
+    /// No such device, a configuration it cannot do, a stream that cannot be built.
+    pub fn open(
+        host: &cpal::Host,
+        name: Option<&str>,
+        rate: Option<u32>,
+        channels: Option<usize>,
+        period: u32,
+        block: usize,
+    ) -> Result<DeviceInput> {
+        let (device, label, config, format) =
+            negotiate(host, Direction::Input, name, rate, channels, period)?;
+        let dev_channels = usize::from(config.channels);
+        let channels = channels.unwrap_or(dev_channels);
+        let rate = config.sample_rate;
+        // Two seconds of room: a slow consumer (a file on a busy disk) never makes the capture
+        // drop samples, and the live path's cushion fits many times over.
+        let frames = (2 * rate as usize).max(8 * (block + period as usize));
+        let (prod, cons) = HeapRb::<f32>::new(frames * dev_channels).split();
+        let counters = Arc::new(Counters::default());
+        let opened = streams::open_capture(&device, &label, config, format, prod, &counters)?;
+        let got_period = opened
+            .stream
+            .buffer_size()
+            .ok()
+            .or(fixed_period(&config))
+            .unwrap_or(period);
+        let widest = dev_channels.max(channels);
+        Ok(DeviceInput {
+            report: format!(
+                "input '{label}': {dev_channels} ch {} {rate} Hz, period {got_period} frames",
+                opened.format
+            ),
+            stream: Some(opened.stream),
+            ring: cons,
+            counters,
+            dev_channels,
+            channels,
+            scratch: vec![0.0; block.max(1) * widest * 4],
+            frame: vec![0.0; widest],
+            progress: Progress::new(),
+            nap: Duration::from_secs_f64(block.max(1) as f64 / f64::from(rate) / 4.0),
+            stopped: false,
+            final_xruns: None,
+            rate,
+        })
+    }
+}
+
+impl Input<f32> for DeviceInput {
+    fn channels(&self) -> usize {
+        self.channels
+    }
+
+    fn start(&mut self) -> Result<()> {
+        if let Some(s) = &self.stream {
+            s.play()
+                .map_err(|e| Error::Device(format!("cannot start the audio stream: {e}")))?;
+        }
+        self.progress = Progress::new();
+        Ok(())
+    }
+
+    fn read(&mut self, block: &mut Vec<Vec<f32>>, max: usize, ctl: &Control) -> Result<usize> {
+        let dch = self.dev_channels;
+        let want = max.min(self.scratch.len() / dch);
+        // A stop ends the input at once, however much the device has queued.
+        if ctl.stopping() {
+            self.stopped = true;
+        }
+        while !self.stopped && self.ring.occupied_len() < want * dch {
+            if ctl.stopping() {
+                self.stopped = true;
+                break;
+            }
+            self.progress.check(&self.counters, "input")?;
+            std::thread::sleep(self.nap);
+        }
+        if self.stopped {
+            return Ok(0);
+        }
+        let got = self.ring.pop_slice(&mut self.scratch[..want * dch]) / dch;
+        block.resize_with(self.channels, Vec::new);
+        for b in block.iter_mut() {
+            b.resize(got, 0.0);
+        }
+        for i in 0..got {
+            streams::remix(
+                &self.scratch[i * dch..(i + 1) * dch],
+                &mut self.frame[..self.channels],
+            );
+            for (c, b) in block.iter_mut().enumerate() {
+                b[i] = self.frame[c];
+            }
+        }
+        Ok(got)
+    }
+
+    fn close(&mut self) {
+        if let Some(s) = &self.stream {
+            let _ = s.pause();
+        }
+        self.final_xruns = Some(self.counters.xruns.load(Ordering::Relaxed));
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    fn xruns(&self) -> u64 {
+        self.final_xruns
+            .unwrap_or_else(|| self.counters.xruns.load(Ordering::Relaxed))
+    }
+
+    fn is_device(&self) -> bool {
+        true
+    }
+}
+
+impl Drop for DeviceInput {
+    fn drop(&mut self) {
+        let_go(self.stream.take());
+    }
+}
+
+/// Speakers (or any playback device) as the engine's output.
+pub struct DeviceOutput {
+    stream: Option<cpal::Stream>,
+    ring: HeapProd<f32>,
+    counters: Arc<Counters>,
+    dev_channels: usize,
+    /// Frames of audio queued ahead of the device (the `--latency` cushion).
+    cushion: usize,
+    started: bool,
+    scratch: Vec<f32>,
+    frame: Vec<f32>,
+    progress: Progress,
+    nap: Duration,
+    /// `output 'hw:0': 2 ch f32 48000 Hz, period 256 frames`.
+    pub report: String,
+}
+
+impl DeviceOutput {
+    /// Opens a playback stream (paused until enough audio is queued, or [`Output::prime`]).
+    ///
+    /// # Errors
+    /// No such device, a configuration it cannot do, a stream that cannot be built.
+    pub fn open(
+        host: &cpal::Host,
+        name: Option<&str>,
+        rate: u32,
+        channels: usize,
+        period: u32,
+        block: usize,
+        cushion: usize,
+    ) -> Result<DeviceOutput> {
+        let (device, label, config, format) = negotiate(
+            host,
+            Direction::Output,
+            name,
+            Some(rate),
+            Some(channels),
+            period,
+        )?;
+        let dev_channels = usize::from(config.channels);
+        let frames = cushion + 2 * block + 2 * period as usize;
+        let (prod, cons) = HeapRb::<f32>::new(frames * dev_channels).split();
+        let counters = Arc::new(Counters::default());
+        let opened = streams::open_playback(&device, &label, config, format, cons, &counters)?;
+        let got_period = opened
+            .stream
+            .buffer_size()
+            .ok()
+            .or(fixed_period(&config))
+            .unwrap_or(period);
+        let widest = dev_channels.max(channels);
+        Ok(DeviceOutput {
+            report: format!(
+                "output '{label}': {dev_channels} ch {} {} Hz, period {got_period} frames",
+                opened.format, config.sample_rate
+            ),
+            stream: Some(opened.stream),
+            ring: prod,
+            counters,
+            dev_channels,
+            cushion,
+            started: false,
+            scratch: vec![0.0; block.max(1) * widest],
+            frame: vec![0.0; widest],
+            progress: Progress::new(),
+            nap: Duration::from_secs_f64(block.max(1) as f64 / f64::from(rate) / 4.0),
+        })
+    }
+
+    fn start(&mut self) -> Result<()> {
+        if !self.started {
+            if let Some(s) = &self.stream {
+                s.play()
+                    .map_err(|e| Error::Device(format!("cannot start the audio stream: {e}")))?;
+            }
+            self.started = true;
+            self.progress = Progress::new();
+        }
+        Ok(())
+    }
+}
+
+impl Output<f32> for DeviceOutput {
+    fn prime(&mut self) -> Result<()> {
+        // From a microphone the cushion is silence (the mic cannot run ahead).
+        let zeros = [0.0f32; 256];
+        let mut left = self.cushion * self.dev_channels;
+        while left > 0 {
+            let pushed = self.ring.push_slice(&zeros[..left.min(zeros.len())]);
+            if pushed == 0 {
+                break;
+            }
+            left -= pushed;
+        }
+        self.start()
+    }
+
+    fn write(&mut self, block: &mut Vec<Vec<f32>>, ctl: &Control) -> Result<()> {
+        let n = block.first().map_or(0, Vec::len);
+        let dch = self.dev_channels;
+        let channels = block.len();
+        for start in (0..n).step_by((self.scratch.len() / dch).max(1)) {
+            let k = (n - start).min(self.scratch.len() / dch);
+            for i in 0..k {
+                for (c, b) in block.iter().enumerate() {
+                    self.frame[c] = b[start + i];
+                }
+                streams::remix(
+                    &self.frame[..channels],
+                    &mut self.scratch[i * dch..(i + 1) * dch],
+                );
+            }
+            let total = k * dch;
+            let mut done = 0;
+            while done < total {
+                done += self.ring.push_slice(&self.scratch[done..total]);
+                if done == total {
+                    break;
+                }
+                if !self.started {
+                    // From a file, playback starts once the cushion is queued.
+                    self.start()?;
+                    continue;
+                }
+                // A stop while the device is stuck: what does not fit is dropped.
+                if ctl.stopping() && self.progress.idle() > STALL / 2 {
+                    break;
+                }
+                self.progress.check(&self.counters, "output")?;
+                std::thread::sleep(self.nap);
+            }
+        }
+        self.counters.primed.store(true, Ordering::Relaxed);
+        ctl.ring_fill.store(
+            (self.ring.occupied_len() / dch.max(1)) as u64,
+            Ordering::Relaxed,
+        );
+        Ok(())
+    }
+
+    fn drain(&mut self, ctl: &Control) -> Result<()> {
+        self.counters.draining.store(true, Ordering::Relaxed);
+        self.start()?;
+        // Let everything queued play out, then one more period of margin.
+        while !self.ring.is_empty() {
+            self.progress.check(&self.counters, "output")?;
+            std::thread::sleep(self.nap * 2);
+        }
+        let _ = ctl;
+        std::thread::sleep(Duration::from_millis(50));
+        Ok(())
+    }
+
+    fn xruns(&self) -> u64 {
+        self.counters.xruns.load(Ordering::Relaxed)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Written> {
+        if let Some(s) = &self.stream {
+            let _ = s.pause();
+        }
+        let_go(self.stream.take());
+        Ok(Written {
+            finished: None,
+            frames: 0,
+            clipped: 0,
+            format: None,
+            closed: false,
+        })
+    }
+
+    fn is_device(&self) -> bool {
+        true
+    }
+}
+
+impl Drop for DeviceOutput {
+    fn drop(&mut self) {
+        let_go(self.stream.take());
+    }
+}

@@ -3,9 +3,150 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
-use crate::conv::{Boundary, Method, Mode};
+use convoy::conv::{Boundary, Method, Mode};
+use convoy::io::{Bits, Dither, WireFormat};
+
+/// A library enum offered on the command line: its names and help live here, with the rest of
+/// the command line (the library knows no clap).
+trait Choice: Copy + Send + Sync + 'static {
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+    fn help(self) -> &'static str;
+}
+
+/// A parser that offers `T`'s names (listed in --help and in errors).
+fn choice<T: Choice>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(
+        T::ALL
+            .iter()
+            .map(|c| PossibleValue::new(c.name()).help(c.help())),
+    )
+    .map(|s| {
+        T::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == s)
+            .unwrap_or(T::ALL[0])
+    })
+}
+
+impl Choice for Mode {
+    const ALL: &'static [Self] = &[Mode::Full, Mode::Same, Mode::Valid];
+    fn name(self) -> &'static str {
+        Mode::name(self)
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Mode::Full => "every point of overlap: N + M - 1",
+            Mode::Same => "max(N, M), centred as numpy centres it",
+            Mode::Valid => "only complete overlap: max(N, M) - min(N, M) + 1",
+        }
+    }
+}
+
+impl Choice for Method {
+    const ALL: &'static [Self] = &[Method::Auto, Method::Direct, Method::Fft];
+    fn name(self) -> &'static str {
+        Method::name(self)
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Method::Auto => "direct or FFT by the cost model; direct when an input has NaN/inf",
+            Method::Direct => "time-domain sums: numpy's arithmetic exactly",
+            Method::Fft => "FFT or overlap-add",
+        }
+    }
+}
+
+impl Choice for Boundary {
+    const ALL: &'static [Self] = &[
+        Boundary::Zero,
+        Boundary::Reflect,
+        Boundary::Symmetric,
+        Boundary::Wrap,
+        Boundary::Edge,
+    ];
+    fn name(self) -> &'static str {
+        Boundary::name(self)
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Boundary::Zero => "no extension (--mode applies)",
+            Boundary::Reflect => "d c b | a b c d | c b a (np.pad reflect)",
+            Boundary::Symmetric => "c b a | a b c d | d c b (np.pad symmetric)",
+            Boundary::Wrap => "b c d | a b c d | a b c (periodic)",
+            Boundary::Edge => "a a a | a b c d | d d d (np.pad edge)",
+        }
+    }
+}
+
+impl Choice for WireFormat {
+    const ALL: &'static [Self] = &[
+        WireFormat::Wav,
+        WireFormat::F32le,
+        WireFormat::S16le,
+        WireFormat::Text,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            WireFormat::Wav => "wav",
+            WireFormat::F32le => "f32le",
+            WireFormat::S16le => "s16le",
+            WireFormat::Text => "text",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            WireFormat::Wav => "RIFF/RF64 WAV (any PCM or float encoding when reading)",
+            WireFormat::F32le => {
+                "raw interleaved 32-bit float (reading needs --rate and --channels)"
+            }
+            WireFormat::S16le => {
+                "raw interleaved signed 16-bit (reading needs --rate and --channels)"
+            }
+            WireFormat::Text => "one frame per line, channels separated by spaces or commas",
+        }
+    }
+}
+
+impl Choice for Bits {
+    const ALL: &'static [Self] = &[Bits::S16, Bits::S24, Bits::S32, Bits::F32];
+    fn name(self) -> &'static str {
+        match self {
+            Bits::S16 => "16",
+            Bits::S24 => "24",
+            Bits::S32 => "32",
+            Bits::F32 => "f32",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Bits::S16 => "16-bit integer",
+            Bits::S24 => "24-bit integer",
+            Bits::S32 => "32-bit integer",
+            Bits::F32 => "32-bit float",
+        }
+    }
+}
+
+impl Choice for Dither {
+    const ALL: &'static [Self] = &[Dither::Tpdf, Dither::None];
+    fn name(self) -> &'static str {
+        match self {
+            Dither::Tpdf => "tpdf",
+            Dither::None => "none",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Dither::Tpdf => "triangular, +-1 LSB, on samples not already on the output's grid",
+            Dither::None => "round to the nearest code",
+        }
+    }
+}
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -57,7 +198,7 @@ Examples:
 
 /// Arguments of `convoy run`.
 #[derive(Debug, Args)]
-#[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", crate::chain::STAGE_HELP))]
+#[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", convoy::chain::STAGE_HELP))]
 pub struct RunArgs {
     /// Source: a WAV file, - for stdin (WAV recognized by its header; raw and text with
     /// --in-format), or mic / mic:NAME for a sound input device (NAME: an id from `convoy
@@ -76,11 +217,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub chain: Option<PathBuf>,
     /// Input format (default: WAV by its header, text if the input is plain text).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub in_format: Option<crate::io::WireFormat>,
+    #[arg(long, value_parser = choice::<WireFormat>(), value_name = "FORMAT")]
+    pub in_format: Option<WireFormat>,
     /// Output format (default: from the extension; WAV for stdout).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub out_format: Option<crate::io::WireFormat>,
+    #[arg(long, value_parser = choice::<WireFormat>(), value_name = "FORMAT")]
+    pub out_format: Option<WireFormat>,
     /// Sample rate in Hz (required for raw input; checked against a WAV header).
     #[arg(long, value_name = "HZ")]
     pub rate: Option<u32>,
@@ -89,13 +230,13 @@ pub struct RunArgs {
     pub channels: Option<usize>,
     /// WAV output sample format (default: the input's; 32-bit float for stdout). Integer
     /// output is dithered (see --dither) and clipped samples are counted.
-    #[arg(long, value_enum)]
-    pub bits: Option<crate::io::Bits>,
+    #[arg(long, value_parser = choice::<Bits>())]
+    pub bits: Option<Bits>,
     /// Dither for 8/16/24-bit output: tpdf (triangular, +-1 LSB, as SoX) adds it only to
     /// samples not already exactly on the output's grid, so a chain that changes nothing is
     /// bit-exact; none rounds.
-    #[arg(long, value_enum, default_value_t = crate::io::Dither::Tpdf)]
-    pub dither: crate::io::Dither,
+    #[arg(long, value_parser = choice::<Dither>(), default_value = "tpdf")]
+    pub dither: Dither,
     /// Print the built chain (each stage's kernel length, mode and gain, what was fused, the
     /// engine's partitions and latency) and exit without processing.
     #[arg(long)]
@@ -251,7 +392,7 @@ pub struct ConvolveArgs {
 
     /// Output window, as np.convolve: full (N+M-1), same (max(N,M), centred), valid
     /// (max-min+1). Default: full.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Mode>())]
     pub mode: Option<Mode>,
 
     /// Correlate (np.correlate: no kernel flip) instead of convolving.
@@ -259,12 +400,12 @@ pub struct ConvolveArgs {
     pub correlate: bool,
 
     /// direct, fft, or auto (chosen by a cost model; direct whenever an input has NaN/inf).
-    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    #[arg(long, value_parser = choice::<Method>(), default_value = "auto")]
     pub method: Method,
 
     /// Extend the signal beyond its ends like np.pad(x, ((M-1)//2, M-1-(M-1)//2), MODE) and keep
     /// the valid part: the output has the signal's length. zero = no extension (--mode applies).
-    #[arg(long, value_enum, default_value_t = Boundary::Zero)]
+    #[arg(long, value_parser = choice::<Boundary>(), default_value = "zero")]
     pub boundary: Boundary,
 
     /// Write the result here instead of stdout: .txt (as stdout), .csv, .npy (the result's

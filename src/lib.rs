@@ -3,11 +3,9 @@
 //!
 //! Module map (data flows top to bottom):
 //!
-//! * [`cli`]: the command line (clap derive); no I/O.
 //! * [`io`]: reading arrays from text, .npy, WAV, stdin and inline lists; atomic output.
 //! * [`mod@array`]: the in-memory array the one-shot commands work on.
 //! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
-//! * [`cmd`]: one module per subcommand, tying the above together.
 //! * [`rt`]: real-time scheduling for the processing thread; fallible large allocations.
 //! * [`engine`]: the drivers: one input, one chain, one output, whatever each end is; stopping.
 //! * [`error`]: the one error type; every message names its culprit.
@@ -20,8 +18,6 @@
 
 pub mod array;
 pub mod chain;
-pub mod cli;
-pub mod cmd;
 pub mod conv;
 pub mod engine;
 pub mod error;

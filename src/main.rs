@@ -3,9 +3,12 @@
 
 use std::process::ExitCode;
 
+mod cli;
+mod cmd;
+
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use convoy::cli::{Cli, Command};
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     // Ctrl-C / SIGTERM: abort (partial outputs removed, status 130) until a command says it
@@ -23,12 +26,15 @@ fn main() -> ExitCode {
         convoy::engine::stop::set_graceful(!args.explain);
     }
     let result = match &cli.command {
-        Command::Convolve(args) => convoy::cmd::convolve::run(args),
-        Command::Bench(args) => convoy::cmd::bench::run(args),
-        Command::Run(args) => convoy::cmd::run::run(args),
-        Command::Devices => convoy::cmd::devices::run(),
-        Command::Response(args) => convoy::cmd::response::run(args),
-        Command::Plot(args) => convoy::cmd::plot::run(args),
+        Command::Convolve(args) => cmd::convolve::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        #[cfg(feature = "device")]
+        Command::Devices => cmd::devices::run(),
+        #[cfg(not(feature = "device"))]
+        Command::Devices => Err(cmd::no_devices()),
+        Command::Response(args) => cmd::response::run(args),
+        Command::Plot(args) => cmd::plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

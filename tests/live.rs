@@ -1,3 +1,4 @@
+#![cfg(feature = "device")]
 //! The live path through real cpal and the real ALSA library, with no sound hardware: ALSA
 //! `file` PCMs (tests/live/asound-file.conf) capture from a prepared raw file and play into
 //! one. They are not paced, so every run stops on a frame count (`--duration`).

@@ -1,3 +1,4 @@
+#![cfg(feature = "device")]
 //! Real-time end to end through a private PulseAudio with two null sinks (tests/live/
 //! pulse-e2e.sh): white noise into the mic sink, `convoy run -i mic -o speakers CHAIN`, the
 //! speaker sink recorded, and verified here: one continuous segment (no dropout) equal to the

@@ -133,6 +133,7 @@ fn kernel_swap_does_not_allocate_on_the_audio_thread() {
 /// The cpal callbacks (capture: device samples -> ring; playback: ring -> device samples, with
 /// silence on underrun) and the live chain's per-block processing make no heap allocation, in
 /// every sample format convoy negotiates, including full and empty rings.
+#[cfg(feature = "device")]
 #[test]
 fn live_callbacks_and_the_live_chain_do_not_allocate() {
     use convoy::io::device::streams::{Counters, capture_callback, playback_callback};
@@ -244,4 +245,105 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
         }
     });
     assert_eq!(n, 0, "highpass+lowpass: the live chain allocated {n} times");
+}
+
+/// The whole live loop (the engine's processing thread: read a block, run the causal chain,
+/// write it) makes no allocation per block, measured on that thread between block 50 and the
+/// end, with ends that are as allocation-free as the devices' are.
+#[test]
+fn the_engine_loop_for_a_live_chain_does_not_allocate() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use convoy::chain::{Chain, Context, StageWord};
+    use convoy::engine::{Control, Input, Options, Output, Runner, Written};
+
+    struct Tone {
+        blocks: usize,
+        seen: usize,
+        result: Arc<AtomicUsize>,
+    }
+    impl Input<f32> for Tone {
+        fn channels(&self) -> usize {
+            2
+        }
+        fn read(
+            &mut self,
+            block: &mut Vec<Vec<f32>>,
+            max: usize,
+            _: &Control,
+        ) -> convoy::Result<usize> {
+            self.seen += 1;
+            if self.seen == 50 {
+                ALLOCATIONS.with(|n| n.set(0));
+                COUNTING.with(|on| on.set(true));
+            }
+            if self.seen > self.blocks {
+                COUNTING.with(|on| on.set(false));
+                self.result
+                    .store(ALLOCATIONS.with(Cell::get), Ordering::SeqCst);
+                return Ok(0);
+            }
+            block.resize_with(2, Vec::new);
+            for (c, b) in block.iter_mut().enumerate() {
+                b.resize(max, 0.0);
+                for (i, v) in b.iter_mut().enumerate() {
+                    *v = ((i * 7 + c * 3 + self.seen) % 13) as f32 * 0.01 - 0.06;
+                }
+            }
+            Ok(max)
+        }
+    }
+    struct Discard;
+    impl Output<f32> for Discard {
+        fn write(&mut self, _: &mut Vec<Vec<f32>>, _: &Control) -> convoy::Result<()> {
+            Ok(())
+        }
+        fn drain(&mut self, _: &Control) -> convoy::Result<()> {
+            Ok(())
+        }
+        fn finish(self: Box<Self>) -> convoy::Result<Written> {
+            Ok(Written {
+                finished: None,
+                frames: 0,
+                clipped: 0,
+                format: None,
+                closed: false,
+            })
+        }
+    }
+    let ctx = Context {
+        rate: Some(48_000),
+        channels: 2,
+        block: Some(64),
+    };
+    let words: Vec<StageWord> = vec![
+        "highpass:80".into(),
+        "denoise,lookahead=0".into(),
+        "delay:10".into(),
+    ];
+    let chain = Chain::<f32>::build(&words, &ctx).unwrap();
+    let result = Arc::new(AtomicUsize::new(usize::MAX));
+    let input = Box::new(Tone {
+        blocks: 600,
+        seen: 0,
+        result: Arc::clone(&result),
+    });
+    let opts = Options {
+        read_frames: 64,
+        ..Options::default()
+    };
+    convoy::engine::run(
+        input,
+        Runner::Causal(chain.into_live(64).unwrap()),
+        Box::new(Discard),
+        opts,
+        Arc::new(Control::default()),
+    )
+    .unwrap();
+    let n = result.load(Ordering::SeqCst);
+    assert_eq!(
+        n, 0,
+        "the live engine loop allocated {n} times in 550 blocks"
+    );
 }

@@ -14,8 +14,8 @@
 use std::time::{Duration, Instant};
 
 use crate::cli::{BenchArgs, Engine};
-use crate::conv::{MultiConvolver, PartitionedKernel, Schedule};
-use crate::error::{Error, Result};
+use convoy::conv::{MultiConvolver, PartitionedKernel, Schedule};
+use convoy::error::{Error, Result};
 
 /// The results `convoy bench` prints.
 #[derive(Clone, Debug)]
@@ -124,16 +124,16 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
     let mut outs: Vec<&mut [f32]> = outputs.iter_mut().map(|v| &mut v[..]).collect();
     let mut times = Vec::with_capacity(blocks);
     // The processing thread runs with subnormals flushed, as the live engine does.
-    crate::conv::simd::flush_denormals();
+    convoy::conv::simd::flush_denormals();
     // Paced, the thread stands in for an audio callback thread, which runs at real-time
     // priority where the OS allows (the live pipeline does the same).
-    let realtime_priority = args.paced && crate::rt::promote_current_thread();
+    let realtime_priority = args.paced && convoy::rt::promote_current_thread();
     let mut misses = 0;
     let mut late_wakeups = 0;
     let mut busy = 0.0;
     let mut stalls = 0;
     let mut stalled_misses = 0;
-    let loop_cpu = crate::rt::thread_cpu_time();
+    let loop_cpu = convoy::rt::thread_cpu_time();
     let start = Instant::now();
     for k in 0..blocks {
         if args.paced {
@@ -142,7 +142,7 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
         // Paced, the thread's CPU clock is read around each block (the waiting in between is
         // not the engine's); unpaced, once around the whole loop, which is all engine.
         let c0 = if args.paced {
-            crate::rt::thread_cpu_time()
+            convoy::rt::thread_cpu_time()
         } else {
             Duration::ZERO
         };
@@ -152,7 +152,7 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
         times.push((t1 - t0).as_secs_f64());
         let mut stalled = false;
         if args.paced {
-            let cpu = crate::rt::thread_cpu_time().saturating_sub(c0);
+            let cpu = convoy::rt::thread_cpu_time().saturating_sub(c0);
             busy += cpu.as_secs_f64();
             // Wall time far beyond the thread's own CPU time: it was not running (preempted)
             // while the block was in progress. (A VM's host can also deschedule the virtual
@@ -177,7 +177,7 @@ pub fn measure(args: &BenchArgs) -> Result<Report> {
     }
     std::hint::black_box(&outs);
     if !args.paced {
-        busy = (crate::rt::thread_cpu_time().saturating_sub(loop_cpu)).as_secs_f64();
+        busy = (convoy::rt::thread_cpu_time().saturating_sub(loop_cpu)).as_secs_f64();
     }
     if busy == 0.0 {
         // No per-thread CPU clock on this platform: fall back to the wall time in `process`.

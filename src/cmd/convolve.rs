@@ -10,11 +10,11 @@
 
 use std::path::Path;
 
-use crate::array::Array;
 use crate::cli::ConvolveArgs;
-use crate::conv::{self, Boundary, Mode, Options};
-use crate::error::{Error, Result};
-use crate::io::{Destination, Operand};
+use convoy::array::Array;
+use convoy::conv::{self, Boundary, Mode, Options};
+use convoy::error::{Error, Result};
+use convoy::io::{Destination, Operand};
 
 /// Sample rate of a WAV output when no input was a WAV.
 pub const DEFAULT_RATE: u32 = 48_000;
@@ -29,7 +29,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         ));
     }
     let kernel_named =
-        crate::conv::named::is_named(&args.kernel) && !Path::new(&args.kernel).exists();
+        convoy::conv::named::is_named(&args.kernel) && !Path::new(&args.kernel).exists();
     let signal_src = Operand::classify(&args.signal, "signal")?;
     let kernel_src = if kernel_named {
         None
@@ -50,7 +50,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         })
         .collect();
     let reads_stdin = signal_src == Operand::Stdin || kernel_src == Some(Operand::Stdin);
-    let out_ext = args.output.as_deref().map(crate::io::extension);
+    let out_ext = args.output.as_deref().map(convoy::io::extension);
     let image_out = matches!(out_ext.as_deref(), Some("png" | "jpg" | "jpeg"));
     let nd_options = args.fill.is_some()
         || args.ndimage_mode.is_some()
@@ -71,7 +71,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
                     "an N-d result goes to .npy, .txt/.csv (2-D) or .png/.jpg",
                 ));
             }
-            crate::io::output::check(out, &inputs, reads_stdin)?;
+            convoy::io::output::check(out, &inputs, reads_stdin)?;
         }
         Ok(())
     };
@@ -92,7 +92,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     let any_nd = signal_loaded.is_nd() || kernel_loaded.as_ref().is_some_and(Loaded::is_nd);
     // A named 2-D kernel (sobel-x...) on a 1-D signal: the N-d path says what is wrong.
     let nd_name =
-        kernel_named && crate::conv::named::is_nd(&args.kernel) && !args.kernel.contains(':');
+        kernel_named && convoy::conv::named::is_nd(&args.kernel) && !args.kernel.contains(':');
     if args.axis.is_none() && (any_nd || nd_options || nd_name) {
         if !nd_options {
             check_nd_output()?;
@@ -115,7 +115,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             .into_array()
             .ok_or_else(|| Error::Usage("--axis 0 needs a 1-D or 2-D array kernel".into()))?,
         None => Array::from_vec(
-            crate::chain::kernel_from_word(args.kernel.trim(), signal.sample_rate)
+            convoy::chain::kernel_from_word(args.kernel.trim(), signal.sample_rate)
                 .map_err(|e| Error::input(format!("kernel '{}'", args.kernel), e.to_string()))?,
         ),
     };

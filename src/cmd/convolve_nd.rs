@@ -9,13 +9,13 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::array::Array;
 use crate::cli::{ConvolveArgs, NdimageMode};
-use crate::conv::nd::{self, Nd, NdMode, Pad};
-use crate::conv::{Boundary, Mode, named};
-use crate::error::{Error, Result};
-use crate::io::Operand;
-use crate::io::planes::{self, Planes};
+use convoy::array::Array;
+use convoy::conv::nd::{self, Nd, NdMode, Pad};
+use convoy::conv::{Boundary, Mode, named};
+use convoy::error::{Error, Result};
+use convoy::io::Operand;
+use convoy::io::planes::{self, Planes};
 
 /// An operand as loaded: 1-D/WAV data for the classic path, or N-d planes.
 pub enum Loaded {
@@ -70,7 +70,7 @@ pub fn load(op: &Operand, role: &str) -> Result<Loaded> {
                     .filter(|m| m.is_file())
                     .map(|m| m.len());
                 let (shape, values, integer) =
-                    crate::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
+                    convoy::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
                 if values.is_empty() {
                     return Err(Error::input(&name, format!("the {role} is empty")));
                 }
@@ -86,7 +86,7 @@ pub fn load(op: &Operand, role: &str) -> Result<Loaded> {
             let rows: Vec<Vec<f64>> = text
                 .split(';')
                 .map(|r| {
-                    crate::io::text::parse_inline(role, r)
+                    convoy::io::text::parse_inline(role, r)
                         .map(|a| a.columns.into_iter().flatten().collect::<Vec<f64>>())
                 })
                 .collect::<Result<_>>()?;

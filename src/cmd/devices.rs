@@ -2,9 +2,9 @@
 
 use cpal::traits::DeviceTrait;
 
-use crate::error::Result;
-use crate::io::device::choose::{self as devices, Direction};
-use crate::io::device::quiet::AlsaChatter;
+use convoy::error::Result;
+use convoy::io::device::choose::{self as devices, Direction};
+use convoy::io::device::quiet::AlsaChatter;
 
 /// Runs `convoy devices`.
 pub fn run() -> Result<()> {

@@ -10,15 +10,15 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::run::{device_arg, duration_frames, notes, plan_output, plot_title};
-use crate::chain::live::MAX_LIVE_CHANNELS;
-use crate::chain::{Chain, Context, StageWord};
 use crate::cli::RunArgs;
-use crate::engine::files::{FileInput, FileOutput};
-use crate::engine::{self, Control, Input, Options, Output, Runner, stop};
-use crate::error::{Error, Result};
-use crate::io::device::quiet::AlsaChatter;
-use crate::io::device::{DeviceInput, DeviceOutput};
-use crate::io::{Sink, Source, StreamInfo};
+use convoy::chain::live::MAX_LIVE_CHANNELS;
+use convoy::chain::{Chain, Context, StageWord};
+use convoy::engine::files::{FileInput, FileOutput};
+use convoy::engine::{self, Control, Input, Options, Output, Runner, stop};
+use convoy::error::{Error, Result};
+use convoy::io::device::quiet::AlsaChatter;
+use convoy::io::device::{DeviceInput, DeviceOutput};
+use convoy::io::{Sink, Source, StreamInfo};
 
 /// Processing block when `--block` is not given: 256 frames (5.3 ms at 48 kHz).
 const DEFAULT_BLOCK: usize = 256;

@@ -1,18 +1,18 @@
 //! `convoy plot`: arrays and WAVs overlaid in one picture.
 
 use crate::cli::PlotArgs;
-use crate::error::Result;
-use crate::plot::charts::{self, Series};
-use crate::plot::decimate::MinMax;
+use convoy::error::Result;
+use convoy::plot::charts::{self, Series};
+use convoy::plot::decimate::MinMax;
 
 /// Runs `convoy plot`.
 pub fn run(args: &PlotArgs) -> Result<()> {
-    crate::plot::check_png(&args.output, &args.files, false)?;
+    convoy::plot::check_png(&args.output, &args.files, false)?;
     let mut series = Vec::new();
     let mut any_wav = false;
     let mut all_wav = true;
     for path in &args.files {
-        let array = crate::io::load_file(path)?;
+        let array = convoy::io::load_file(path)?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::chain::{Chain, Context};
 use crate::cli::ResponseArgs;
-use crate::error::{Error, Result};
-use crate::plot::{charts, response};
+use convoy::chain::{Chain, Context};
+use convoy::error::{Error, Result};
+use convoy::plot::{charts, response};
 
 /// Runs `convoy response`.
 pub fn run(args: &ResponseArgs) -> Result<()> {
@@ -25,16 +25,16 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
         ));
     }
     if let Some(path) = &args.output {
-        crate::plot::check_png(path, &[] as &[&std::path::Path], false)?;
+        convoy::plot::check_png(path, &[] as &[&std::path::Path], false)?;
     }
-    let words = crate::chain::stage_words(args.chain.as_deref(), &args.stages)?;
+    let words = convoy::chain::stage_words(args.chain.as_deref(), &args.stages)?;
     // A true-stereo (4-channel) IR is drawn as on a stereo stream: its direct path, L to L.
     let stereo = words.iter().any(|w| {
         w.text
             .strip_prefix("fir:")
             .map(|rest| rest.split(',').next().unwrap_or(""))
             .and_then(|file| {
-                crate::io::Source::open(file, Some(crate::io::WireFormat::Wav), None, None).ok()
+                convoy::io::Source::open(file, Some(convoy::io::WireFormat::Wav), None, None).ok()
             })
             .is_some_and(|s| s.info.channels == 4)
     });
@@ -45,7 +45,7 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     };
     let chain = Chain::<f64>::build(&words, &ctx)?;
     if let Some(word) = chain.nonlinear_stage() {
-        return Err(crate::error::Error::Usage(format!(
+        return Err(convoy::error::Error::Usage(format!(
             "'{word}' is not a linear filter: its effect depends on the signal, so it has no frequency response (plot a run with convoy run ... --plot instead)"
         )));
     }
@@ -71,7 +71,7 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     let Some(path) = &args.output else {
         return Ok(());
     };
-    crate::plot::check_png(path, &inputs, false)?;
+    convoy::plot::check_png(path, &inputs, false)?;
     let title = if words.is_empty() {
         format!("response of an empty chain at {} Hz", args.rate)
     } else {

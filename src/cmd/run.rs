@@ -1,5 +1,5 @@
 //! `convoy run`: check the arguments, open the two ends, build the chain, hand all three to
-//! the engine ([`crate::engine::run`]), print what it did.
+//! the engine ([`convoy::engine::run`]), print what it did.
 //!
 //! Main thread. Everything that can be wrong with the input, the stages or the output is
 //! reported before an output file exists.
@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::chain::{Chain, Context, StageWord};
 use crate::cli::RunArgs;
-use crate::conv::Sample;
-use crate::engine::files::{FileInput, FileOutput};
-use crate::engine::{self, Control, Input, Options, Output, Runner, stop};
-use crate::error::{Error, Result};
-use crate::io::{Sink, SinkPlan, Source, WireFormat};
+use convoy::chain::{Chain, Context, StageWord};
+use convoy::conv::Sample;
+use convoy::engine::files::{FileInput, FileOutput};
+use convoy::engine::{self, Control, Input, Options, Output, Runner, stop};
+use convoy::error::{Error, Result};
+use convoy::io::{Sink, SinkPlan, Source, WireFormat};
 
 /// Frames per read from a file: the engine takes any chunk length and keeps its own
 /// partitioning, so large blocks cost nothing in output and save per-block overhead.
@@ -67,7 +67,7 @@ fn check_terminals(args: &RunArgs) -> Result<()> {
             "no input: give -i FILE (stdin is a terminal; for typed text frames say --in-format text)".into(),
         ));
     }
-    let ext = crate::io::extension(Path::new(&args.output));
+    let ext = convoy::io::extension(Path::new(&args.output));
     let text_out = args.out_format == Some(WireFormat::Text)
         || (args.out_format.is_none() && matches!(ext.as_str(), "txt" | "csv"));
     if args.output == "-" && !text_out && std::io::stdout().is_terminal() {
@@ -85,17 +85,20 @@ fn check_terminals(args: &RunArgs) -> Result<()> {
 /// reading, processing or writing (the output is then not created or replaced).
 pub fn run(args: &RunArgs) -> Result<()> {
     check_args(args)?;
-    let words = crate::chain::stage_words(args.chain.as_deref(), &args.stages)?;
+    let words = convoy::chain::stage_words(args.chain.as_deref(), &args.stages)?;
     let inputs: Vec<PathBuf> = args.chain.iter().cloned().collect();
     if device_arg(&args.input, "mic").is_some() || device_arg(&args.output, "speakers").is_some() {
+        #[cfg(feature = "device")]
         return super::live::run(args, &words, inputs);
+        #[cfg(not(feature = "device"))]
+        return Err(super::no_devices());
     }
     if !args.explain {
         check_terminals(args)?;
     }
     let source = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
     // Text (sensor data) and 64-bit float WAVs run in f64: nothing of their precision is lost.
-    if source.is_text() || source.info.wav_format == Some(crate::io::SampleFormat::F64) {
+    if source.is_text() || source.info.wav_format == Some(convoy::io::SampleFormat::F64) {
         offline::<f64>(args, &words, source, inputs)
     } else {
         offline::<f32>(args, &words, source, inputs)
@@ -162,7 +165,7 @@ fn offline<T: Sample>(
         let seconds = summary.frames_in as f64 / f64::from(rate);
         let format = summary
             .format
-            .map_or("?", crate::io::SampleFormat::describe);
+            .map_or("?", convoy::io::SampleFormat::describe);
         eprintln!(
             "convoy: {}{} frames in, {} out ({seconds:.3} s -> {:.3} s at {rate} Hz, {channels} ch, {format} out), {:.1}x realtime, {} clipped{}",
             if summary.interrupted {
@@ -184,7 +187,7 @@ fn offline<T: Sample>(
 /// The output's plan, and the picture's checks, before anything is written.
 pub(crate) fn plan_output(
     args: &RunArgs,
-    info: &crate::io::StreamInfo,
+    info: &convoy::io::StreamInfo,
     inputs: &[PathBuf],
 ) -> Result<SinkPlan> {
     let reads_stdin = args.input == "-";
@@ -196,10 +199,10 @@ pub(crate) fn plan_output(
         inputs,
         reads_stdin,
     )?;
-    plan.dither = args.dither == crate::io::Dither::Tpdf;
+    plan.dither = args.dither == convoy::io::Dither::Tpdf;
     if let Some(png) = &args.plot {
-        crate::plot::check_png(png, inputs, reads_stdin)?;
-        if crate::io::output::same_target(png, Path::new(&args.output)) {
+        convoy::plot::check_png(png, inputs, reads_stdin)?;
+        if convoy::io::output::same_target(png, Path::new(&args.output)) {
             return Err(Error::input(
                 "--plot",
                 format!("{} is also the output", png.display()),
@@ -260,8 +263,8 @@ fn progress(total: u64) -> engine::Watcher {
 }
 
 /// What to do about clipped samples, for the summary.
-pub(crate) fn clip_hint(clipped: u64, format: Option<crate::io::SampleFormat>) -> &'static str {
-    use crate::io::SampleFormat;
+pub(crate) fn clip_hint(clipped: u64, format: Option<convoy::io::SampleFormat>) -> &'static str {
+    use convoy::io::SampleFormat;
     match (clipped, format) {
         (0, _) => "",
         (_, Some(SampleFormat::F32 | SampleFormat::F64)) => {

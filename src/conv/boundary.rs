@@ -17,7 +17,7 @@
 use std::fmt;
 
 /// How the signal is extended before filtering, using `np.pad`'s mode names.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Boundary {
     /// No extension: the zero padding implied by `--mode` (numpy's np.convolve).
     #[default]

@@ -18,7 +18,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Which part of the full convolution to return, as in `np.convolve(a, v, mode)`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Every point of overlap: length N + M - 1.
     #[default]

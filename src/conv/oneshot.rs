@@ -30,7 +30,7 @@ use super::{direct, fft};
 use crate::error::{Error, Result};
 
 /// How the convolution is computed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Method {
     /// Direct or FFT, whichever the cost model predicts is faster (like scipy's
     /// `choose_conv_method`); direct whenever an input holds NaN or infinity.

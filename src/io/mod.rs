@@ -8,6 +8,7 @@
 //! anything is written.
 
 pub mod codec;
+#[cfg(feature = "device")]
 pub mod device;
 pub mod npy;
 pub mod output;
@@ -100,7 +101,7 @@ enum Format {
 }
 
 /// A path's extension, lower-cased ("" when it has none).
-pub(crate) fn extension(path: &Path) -> String {
+pub fn extension(path: &Path) -> String {
     path.extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
@@ -277,7 +278,7 @@ impl Destination {
 }
 
 /// The directory a path is in ("." for a bare file name).
-pub(crate) fn parent_dir(path: &Path) -> &Path {
+pub fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -285,7 +286,7 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 }
 
 /// The wire formats of `--in-format` / `--out-format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WireFormat {
     /// RIFF WAV (any PCM/float encoding when reading).
     Wav,
@@ -298,20 +299,16 @@ pub enum WireFormat {
 }
 
 /// `--bits` for WAV output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bits {
-    #[value(name = "16")]
     S16,
-    #[value(name = "24")]
     S24,
-    #[value(name = "32")]
     S32,
-    #[value(name = "f32")]
     F32,
 }
 
 /// `--dither` for integer output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Dither {
     /// Triangular (TPDF) dither, +-1 LSB, on samples not already on the output's grid.
     #[default]

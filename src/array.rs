@@ -4,6 +4,9 @@
 //! A 1-D input is one column. A multichannel WAV is 2-D with shape (frames, channels), one column
 //! per channel, as `soundfile.read` returns it.
 
+use crate::conv::Options;
+use crate::error::{Error, Result};
+
 /// A 1-D array, or a 2-D array of shape (rows, columns) stored column by column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {
@@ -79,4 +82,57 @@ impl Array {
             .collect();
         Array::from_columns(columns)
     }
+}
+
+/// Convolves `signal` with `kernel` column by column along the first axis (like
+/// `scipy.signal.oaconvolve(x, h, axes=0)`): a one-column side is broadcast against the other,
+/// otherwise the column counts must match. Columns are spread over the cores when there is
+/// real work to share.
+///
+/// # Errors
+/// [`Error::Usage`] when the column counts cannot be paired.
+pub fn convolve_columns(signal: &Array, kernel: &Array, options: &Options) -> Result<Array> {
+    let (s, k) = (signal.width(), kernel.width());
+    if s != k && s != 1 && k != 1 {
+        return Err(Error::Usage(format!(
+            "shapes {} and {} do not fit: 2-D inputs are filtered column by column, so their column counts must match (or one must have a single column)",
+            signal.shape_text(),
+            kernel.shape_text()
+        )));
+    }
+    let width = s.max(k);
+    let pair = |c: usize| {
+        let x = &signal.columns[if s == 1 { 0 } else { c }];
+        let h = &kernel.columns[if k == 1 { 0 } else { c }];
+        crate::conv::convolve_with(x, h, options)
+    };
+    // Columns are independent: spread them over the cores when there is real work to share.
+    let work = signal.rows() as f64 * kernel.rows().min(4096) as f64 * width as f64;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let columns = if width > 1 && threads > 1 && work > 1e7 {
+        let mut results: Vec<Option<Result<Vec<f64>>>> = (0..width).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            for (t, slots) in results.chunks_mut(width.div_ceil(threads)).enumerate() {
+                let first = t * width.div_ceil(threads);
+                let pair = &pair;
+                scope.spawn(move || {
+                    for (i, slot) in slots.iter_mut().enumerate() {
+                        *slot = Some(pair(first + i));
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(Error::Internal("a worker thread failed".into()))))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        (0..width).map(pair).collect::<Result<Vec<_>>>()?
+    };
+    Ok(Array {
+        columns,
+        two_d: signal.two_d || kernel.two_d,
+        integer_dtype: signal.integer_dtype && kernel.integer_dtype,
+        sample_rate: signal.sample_rate.or(kernel.sample_rate),
+    })
 }

@@ -28,6 +28,10 @@ pub enum Error {
     /// arguments may be fine, the machine is not).
     #[error("{0}")]
     Device(String),
+    /// Something inside convoy failed (a thread that could not start or died, a picture that
+    /// could not be drawn): not the user's input (exit status 1).
+    #[error("internal failure: {0}")]
+    Internal(String),
     /// A stop (Ctrl-C) came before anything was read: there is nothing to finish.
     #[error("interrupted")]
     Interrupted,
@@ -66,10 +70,11 @@ impl Error {
         }
     }
 
-    /// The process exit status: 2 for bad input or usage, 1 for failures at run time.
+    /// The process exit status: 2 for bad input or usage; 1 for a failure while writing, a
+    /// device, or convoy itself; 130 for an interruption before anything was read.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Write { .. } | Error::Device(_) => 1,
+            Error::Write { .. } | Error::Device(_) | Error::Internal(_) => 1,
             Error::Interrupted => 130,
             _ => 2,
         }

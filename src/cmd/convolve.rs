@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::cli::ConvolveArgs;
 use convoy::array::Array;
-use convoy::conv::{self, Boundary, Mode, Options};
+use convoy::conv::{Boundary, Mode, Options};
 use convoy::error::{Error, Result};
 use convoy::io::{Destination, Operand};
 
@@ -21,7 +21,8 @@ pub const DEFAULT_RATE: u32 = 48_000;
 
 /// Runs `convoy convolve`.
 pub fn run(args: &ConvolveArgs) -> Result<()> {
-    use super::convolve_nd::{self as nd_cmd, KernelArg, Loaded};
+    use super::convolve_nd::{self as nd_cmd, KernelArg};
+    use convoy::io::operand::{Loaded, load};
     if let Some(a) = args.axis.filter(|&a| a != 0) {
         return Err(Error::input(
             "--axis",
@@ -78,9 +79,9 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     if nd_options {
         check_nd_output()?;
     }
-    let signal_loaded = nd_cmd::load(&signal_src, "signal")?;
+    let signal_loaded = load(&signal_src, "signal")?;
     let kernel_loaded = match &kernel_src {
-        Some(op) => Some(nd_cmd::load(op, "kernel")?),
+        Some(op) => Some(load(op, "kernel")?),
         None => None,
     };
     let names = (
@@ -147,64 +148,15 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         method: args.method,
         boundary: args.boundary,
     };
-    let result = apply(&signal, &kernel, &options).map_err(|e| match e {
-        Error::Usage(msg) => {
-            Error::input(format!("{} and {kernel_name}", signal_src.display()), msg)
-        }
-        other => other,
-    })?;
+    let result =
+        convoy::array::convolve_columns(&signal, &kernel, &options).map_err(|e| match e {
+            Error::Usage(msg) => {
+                Error::input(format!("{} and {kernel_name}", signal_src.display()), msg)
+            }
+            other => other,
+        })?;
     let as_int = signal.integer_dtype
         && kernel.integer_dtype
         && result.columns.iter().flatten().all(|v| v.fract() == 0.0);
     destination.write(&result, as_int, sample_rate)
-}
-
-/// Convolves `signal` with `kernel` column by column (see the module doc for the 2-D rule).
-///
-/// # Errors
-/// [`Error::Usage`] when the column counts cannot be paired.
-pub fn apply(signal: &Array, kernel: &Array, options: &Options) -> Result<Array> {
-    let (s, k) = (signal.width(), kernel.width());
-    if s != k && s != 1 && k != 1 {
-        return Err(Error::Usage(format!(
-            "shapes {} and {} do not fit: 2-D inputs are filtered column by column, so their column counts must match (or one must have a single column)",
-            signal.shape_text(),
-            kernel.shape_text()
-        )));
-    }
-    let width = s.max(k);
-    let pair = |c: usize| {
-        let x = &signal.columns[if s == 1 { 0 } else { c }];
-        let h = &kernel.columns[if k == 1 { 0 } else { c }];
-        conv::convolve_with(x, h, options)
-    };
-    // Columns are independent: spread them over the cores when there is real work to share.
-    let work = signal.rows() as f64 * kernel.rows().min(4096) as f64 * width as f64;
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let columns = if width > 1 && threads > 1 && work > 1e7 {
-        let mut results: Vec<Option<Result<Vec<f64>>>> = (0..width).map(|_| None).collect();
-        std::thread::scope(|scope| {
-            for (t, slots) in results.chunks_mut(width.div_ceil(threads)).enumerate() {
-                let first = t * width.div_ceil(threads);
-                let pair = &pair;
-                scope.spawn(move || {
-                    for (i, slot) in slots.iter_mut().enumerate() {
-                        *slot = Some(pair(first + i));
-                    }
-                });
-            }
-        });
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(Error::Usage("a worker thread failed".into()))))
-            .collect::<Result<Vec<_>>>()?
-    } else {
-        (0..width).map(pair).collect::<Result<Vec<_>>>()?
-    };
-    Ok(Array {
-        columns,
-        two_d: signal.two_d || kernel.two_d,
-        integer_dtype: signal.integer_dtype && kernel.integer_dtype,
-        sample_rate: signal.sample_rate.or(kernel.sample_rate),
-    })
 }

@@ -6,144 +6,15 @@
 //! (box:N, gauss:S, sobel-x, ...), or any of the N-d options. A multichannel WAV stays audio
 //! (channel by channel), and `--axis 0` keeps the column-by-column filtering of 2-D arrays.
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::cli::{ConvolveArgs, NdimageMode};
-use convoy::array::Array;
-use convoy::conv::nd::{self, Nd, NdMode, Pad};
+use convoy::conv::nd::{NdMode, Pad, Recipe};
 use convoy::conv::{Boundary, Mode, named};
 use convoy::error::{Error, Result};
 use convoy::io::Operand;
+use convoy::io::operand::{Loaded, as_planes, load};
 use convoy::io::planes::{self, Planes};
-
-/// An operand as loaded: 1-D/WAV data for the classic path, or N-d planes.
-pub enum Loaded {
-    Array(Array),
-    Planes(Planes),
-}
-
-impl Loaded {
-    /// N-d unless it is 1-D or audio.
-    pub fn is_nd(&self) -> bool {
-        match self {
-            Loaded::Planes(_) => true,
-            Loaded::Array(a) => a.two_d && a.sample_rate.is_none(),
-        }
-    }
-}
-
-impl Loaded {
-    /// As a 1-D or (rows, columns) array for column-by-column filtering; `None` for images
-    /// and 3-D arrays.
-    pub fn into_array(self) -> Option<Array> {
-        match self {
-            Loaded::Array(a) => Some(a),
-            Loaded::Planes(p) if !p.image && p.planes.len() == 1 && p.ndim() == 2 => {
-                let nd = &p.planes[0];
-                let mut a = Array::from_rows(&nd.data, nd.shape[0], nd.shape[1]);
-                a.integer_dtype = p.integer;
-                Some(a)
-            }
-            Loaded::Planes(_) => None,
-        }
-    }
-}
-
-/// Loads an operand, recognizing images and N-d .npy by their first bytes.
-pub fn load(op: &Operand, role: &str) -> Result<Loaded> {
-    match op {
-        Operand::File(path) => {
-            let mut head = [0u8; 8];
-            let n = std::fs::File::open(path)
-                .and_then(|mut f| f.read(&mut head))
-                .map_err(|e| Error::read(path, &e))?;
-            if planes::is_image(&head[..n]) {
-                return Ok(Loaded::Planes(planes::read_image(path)?));
-            }
-            if head[..n].starts_with(b"\x93NUMPY") {
-                let name = path.display().to_string();
-                let file = std::fs::File::open(path).map_err(|e| Error::read(path, &e))?;
-                let size = file
-                    .metadata()
-                    .ok()
-                    .filter(|m| m.is_file())
-                    .map(|m| m.len());
-                let (shape, values, integer) =
-                    convoy::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
-                if values.is_empty() {
-                    return Err(Error::input(&name, format!("the {role} is empty")));
-                }
-                if shape.len() >= 2 {
-                    let mut p = Planes::one(Nd::new(shape, values));
-                    p.integer = integer;
-                    return Ok(Loaded::Planes(p));
-                }
-            }
-            op.load(role).map(Loaded::Array)
-        }
-        Operand::Inline(text) if text.contains(';') => {
-            let rows: Vec<Vec<f64>> = text
-                .split(';')
-                .map(|r| {
-                    convoy::io::text::parse_inline(role, r)
-                        .map(|a| a.columns.into_iter().flatten().collect::<Vec<f64>>())
-                })
-                .collect::<Result<_>>()?;
-            let width = rows[0].len();
-            if rows.iter().any(|r| r.len() != width) {
-                return Err(Error::input(
-                    format!("\"{text}\""),
-                    "rows separated by ';' must all have the same number of values",
-                ));
-            }
-            Ok(Loaded::Planes(Planes::one(Nd::new(
-                vec![rows.len(), width],
-                rows.into_iter().flatten().collect(),
-            ))))
-        }
-        _ => op.load(role).map(Loaded::Array),
-    }
-}
-
-fn as_planes(l: Loaded) -> Planes {
-    match l {
-        Loaded::Planes(p) => p,
-        Loaded::Array(a) => {
-            let integer = a.integer_dtype;
-            let mut p = Planes::one(planes::from_array(&a));
-            p.integer = integer;
-            p
-        }
-    }
-}
-
-/// What one plane goes through.
-struct Recipe {
-    mode: NdMode,
-    correlate: bool,
-    boundary: Option<Pad>,
-    ndimage: Option<(Pad, Vec<i64>)>,
-}
-
-impl Recipe {
-    fn apply(&self, x: &Nd, k: &Nd) -> Result<Nd> {
-        if let Some((pad, origin)) = &self.ndimage {
-            return if self.correlate {
-                nd::ndimage_correlate(x, k, *pad, origin)
-            } else {
-                nd::ndimage_convolve(x, k, *pad, origin)
-            };
-        }
-        match (self.boundary, self.correlate) {
-            (None, false) => nd::convolve(x, k, self.mode),
-            (None, true) => nd::correlate(x, k, self.mode),
-            // With a boundary, correlation is convolve2d with the kernel flipped on both axes.
-            (Some(b), false) => nd::convolve2d(x, k, self.mode, b),
-            (Some(b), true) => nd::convolve2d(x, &k.flipped(), self.mode, b),
-        }
-    }
-}
 
 /// Runs the N-d path with the operands already loaded.
 pub fn run(

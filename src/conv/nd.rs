@@ -645,3 +645,38 @@ fn ndimage_filter(x: &Nd, w: &Nd, mode: Pad, origin: &[i64], convolve: bool) -> 
         Taps::AboveEpsilon,
     ))
 }
+
+/// Which of scipy's N-d functions a plane goes through, with its options.
+pub struct Recipe {
+    /// scipy.signal's output mode.
+    pub mode: NdMode,
+    /// Correlate instead of convolving.
+    pub correlate: bool,
+    /// convolve2d's boundary (`None`: zero, with the mode's shape).
+    pub boundary: Option<Pad>,
+    /// ndimage's mode and origin (then `mode` and `boundary` do not apply).
+    pub ndimage: Option<(Pad, Vec<i64>)>,
+}
+
+impl Recipe {
+    /// The result for one plane.
+    ///
+    /// # Errors
+    /// Shapes that do not fit the recipe.
+    pub fn apply(&self, x: &Nd, k: &Nd) -> Result<Nd> {
+        if let Some((pad, origin)) = &self.ndimage {
+            return if self.correlate {
+                ndimage_correlate(x, k, *pad, origin)
+            } else {
+                ndimage_convolve(x, k, *pad, origin)
+            };
+        }
+        match (self.boundary, self.correlate) {
+            (None, false) => convolve(x, k, self.mode),
+            (None, true) => correlate(x, k, self.mode),
+            // With a boundary, correlation is convolve2d with the kernel flipped on both axes.
+            (Some(b), false) => convolve2d(x, k, self.mode, b),
+            (Some(b), true) => convolve2d(x, &k.flipped(), self.mode, b),
+        }
+    }
+}

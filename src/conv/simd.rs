@@ -168,8 +168,11 @@ fn scaled_add_loop<T: Sample, const FUSED: bool>(acc: &mut [T], src: &[T], h: T)
 /// Makes subnormal floats count as zero on the calling thread (x86-64: the MXCSR FTZ and DAZ
 /// bits; other targets: nothing). A decaying reverb tail or an IIR stage feeding the engine can
 /// otherwise produce subnormals, which cost some CPUs a hundred times the normal time per
-/// operation. Audio loses nothing: subnormals are below -750 dBFS. Call it once at the start of
-/// the processing thread.
+/// operation. Audio loses nothing: subnormals are below -750 dBFS.
+///
+/// Call it only at the start of a thread that will run nothing but the real-time f32 engine
+/// (the processing thread of a live run, `convoy bench`): numpy-exact arithmetic (the one-shot
+/// core, the offline chain's f64 edges, text data) must never run with it set.
 pub fn flush_denormals() {
     // The intrinsics are deprecated in favour of inline assembly, which would need `unsafe`
     // just the same; these are the documented, portable-across-compilers way.
@@ -179,9 +182,15 @@ pub fn flush_denormals() {
         use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
         const FLUSH_TO_ZERO: u32 = 1 << 15;
         const DENORMALS_ARE_ZERO: u32 = 1 << 6;
-        // SAFETY: SSE is part of the x86-64 baseline, so MXCSR always exists; setting FTZ and
-        // DAZ only changes how this thread rounds subnormal floats, which no Rust code relies
-        // on for memory safety.
+        // SAFETY: SSE is part of the x86-64 baseline, so MXCSR exists and the intrinsics are
+        // sound to call. What is not guaranteed is the result of float code afterwards: Rust
+        // assumes the default floating-point environment, so once FTZ/DAZ are set, code that was
+        // constant-folded at compile time and the same code run on this thread may disagree
+        // about subnormals, which Rust's float model does not define. That is why this is
+        // confined to the audio thread of a live run (and the bench), which from here on runs
+        // only convoy's f32 streaming engine, where a subnormal flushed to zero is the intended
+        // result; no code on that thread uses float results for indexing, lengths or anything
+        // memory safety rests on. The thread ends with the run; the mode dies with it.
         unsafe {
             _mm_setcsr(_mm_getcsr() | FLUSH_TO_ZERO | DENORMALS_ARE_ZERO);
         }

@@ -74,7 +74,7 @@ impl<T: Sample> FileInput<T> {
                     }
                 }
             })
-            .map_err(|e| Error::Usage(format!("cannot start the reader thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot start the reader thread: {e}")))?;
         Ok(FileInput {
             rx,
             spare: spare_tx,
@@ -130,7 +130,7 @@ impl<T: Sample> Input<T> for FileInput<T> {
                 }
                 Err(_) => {
                     self.ended = true;
-                    return Err(Error::Usage("the reader thread failed".into()));
+                    return Err(Error::Internal("the reader thread failed".into()));
                 }
             }
         }
@@ -173,7 +173,7 @@ impl<T: Sample> FileOutput<T> {
                 }
                 Ok(sink)
             })
-            .map_err(|e| Error::Usage(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(FileOutput {
             tx: Some(tx),
             spare: spare_rx,
@@ -190,7 +190,7 @@ impl<T: Sample> FileOutput<T> {
             match w.join() {
                 Ok(Ok(sink)) => self.sink = Some(sink),
                 Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(Error::Usage("the writer thread failed".into())),
+                Err(_) => return Err(Error::Internal("the writer thread failed".into())),
             }
         }
         Ok(())
@@ -220,7 +220,7 @@ impl<T: Sample> Output<T> for FileOutput<T> {
     fn finish(mut self: Box<Self>) -> Result<Written> {
         self.join()?;
         let Some(sink) = self.sink.take() else {
-            return Err(Error::Usage("the output was never finished".into()));
+            return Err(Error::Internal("the output was never finished".into()));
         };
         let (frames, clipped, format, closed) = (
             sink.frames,

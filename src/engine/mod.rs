@@ -20,6 +20,7 @@
 //! The processing thread gets real-time priority only when it never allocates or waits on
 //! anything but the devices: a causal chain between two devices.
 
+pub mod bench;
 pub mod files;
 pub mod stats;
 pub mod stop;
@@ -210,6 +211,8 @@ pub fn run<T: Sample>(
 ) -> Result<Summary> {
     let started = Instant::now();
     let realtime = opts.realtime;
+    // Flush-to-zero only where nothing but the f32 engine runs (see simd::flush_denormals).
+    let flush = matches!(runner, Runner::Causal(_));
     let job = Job {
         input,
         runner,
@@ -229,13 +232,15 @@ pub fn run<T: Sample>(
         .name("convoy-engine".into())
         .spawn(move || {
             let promoted = realtime.then(crate::rt::promote_current_thread);
-            crate::conv::simd::flush_denormals();
+            if flush {
+                crate::conv::simd::flush_denormals();
+            }
             let mut job = job;
             let result = job.drive();
             let _ = done_tx.send(());
             (result, job, promoted)
         })
-        .map_err(|e| Error::Usage(format!("cannot start the processing thread: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the processing thread: {e}")))?;
     while !worker.is_finished() {
         if done_rx.recv_timeout(Duration::from_millis(20)).is_ok() {
             break;
@@ -249,7 +254,7 @@ pub fn run<T: Sample>(
     }
     let (result, job, promoted) = worker
         .join()
-        .map_err(|_| Error::Usage("the processing thread failed".into()))?;
+        .map_err(|_| Error::Internal("the processing thread failed".into()))?;
     let Job {
         input,
         runner,

@@ -11,6 +11,7 @@ pub mod codec;
 #[cfg(feature = "device")]
 pub mod device;
 pub mod npy;
+pub mod operand;
 pub mod output;
 pub mod planes;
 pub mod riff;

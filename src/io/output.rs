@@ -221,9 +221,7 @@ impl OutputFile {
     pub fn create(name: &Path, kind: &Kind) -> Result<OutputFile> {
         let shown = name.display().to_string();
         match kind {
-            Kind::Stdout => Err(Error::Usage(
-                "internal: stdout is not an output file".into(),
-            )),
+            Kind::Stdout => Err(Error::Internal("stdout is not an output file".into())),
             Kind::Special(p) => {
                 let file = fs::OpenOptions::new()
                     .write(true)

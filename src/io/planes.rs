@@ -143,7 +143,7 @@ pub fn write_image(out: &mut impl Write, planes: &[Nd], ext: &str, normalize: bo
         let buf: Vec<u8> = first.data.iter().map(|&v| map(v)).collect();
         image::GrayImage::from_raw(w as u32, h as u32, buf).map(image::DynamicImage::ImageLuma8)
     }
-    .ok_or_else(|| Error::Usage("image buffer size mismatch".into()))?;
+    .ok_or_else(|| Error::Internal("image buffer size mismatch".into()))?;
     let mut cursor = std::io::Cursor::new(Vec::new());
     dynimg
         .write_to(&mut cursor, format)

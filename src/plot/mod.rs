@@ -87,7 +87,7 @@ where
 
 /// A plotters error as convoy's.
 pub fn drawing<E: std::fmt::Display>(e: E) -> Error {
-    Error::Usage(format!("drawing failed: {e}"))
+    Error::Internal(format!("drawing failed: {e}"))
 }
 
 /// A channel as f32 for drawing (a copy only when the chain runs in f64). Takes the `Vec`

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::run::{device_arg, duration_frames, notes, plan_output, plot_title};
+use super::run_args::{device_arg, duration_frames, notes, plan_output, plot_title};
 use crate::cli::RunArgs;
 use convoy::chain::live::MAX_LIVE_CHANNELS;
 use convoy::chain::{Chain, Context, StageWord};
@@ -194,18 +194,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
         );
     }
     if !args.quiet || args.stats {
-        let b = summary.block_times;
-        eprintln!(
-            "convoy: {} frames in, {} out ({:.3} s at {rate} Hz), xruns: input {}, output {}; block time median {:.1} %, max {:.1} % of the {:.2} ms period",
-            summary.frames_in,
-            summary.frames_out,
-            summary.frames_in as f64 / f64::from(rate),
-            summary.xruns_in,
-            summary.xruns_out,
-            b.median_ns * 100.0 / period_ns,
-            b.max_ns * 100.0 / period_ns,
-            period_ns * 1e-6
-        );
+        eprintln!("convoy: {}", summary.live_line(rate, block));
     }
     Ok(())
 }

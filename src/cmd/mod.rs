@@ -10,6 +10,7 @@ pub mod live;
 pub mod plot;
 pub mod response;
 pub mod run;
+pub mod run_args;
 
 /// The error of a build without sound devices (`--no-default-features --features cli`).
 #[cfg(not(feature = "device"))]

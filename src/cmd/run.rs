@@ -5,78 +5,24 @@
 //! reported before an output file exists.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::run_args::{
+    check_args, check_terminals, device_arg, duration_frames, notes, plan_output, plot_title,
+};
 use crate::cli::RunArgs;
 use convoy::chain::{Chain, Context, StageWord};
 use convoy::conv::Sample;
 use convoy::engine::files::{FileInput, FileOutput};
-use convoy::engine::{self, Control, Input, Options, Output, Runner, stop};
-use convoy::error::{Error, Result};
-use convoy::io::{Sink, SinkPlan, Source, WireFormat};
+use convoy::engine::{self, Control, Input, Options, Output, Runner};
+use convoy::error::Result;
+use convoy::io::{Sink, Source};
 
 /// Frames per read from a file: the engine takes any chunk length and keeps its own
 /// partitioning, so large blocks cost nothing in output and save per-block overhead.
 const READ_FRAMES: usize = 16_384;
-
-/// The device part of `mic`, `mic:NAME`, `speakers`, `speakers:NAME`: `Some(None)` for the
-/// default device, `None` when `arg` is not a device at all.
-pub fn device_arg<'a>(arg: &'a str, word: &str) -> Option<Option<&'a str>> {
-    if arg == word {
-        Some(None)
-    } else {
-        arg.strip_prefix(word)
-            .and_then(|r| r.strip_prefix(':'))
-            .map(|name| Some(name).filter(|n| !n.is_empty()))
-    }
-}
-
-fn check_args(args: &RunArgs) -> Result<()> {
-    if let Some(b) = args.block.filter(|&b| b == 0 || b > 1 << 20) {
-        return Err(Error::input(
-            "--block",
-            format!("{b}: must be 1 to 1048576 frames"),
-        ));
-    }
-    if let Some(c) = args.channels.filter(|&c| c == 0 || c > 1024) {
-        return Err(Error::input(
-            "--channels",
-            format!("{c}: must be 1 to 1024"),
-        ));
-    }
-    if args.rate == Some(0) {
-        return Err(Error::input("--rate", "must be above 0 Hz"));
-    }
-    if !(args.latency.is_finite() && (0.0..=10_000.0).contains(&args.latency)) {
-        return Err(Error::input(
-            "--latency",
-            format!("{}: must be 0 to 10000 ms", args.latency),
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses what sox and ffmpeg refuse: reading binary audio from a terminal (a forgotten
-/// `-i`), or writing it to one (a forgotten `-o`). Text is fine both ways.
-fn check_terminals(args: &RunArgs) -> Result<()> {
-    let text_in = args.in_format == Some(WireFormat::Text);
-    if args.input == "-" && !text_in && std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "no input: give -i FILE (stdin is a terminal; for typed text frames say --in-format text)".into(),
-        ));
-    }
-    let ext = convoy::io::extension(Path::new(&args.output));
-    let text_out = args.out_format == Some(WireFormat::Text)
-        || (args.out_format.is_none() && matches!(ext.as_str(), "txt" | "csv"));
-    if args.output == "-" && !text_out && std::io::stdout().is_terminal() {
-        return Err(Error::Usage(
-            "no output: give -o FILE (stdout is a terminal and would get binary WAV; --out-format text prints frames)".into(),
-        ));
-    }
-    Ok(())
-}
 
 /// Runs `convoy run`.
 ///
@@ -150,7 +96,6 @@ fn offline<T: Sample>(
         lost_note: String::new(),
         watch: total.map(progress),
     };
-    let started = Instant::now();
     let summary = engine::run(
         input,
         Runner::Exact(chain),
@@ -162,79 +107,9 @@ fn offline<T: Sample>(
         eprintln!("convoy: {w}");
     }
     if !args.quiet && !summary.closed {
-        let seconds = summary.frames_in as f64 / f64::from(rate);
-        let format = summary
-            .format
-            .map_or("?", convoy::io::SampleFormat::describe);
-        eprintln!(
-            "convoy: {}{} frames in, {} out ({seconds:.3} s -> {:.3} s at {rate} Hz, {channels} ch, {format} out), {:.1}x realtime, {} clipped{}",
-            if summary.interrupted {
-                "interrupted; "
-            } else {
-                ""
-            },
-            summary.frames_in,
-            summary.frames_out,
-            summary.frames_out as f64 / f64::from(rate),
-            seconds / started.elapsed().as_secs_f64().max(1e-9),
-            summary.clipped,
-            clip_hint(summary.clipped, summary.format),
-        );
+        eprintln!("convoy: {}", summary.file_line(rate, channels));
     }
     Ok(())
-}
-
-/// The output's plan, and the picture's checks, before anything is written.
-pub(crate) fn plan_output(
-    args: &RunArgs,
-    info: &convoy::io::StreamInfo,
-    inputs: &[PathBuf],
-) -> Result<SinkPlan> {
-    let reads_stdin = args.input == "-";
-    let mut plan = Sink::plan(
-        &args.output,
-        args.out_format,
-        args.bits,
-        info,
-        inputs,
-        reads_stdin,
-    )?;
-    plan.dither = args.dither == convoy::io::Dither::Tpdf;
-    if let Some(png) = &args.plot {
-        convoy::plot::check_png(png, inputs, reads_stdin)?;
-        if convoy::io::output::same_target(png, Path::new(&args.output)) {
-            return Err(Error::input(
-                "--plot",
-                format!("{} is also the output", png.display()),
-            ));
-        }
-    }
-    Ok(plan)
-}
-
-pub(crate) fn notes<T: Sample>(args: &RunArgs, chain: &Chain<T>) {
-    if !args.quiet {
-        for note in &chain.notes {
-            eprintln!("convoy: {note}");
-        }
-    }
-}
-
-pub(crate) fn duration_frames(args: &RunArgs, rate: u32) -> Result<Option<u64>> {
-    args.duration
-        .as_deref()
-        .map(|d| Ok((stop::parse_duration(d)? * f64::from(rate)).round() as u64))
-        .transpose()
-}
-
-pub(crate) fn plot_title(args: &RunArgs, words: &[StageWord]) -> String {
-    let stages: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-    let stages = if stages.is_empty() {
-        "no stages".to_string()
-    } else {
-        stages.join(" ")
-    };
-    format!("{} -> {}: {stages}", args.input, args.output)
 }
 
 /// A progress bar on a terminal, fed by the engine's watcher, cleared when the run ends.
@@ -260,18 +135,4 @@ fn progress(total: u64) -> engine::Watcher {
                 .set_position(ctl.frames_in.load(std::sync::atomic::Ordering::Relaxed));
         }
     })
-}
-
-/// What to do about clipped samples, for the summary.
-pub(crate) fn clip_hint(clipped: u64, format: Option<convoy::io::SampleFormat>) -> &'static str {
-    use convoy::io::SampleFormat;
-    match (clipped, format) {
-        (0, _) => "",
-        (_, Some(SampleFormat::F32 | SampleFormat::F64)) => {
-            " (beyond the 32-bit float range; check the chain's gain)"
-        }
-        _ => {
-            " (lower the level: gain:-6db, fir:...,normalize=energy, or keep the peaks with --bits f32)"
-        }
-    }
 }

@@ -195,6 +195,58 @@ pub struct Summary {
     pub realtime: Option<bool>,
 }
 
+impl Summary {
+    /// The one-line summary of a file run: `interrupted; 100 frames in, 104 out (...)`.
+    pub fn file_line(&self, rate: u32, channels: usize) -> String {
+        let seconds = self.frames_in as f64 / f64::from(rate);
+        format!(
+            "{}{} frames in, {} out ({seconds:.3} s -> {:.3} s at {rate} Hz, {channels} ch, {} out), {:.1}x realtime, {} clipped{}",
+            if self.interrupted {
+                "interrupted; "
+            } else {
+                ""
+            },
+            self.frames_in,
+            self.frames_out,
+            self.frames_out as f64 / f64::from(rate),
+            self.format.map_or("?", SampleFormat::describe),
+            seconds / self.wall.as_secs_f64().max(1e-9),
+            self.clipped,
+            clip_hint(self.clipped, self.format),
+        )
+    }
+
+    /// The one-line summary of a run with a device end: xruns and block times against the
+    /// block period.
+    pub fn live_line(&self, rate: u32, block: usize) -> String {
+        let period_ns = block as f64 * 1e9 / f64::from(rate);
+        format!(
+            "{} frames in, {} out ({:.3} s at {rate} Hz), xruns: input {}, output {}; block time median {:.1} %, max {:.1} % of the {:.2} ms period",
+            self.frames_in,
+            self.frames_out,
+            self.frames_in as f64 / f64::from(rate),
+            self.xruns_in,
+            self.xruns_out,
+            self.block_times.median_ns * 100.0 / period_ns,
+            self.block_times.max_ns * 100.0 / period_ns,
+            period_ns * 1e-6
+        )
+    }
+}
+
+/// What to do about clipped samples, for a summary.
+pub fn clip_hint(clipped: u64, format: Option<SampleFormat>) -> &'static str {
+    match (clipped, format) {
+        (0, _) => "",
+        (_, Some(SampleFormat::F32 | SampleFormat::F64)) => {
+            " (beyond the 32-bit float range; check the chain's gain)"
+        }
+        _ => {
+            " (lower the level: gain:-6db, fir:...,normalize=energy, or keep the peaks with --bits f32)"
+        }
+    }
+}
+
 /// Runs `input` through `runner` into `output` on a processing thread while this thread
 /// watches (stop requests, `opts.watch`). The output is finished and committed (after the
 /// picture, when asked for) only if everything succeeded — or if a live input device was lost

@@ -198,7 +198,7 @@ Examples:
 
 /// Arguments of `convoy run`.
 #[derive(Debug, Args)]
-#[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", convoy::chain::STAGE_HELP))]
+#[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", convoy::stages::help()))]
 pub struct RunArgs {
     /// Source: a WAV file, - for stdin (WAV recognized by its header; raw and text with
     /// --in-format), or mic / mic:NAME for a sound input device (NAME: an id from `convoy

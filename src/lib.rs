@@ -7,6 +7,8 @@
 //! * [`mod@array`]: the in-memory array the one-shot commands work on.
 //! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
 //! * [`rt`]: real-time scheduling for the processing thread; fallible large allocations.
+//! * [`stages`]: stage words -> stages: the grammar, units, one file per family, one table.
+//! * [`chain`]: built stages fused and run, offline (exact edges) or live (fixed blocks).
 //! * [`engine`]: the drivers: one input, one chain, one output, whatever each end is; stopping.
 //! * [`error`]: the one error type; every message names its culprit.
 //!
@@ -25,6 +27,7 @@ pub mod io;
 pub mod plot;
 pub mod restore;
 pub mod rt;
+pub mod stages;
 
 pub use conv::{Boundary, Method, Mode, Options, Sample, convolve, convolve_with, correlate};
 pub use error::{Error, Result};

@@ -11,12 +11,10 @@
 //! they stand alone between runs ([`nonlinear`]). A delay is a shift of the stream and an
 //! upmix (mono into an N-channel IR) a copy ([`steps`]); both stand alone too.
 
-pub mod design;
 pub mod fused;
 pub mod kernels;
 pub mod live;
 pub mod nonlinear;
-mod parse;
 pub mod steps;
 
 use std::path::PathBuf;
@@ -25,10 +23,10 @@ use crate::conv::fir::DirectFir;
 use crate::conv::partitioned::MAX_BLOCK;
 use crate::conv::{MultiConvolver, PartitionedKernel, Sample, Schedule};
 use crate::error::{Error, Result};
+pub use crate::stages::{StageWord, bad_stage, kernel_from_word};
 pub use fused::{Engine, FusedStage, LinearStage, StageMode};
 pub use kernels::Kernels;
 pub use nonlinear::NonlinearStage;
-pub use parse::{STAGE_HELP, kernel_from_word, parse_stage};
 
 /// The most taps any stage, or any fused run of stages, may have: 2^22 (87 s at 48 kHz; the
 /// kernel, its spectra and the delay line take ~100 MB per channel). Refused before anything
@@ -40,29 +38,6 @@ pub const MAX_TAP_CHANNELS: usize = 1 << 26;
 
 /// The longest delay: 2^34 frames (about 4 days at 48 kHz).
 pub const MAX_DELAY: u64 = 1 << 34;
-
-/// One stage word and where it came from (a `--chain` file and line, or the command line).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StageWord {
-    pub text: String,
-    /// The chain file and line number, for relative paths and error messages.
-    pub origin: Option<(PathBuf, usize)>,
-}
-
-impl From<&str> for StageWord {
-    fn from(text: &str) -> StageWord {
-        StageWord {
-            text: text.to_string(),
-            origin: None,
-        }
-    }
-}
-
-impl From<String> for StageWord {
-    fn from(text: String) -> StageWord {
-        StageWord { text, origin: None }
-    }
-}
 
 /// The most bytes a `--chain` file may have (1 MiB of stage words).
 const MAX_CHAIN_FILE: usize = 1 << 20;
@@ -202,7 +177,7 @@ impl<T: Sample> Chain<T> {
                 channels,
                 ..ctx.clone()
             };
-            let built = parse_stage(word, &here).map_err(|e| match &word.origin {
+            let built = crate::stages::build(word, &here).map_err(|e| match &word.origin {
                 Some((file, line)) => Error::Usage(format!("{} line {line}: {e}", file.display())),
                 None => e,
             })?;
@@ -599,9 +574,4 @@ fn describe_gain(k: &Kernels) -> String {
     } else {
         format!("{:+.2} dB (x{:.4})", 20.0 * dc.abs().log10(), dc)
     }
-}
-
-/// An error about a stage word.
-pub fn bad_stage(word: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Usage(format!("bad stage '{word}': {msg}"))
 }

@@ -80,7 +80,7 @@ pub fn kernel(text: &str, ndim: usize) -> Result<Nd> {
         }
         // scipy.ndimage.gaussian_filter's support (truncate at 4 sigma), the same kernel
         // `convoy run`'s gauss: stage uses.
-        crate::chain::design::gaussian(sigma, crate::chain::design::gaussian_taps(sigma))
+        crate::stages::design::gaussian(sigma, crate::stages::design::gaussian_taps(sigma))
     } else if ONE_D.iter().any(|n| t.starts_with(&format!("{n}:"))) {
         return Err(bad(format!(
             "is a 1-D kernel but the signal is {ndim}-D (to filter each column, say --axis 0)"

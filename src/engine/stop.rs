@@ -89,25 +89,14 @@ pub fn wake_fd() -> Option<BorrowedFd<'static>> {
     WAKE.get().map(|(r, _)| r.as_fd())
 }
 
-/// `--duration`: `10s`, `500ms`, `2.5` (seconds), `1m`, `1min`, in seconds.
+/// `--duration`: `10s`, `500ms`, `2.5` (seconds), `1m`, `1min`, in seconds: the same time
+/// grammar as `delay:` (stages::units), with bare numbers in seconds.
 ///
 /// # Errors
 /// Not a positive time.
 pub fn parse_duration(text: &str) -> crate::Result<f64> {
-    let t = text.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix("min") {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * scale),
+    match crate::stages::units::time("duration", text, 1.0, crate::stages::units::Bare::Seconds) {
+        Ok(v) if v > 0.0 => Ok(v),
         _ => Err(crate::Error::input(
             "--duration",
             format!("'{text}': expected a positive time such as 10s, 500ms or 2.5"),

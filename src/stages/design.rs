@@ -1,6 +1,8 @@
-//! FIR kernel designs: moving average, Gaussian, Savitzky-Golay, windowed-sinc filters.
+//! The designed kernels: moving average, Gaussian, Savitzky-Golay, windowed-sinc filters (the
+//! math, in f64, deterministic), the band-limited resampling of an IR, and the stage words
+//! that ask for them.
 //!
-//! Setup only (chain building). All designs are in f64 and deterministic.
+//! Setup only (chain building).
 
 use std::f64::consts::PI;
 
@@ -329,6 +331,270 @@ pub fn taps_reaching(band: Band, rate: f64, window: Window, from: usize) -> Opti
 pub fn taps_for(transition: f64, rate: f64, window: Window) -> usize {
     let n = (window.width_factor() * rate / transition).ceil() as usize;
     (n | 1).max(3)
+}
+
+// The stage words whose kernels are designed here (`ma`, `box`, `taps`, `gauss`, `savgol`,
+// `lowpass`, `highpass`, `bandpass`, `bandstop`): each checks its word and designs its kernel.
+
+use super::spec::Spec;
+use super::{Built, check_kernel, linear, rate, units};
+use crate::chain::{Context, Kernels, MAX_TAPS, StageMode};
+use crate::error::Result;
+
+/// The most a Savitzky-Golay window times its order may be (the design costs about that many
+/// operations; 2^27 is a fraction of a second).
+const SAVGOL_WORK: usize = 1 << 27;
+
+/// `ma:N`, `box:N`.
+pub(super) fn moving_average_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
+    let same = StageMode::Same;
+    let (kernels, mode) = {
+        w.check_opts(&["mode"])?;
+        w.want_args(1..=1, &format!("{}:N (taps)", w.name))?;
+        (
+            Kernels::Shared(moving_average(w.count(
+                "length",
+                w.args[0],
+                MAX_TAPS,
+                "2^22 taps",
+            )?)),
+            w.mode(same)?,
+        )
+    };
+    Ok(Built {
+        stage: linear(w, kernels, mode),
+        reads: Vec::new(),
+        note: None,
+        upmix: None,
+    })
+}
+
+/// `taps:a,b,c`, `taps:@file`.
+pub(super) fn taps_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
+    let mut reads = Vec::new();
+    let same = StageMode::Same;
+    let (kernels, mode) = {
+        w.check_opts(&["mode"])?;
+        let k = if let Some(file) = w.args.first().and_then(|a| a.strip_prefix('@')) {
+            if w.args.len() != 1 {
+                return Err(w.err("usage: taps:@FILE or taps:a,b,c"));
+            }
+            let path = w.path(file);
+            let array = crate::io::load_file(&path).map_err(|e| w.err(e))?;
+            if array.width() != 1 {
+                return Err(w.err(format!(
+                    "{file} has {} columns; a kernel is one",
+                    array.width()
+                )));
+            }
+            if array.rows() > MAX_TAPS {
+                return Err(w.err(format!(
+                    "{file} has {} taps, over the limit of 2^22 taps",
+                    array.rows()
+                )));
+            }
+            reads.push(path);
+            array.columns.into_iter().next().unwrap_or_default()
+        } else {
+            // Commas or spaces between taps ("taps:0.25 0.5 0.25" quoted as one word).
+            let taps: Vec<&str> = w.args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if taps.is_empty() {
+                return Err(w.err("usage: taps:a,b,c or taps:@FILE"));
+            }
+            if taps.len() > MAX_TAPS {
+                return Err(w.err("over the limit of 2^22 taps"));
+            }
+            taps.iter()
+                .map(|a| w.number("tap", a))
+                .collect::<Result<Vec<f64>>>()?
+        };
+        check_kernel(w, &k, "kernel")?;
+        (Kernels::Shared(k), w.mode(same)?)
+    };
+    Ok(Built {
+        stage: linear(w, kernels, mode),
+        reads,
+        note: None,
+        upmix: None,
+    })
+}
+
+/// `gauss:SIGMA[,taps=N]`.
+pub(super) fn gauss_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
+    let same = StageMode::Same;
+    let (kernels, mode) = {
+        w.check_opts(&["sigma", "taps", "mode"])?;
+        let sigma_text = match (w.args.first(), w.opt("sigma")) {
+            (Some(a), None) => *a,
+            (None, Some(s)) => s,
+            _ => return Err(w.err("usage: gauss:SIGMA or gauss:sigma=S[,taps=N]")),
+        };
+        let sigma = w.number("sigma", sigma_text)?;
+        if sigma <= 0.0 {
+            return Err(w.err("sigma must be above 0"));
+        }
+        let taps = match w.opt("taps") {
+            Some(t) => w.count("taps", t, MAX_TAPS, "2^22 taps")?,
+            None => {
+                // scipy.ndimage's support: +-int(4 sigma + 0.5).
+                let t = 2.0 * (4.0 * sigma + 0.5).floor() + 1.0;
+                if t > MAX_TAPS as f64 {
+                    return Err(w.err("sigma too large (over the limit of 2^22 taps)"));
+                }
+                gaussian_taps(sigma)
+            }
+        };
+        (Kernels::Shared(gaussian(sigma, taps)), w.mode(same)?)
+    };
+    Ok(Built {
+        stage: linear(w, kernels, mode),
+        reads: Vec::new(),
+        note: None,
+        upmix: None,
+    })
+}
+
+/// `savgol:W,ORDER`.
+pub(super) fn savgol_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
+    let same = StageMode::Same;
+    let (kernels, mode) = {
+        w.check_opts(&["mode"])?;
+        w.want_args(2..=2, "savgol:WINDOW,ORDER")?;
+        let window = w.count("window", w.args[0], MAX_TAPS, "2^22 taps")?;
+        let order = w.number("order", w.args[1])?;
+        if order < 0.0 || order.fract() != 0.0 {
+            return Err(w.err("order must be a whole number >= 0"));
+        }
+        let order = order as usize;
+        if order >= window {
+            return Err(w.err(format!(
+                "order {order} must be less than the window {window}"
+            )));
+        }
+        if window > 100_001 {
+            return Err(w.err("window over 100001 taps: use gauss or ma for that much smoothing"));
+        }
+        if window.saturating_mul(order + 1) > SAVGOL_WORK {
+            return Err(w.err(format!(
+                "window x (order + 1) = {} is over the limit of {SAVGOL_WORK}: a polynomial of order {order} over {window} points is not smoothing (lower the order)",
+                window.saturating_mul(order + 1)
+            )));
+        }
+        (
+            Kernels::Shared(savitzky_golay(window, order)),
+            w.mode(same)?,
+        )
+    };
+    Ok(Built {
+        stage: linear(w, kernels, mode),
+        reads: Vec::new(),
+        note: None,
+        upmix: None,
+    })
+}
+
+/// `lowpass:HZ`, `highpass:HZ`, `bandpass:LO,HI`, `bandstop:LO,HI`.
+pub(super) fn filter_stage(w: &Spec, ctx: &Context) -> Result<Built> {
+    let same = StageMode::Same;
+    let (kernels, mode) = {
+        w.check_opts(&["taps", "transition", "window", "beta", "mode"])?;
+        let rate = rate(w, ctx)?;
+        let band = match w.name {
+            "lowpass" | "highpass" => {
+                w.want_args(1..=1, &format!("{}:HZ", w.name))?;
+                let f = w.unit(units::hz(w.args[0], rate))?;
+                if w.name == "lowpass" {
+                    Band::Lowpass(f)
+                } else {
+                    Band::Highpass(f)
+                }
+            }
+            _ => {
+                w.want_args(2..=2, &format!("{}:LO,HI", w.name))?;
+                let (lo, hi) = (
+                    w.unit(units::hz(w.args[0], rate))?,
+                    w.unit(units::hz(w.args[1], rate))?,
+                );
+                if lo >= hi {
+                    return Err(w.err(format!(
+                        "low edge {lo} Hz must be below the high edge {hi} Hz"
+                    )));
+                }
+                if w.name == "bandpass" {
+                    Band::Bandpass(lo, hi)
+                } else {
+                    Band::Bandstop(lo, hi)
+                }
+            }
+        };
+        let window = match w.opt("window").unwrap_or("hamming") {
+            "hann" => Window::Hann,
+            "hamming" => Window::Hamming,
+            "blackman" => Window::Blackman,
+            "kaiser" => {
+                let beta = match w.opt("beta") {
+                    Some(b) => w.number("beta", b)?,
+                    None => 8.6,
+                };
+                if !(0.0..=50.0).contains(&beta) {
+                    return Err(w.err("beta must be 0 to 50"));
+                }
+                Window::Kaiser(beta)
+            }
+            other => {
+                return Err(w.err(format!(
+                    "window '{other}' is not hann, hamming, blackman or kaiser"
+                )));
+            }
+        };
+        if w.opt("beta").is_some() && !matches!(window, Window::Kaiser(_)) {
+            return Err(w.err("beta= applies to window=kaiser only"));
+        }
+        let taps = match (w.opt("taps"), w.opt("transition")) {
+            (Some(_), Some(_)) => return Err(w.err("give taps= or transition=, not both")),
+            (Some(t), None) => {
+                let n = w.count("taps", t, MAX_TAPS, "2^22 taps")?;
+                if n % 2 == 0 {
+                    return Err(w.err(format!(
+                        "taps={n}: must be odd (a linear-phase filter with a centre tap)"
+                    )));
+                }
+                n
+            }
+            (None, tr) => {
+                let transition = match tr {
+                    Some(t) => w.unit(units::hz(t, rate))?,
+                    None => default_transition(band, rate),
+                };
+                let n = taps_for(transition, rate, window);
+                if n > (1 << 20) {
+                    return Err(w.err(format!(
+                        "the transition asked for needs {n} taps (over 2^20): widen transition= or give taps="
+                    )));
+                }
+                n
+            }
+        };
+        let k = windowed_sinc(band, rate, taps, window);
+        if let Some((edge, db)) = missed_edge(&k, band, rate) {
+            let need = taps_reaching(band, rate, window, taps);
+            return Err(w.err(format!(
+                "with {taps} taps the response at {edge} Hz is {db:+.2} dB, not -3 dB: the edge is too close to {} for so short a filter; it takes {} (or leave taps=/transition= out for the default)",
+                if edge < rate / 4.0 { "0 Hz" } else { "Nyquist" },
+                match need {
+                    Some(n) => format!("about {n} taps"),
+                    None => "a narrower transition= than 2^20 taps can give".to_string(),
+                }
+            )));
+        }
+        (Kernels::Shared(k), w.mode(same)?)
+    };
+    Ok(Built {
+        stage: linear(w, kernels, mode),
+        reads: Vec::new(),
+        note: None,
+        upmix: None,
+    })
 }
 
 #[cfg(test)]

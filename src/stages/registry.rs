@@ -1,0 +1,188 @@
+//! The one table of stage families: names, help text, and what builds them. `--help`, the
+//! "did you mean" suggestion and the dispatch all come from it.
+//!
+//! Setup only.
+
+use super::spec::{Spec, StageWord, bad_stage};
+use super::{Built, dehum, denoise, design, fir, gain_delay};
+use crate::chain::{Context, Kernels, MAX_TAPS, Stage};
+use crate::error::{Error, Result};
+
+type Build = fn(&Spec, &Context) -> Result<Built>;
+
+/// One family: the names that reach it, and how it builds.
+struct Family {
+    names: &'static [&'static str],
+    build: Build,
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        names: &["fir"],
+        build: fir::fir_stage,
+    },
+    Family {
+        names: &["taps"],
+        build: design::taps_stage,
+    },
+    Family {
+        names: &["ma", "box"],
+        build: design::moving_average_stage,
+    },
+    Family {
+        names: &["gauss"],
+        build: design::gauss_stage,
+    },
+    Family {
+        names: &["savgol"],
+        build: design::savgol_stage,
+    },
+    Family {
+        names: &["lowpass", "highpass", "bandpass", "bandstop"],
+        build: design::filter_stage,
+    },
+    Family {
+        names: &["gain"],
+        build: gain_delay::gain_stage,
+    },
+    Family {
+        names: &["delay"],
+        build: gain_delay::delay_stage,
+    },
+    Family {
+        names: &["denoise"],
+        build: denoise::denoise_stage,
+    },
+    Family {
+        names: &["dehum"],
+        build: dehum::dehum_stage,
+    },
+];
+
+/// Kernels of convoy convolve's that a stream cannot take.
+const TWO_D: [&str; 4] = ["sobel-x", "sobel-y", "laplace", "sharpen"];
+
+/// Builds the stage `word` for `ctx`.
+///
+/// # Errors
+/// An unknown stage (with a suggestion), bad arguments or options, a file it reads, or a
+/// design the arguments cannot give: one message naming the word.
+pub fn build(word: &StageWord, ctx: &Context) -> Result<Built> {
+    let w = Spec::parse(word);
+    if w.name.is_empty() {
+        return Err(w.err("no stage name (e.g. ma:9, lowpass:3000)"));
+    }
+    if let Some(f) = FAMILIES.iter().find(|f| f.names.contains(&w.name)) {
+        return (f.build)(&w, ctx);
+    }
+    if TWO_D.contains(&w.name) {
+        return Err(w.err(format!(
+            "'{}' is a 2-D image kernel (convoy convolve); a stream is 1-D",
+            w.name
+        )));
+    }
+    let names: Vec<&str> = FAMILIES
+        .iter()
+        .flat_map(|f| f.names.iter().copied())
+        .collect();
+    let best = names
+        .iter()
+        .map(|n| (strsim::levenshtein(w.name, n), *n))
+        .min()
+        .filter(|(d, _)| *d <= 2.max(w.name.len() / 3));
+    Err(Error::Usage(match best {
+        Some((_, n)) => format!("unknown stage '{}' (did you mean '{n}'?)", w.text),
+        None => format!(
+            "unknown stage '{}' (stages: {}; see convoy run --help)",
+            w.text,
+            names.join(", ")
+        ),
+    }))
+}
+
+/// The stages' help (`convoy run --help`).
+pub fn help() -> &'static str {
+    STAGE_HELP
+}
+
+/// The kernel of a linear stage word, for `convoy convolve` (one vocabulary for both
+/// commands): `ma:5`, `gauss:2`, `savgol:11,3`, `taps:1,2,1`, `lowpass:1k` (with a rate).
+///
+/// # Errors
+/// Not a kernel stage (denoise, fir...), or a bad word.
+pub fn kernel_from_word(text: &str, rate: Option<u32>) -> Result<Vec<f64>> {
+    let name = text.split([':', ',']).next().unwrap_or("");
+    if matches!(name, "fir" | "denoise" | "dehum") {
+        return Err(bad_stage(
+            text,
+            "is not a named kernel (give the IR file itself as the kernel)",
+        ));
+    }
+    let word = StageWord::from(text);
+    let ctx = Context {
+        rate,
+        channels: 1,
+        block: None,
+    };
+    match build(&word, &ctx)?.stage {
+        Stage::Linear(l) => match l.kernels {
+            Kernels::Shared(k) => Ok(k),
+            _ => Err(bad_stage(text, "is not a single kernel")),
+        },
+        Stage::Delay(d) => {
+            let d = usize::try_from(d)
+                .ok()
+                .filter(|&d| d < MAX_TAPS)
+                .ok_or_else(|| bad_stage(text, "over the limit of 2^22 taps as a kernel"))?;
+            let mut k = vec![0.0; d + 1];
+            k[d] = 1.0;
+            Ok(k)
+        }
+        Stage::Nonlinear(_) => Err(bad_stage(text, "is not a linear filter")),
+    }
+}
+
+const STAGE_HELP: &str = "\
+Stages (one shell word each: name[:arg,...][,key=value...]; applied left to right):
+  fir:IR.wav       kernel from an impulse-response WAV: mono IR -> every channel, N channels ->
+                   channel by channel, 4 channels on a stereo input -> true stereo (LL,LR,RL,RR).
+                   gain=DB|X  normalize=none|peak|dc|energy (default none: used as stored)
+                   wet=X dry=X (default wet=1, dry=0)  resample=yes (an IR at another rate is
+                   resampled, band-limited; without it a rate mismatch is an error)
+  taps:0.2,0.6,0.2 inline kernel (commas or spaces)   taps:@kernel.txt  from a file (.txt/.npy/.wav)
+  ma:N  box:N      moving average (boxcar) of N taps
+  gauss:SIGMA      Gaussian, sigma in samples (or gauss:sigma=S); taps=N (default +-4 sigma)
+  savgol:W,ORDER   Savitzky-Golay smoothing (scipy.signal.savgol_coeffs(W, ORDER))
+  lowpass:HZ  highpass:HZ  bandpass:LO,HI  bandstop:LO,HI
+                   windowed-sinc, linear phase; HZ is the -3 dB point of the designed response.
+                   window=hann|hamming|blackman|kaiser (default hamming), beta=B (kaiser, 8.6),
+                   transition=HZ or taps=N (default transition: 1/4 of the distance from the
+                   edge to 0 Hz, to Nyquist or to the other edge, at least rate/2000)
+  gain:-6db        gain in dB (suffix db) or as a linear factor (gain:0.5)
+  delay:10ms       delay by a time (ms, s) or a number of samples (delay:480); adds frames
+  denoise          spectral noise reduction (STFT, decision-directed Wiener gain with lookahead);
+                   mains hum found in the noise is taken out by tone subtraction first.
+                   profile=NOISE.wav  a noise-only recording at the input's rate (mono -> every
+                     channel, one per channel, else averaged); without it the noise is learned
+                     from the input (minimum statistics over ~3 s; hum once it proves steady)
+                   reduce=DB (default 30): the most it attenuates; more removes more noise
+                     between words, less keeps a natural room tone
+                   sensitivity=DB (default 0): scales the noise estimate; higher removes more
+                     noise and more quiet speech, lower keeps more of both
+                   frame=48ms (or samples): window length; longer resolves hum and steady noise
+                     better, shorter follows fast sounds and lowers the latency
+                   lookahead=N (frames, default 4; or ms): better onsets and fewer residual
+                     bursts, at N * frame/4 more latency (live); files are time-aligned anyway
+                   latency (live): frame - 1 + lookahead * frame/4 samples (~96 ms by default)
+  dehum:50|60      removes mains hum and its harmonics by fitting and subtracting each tone
+                   (phase- and frequency-tracking; the speech under the hum stays);
+                   harmonics=N (default: every harmonic up to 1 kHz). No latency.
+Every FIR-like stage takes mode=same or mode=full. Designed and inline kernels (ma, gauss,
+savgol, taps, the filters) default to mode=same: np.convolve(x, k, 'same') per channel, the
+input's length and alignment (a symmetric smoother does not delay). fir: defaults to
+mode=full: an impulse response is causal, so the direct sound stays where it was and the whole
+tail is kept (N + M - 1 frames), as ffmpeg's afir places it. A mono input through an N-channel
+IR gives N channels (a 4-channel true-stereo IR on mono: out_L = x*(LL+RL), out_R =
+x*(LR+RR)). The kernel words also work as convoy convolve's named kernels.
+A NaN or infinity entering denoise or dehum is replaced by 0 (and counted): it would poison
+their noise estimate and tone fits for the rest of the stream.";

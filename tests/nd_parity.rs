@@ -3,7 +3,8 @@
 //! convolve2d with every boundary, ndimage.convolve with every mode and off-centre origins,
 //! ndimage.correlate likewise, odd/even kernels, kernels larger than the input, and cases large enough for the FFT path.
 
-use convoy::conv::nd::{self, Nd, NdMode, Pad};
+use convoy::conv::nd::{self, Nd};
+use convoy::conv::{Extend, Mode};
 
 fn parse_nd(line: &str, tag: &str) -> Nd {
     let rest = line.strip_prefix(tag).unwrap().trim();
@@ -48,30 +49,30 @@ fn every_scipy_case() {
         let k = parse_nd(lines.next().unwrap(), "k ");
         let want = parse_nd(lines.next().unwrap(), "y ");
         let mode = match arg("mode") {
-            Some("full") => NdMode::Full,
-            Some("same") => NdMode::Same,
-            Some("valid") => NdMode::Valid,
-            _ => NdMode::Same,
+            Some("full") => Mode::Full,
+            Some("same") => Mode::Same,
+            Some("valid") => Mode::Valid,
+            _ => Mode::Same,
         };
         let got = match op.as_str() {
             "convolve" => nd::convolve(&x, &k, mode),
             "correlate" => nd::correlate(&x, &k, mode),
             "convolve2d" => {
                 let b = match arg("boundary").unwrap() {
-                    "fill" => Pad::Constant(arg("fill").unwrap().parse().unwrap()),
-                    "symm" => Pad::Symmetric,
-                    "wrap" => Pad::Wrap,
+                    "fill" => Extend::Constant(arg("fill").unwrap().parse().unwrap()),
+                    "symm" => Extend::Symmetric,
+                    "wrap" => Extend::Wrap,
                     other => panic!("{other}"),
                 };
                 nd::convolve2d(&x, &k, mode, b)
             }
             "ndimage" | "ndcorrelate" => {
                 let m = match arg("mode").unwrap() {
-                    "reflect" => Pad::Symmetric,
-                    "mirror" => Pad::Mirror,
-                    "nearest" => Pad::Nearest,
-                    "wrap" => Pad::Wrap,
-                    "constant" => Pad::Constant(arg("cval").unwrap().parse().unwrap()),
+                    "reflect" => Extend::Symmetric,
+                    "mirror" => Extend::Reflect,
+                    "nearest" => Extend::Edge,
+                    "wrap" => Extend::Wrap,
+                    "constant" => Extend::Constant(arg("cval").unwrap().parse().unwrap()),
                     other => panic!("{other}"),
                 };
                 let origin: Vec<i64> = arg("origin")

@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use crate::cli::{ConvolveArgs, NdimageMode};
-use convoy::conv::nd::{NdMode, Pad, Recipe};
-use convoy::conv::{Boundary, Mode, named};
+use convoy::conv::nd::{Extend, Recipe};
+use convoy::conv::{Boundary, named};
 use convoy::error::{Error, Result};
 use convoy::io::Operand;
 use convoy::io::operand::{Loaded, as_planes, load};
@@ -83,20 +83,16 @@ pub fn run(
             ));
         }
     }
-    let mode = match args.mode.unwrap_or_default() {
-        Mode::Full => NdMode::Full,
-        Mode::Same => NdMode::Same,
-        Mode::Valid => NdMode::Valid,
-    };
+    let mode = args.mode.unwrap_or_default();
     let fill = args.fill.unwrap_or(0.0);
     if !fill.is_finite() {
         return Err(Error::input("--fill", "must be a finite number"));
     }
     let boundary = match args.boundary {
         Boundary::Zero if fill == 0.0 => None,
-        Boundary::Zero => Some(Pad::Constant(fill)),
-        Boundary::Symmetric => Some(Pad::Symmetric),
-        Boundary::Wrap => Some(Pad::Wrap),
+        Boundary::Zero => Some(Extend::Constant(fill)),
+        Boundary::Symmetric => Some(Extend::Symmetric),
+        Boundary::Wrap => Some(Extend::Wrap),
         other => {
             return Err(Error::input(
                 "--boundary",
@@ -128,11 +124,11 @@ pub fn run(
                 ));
             }
             let pad = match m {
-                NdimageMode::Reflect => Pad::Symmetric,
-                NdimageMode::Mirror => Pad::Mirror,
-                NdimageMode::Nearest => Pad::Nearest,
-                NdimageMode::Wrap => Pad::Wrap,
-                NdimageMode::Constant => Pad::Constant(fill),
+                NdimageMode::Reflect => Extend::Symmetric,
+                NdimageMode::Mirror => Extend::Reflect,
+                NdimageMode::Nearest => Extend::Edge,
+                NdimageMode::Wrap => Extend::Wrap,
+                NdimageMode::Constant => Extend::Constant(fill),
             };
             let origin: Vec<i64> = match &args.origin {
                 None => vec![0; ndim],

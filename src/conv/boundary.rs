@@ -47,19 +47,58 @@ impl Boundary {
     /// Which sample of a length-`n` signal stands at (possibly out-of-range) position `i`.
     /// `None` for [`Boundary::Zero`] outside the signal.
     pub fn source_index(self, i: isize, n: usize) -> Option<usize> {
+        Extend::from(self).source_index(i, n)
+    }
+}
+
+/// How an input is extended beyond its edges, for 1-D and N-d alike, with np.pad's names
+/// (scipy.ndimage's names differ: its `reflect` is [`Extend::Symmetric`], its `mirror`
+/// [`Extend::Reflect`], its `nearest` [`Extend::Edge`]). The one index mapping every boundary
+/// rule of convoy goes through.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Extend {
+    /// A constant outside (zero for plain convolution; convolve2d's `fillvalue`, ndimage's
+    /// `cval`).
+    Constant(f64),
+    /// `d c b | a b c d | c b a`.
+    Reflect,
+    /// `c b a | a b c d | d c b`.
+    Symmetric,
+    /// `b c d | a b c d | a b c` (periodic).
+    Wrap,
+    /// `a a a | a b c d | d d d`.
+    Edge,
+}
+
+impl From<Boundary> for Extend {
+    fn from(b: Boundary) -> Extend {
+        match b {
+            Boundary::Zero => Extend::Constant(0.0),
+            Boundary::Reflect => Extend::Reflect,
+            Boundary::Symmetric => Extend::Symmetric,
+            Boundary::Wrap => Extend::Wrap,
+            Boundary::Edge => Extend::Edge,
+        }
+    }
+}
+
+impl Extend {
+    /// Which sample of a length-`n` signal stands at (possibly out-of-range) position `i`;
+    /// `None` where the constant stands.
+    pub fn source_index(self, i: isize, n: usize) -> Option<usize> {
         let n_i = n as isize;
         if (0..n_i).contains(&i) {
             return Some(i as usize);
         }
         let index = match self {
-            Boundary::Zero => return None,
-            Boundary::Edge => i.clamp(0, n_i - 1),
-            Boundary::Wrap => i.rem_euclid(n_i),
-            Boundary::Symmetric => {
+            Extend::Constant(_) => return None,
+            Extend::Edge => i.clamp(0, n_i - 1),
+            Extend::Wrap => i.rem_euclid(n_i),
+            Extend::Symmetric => {
                 let j = i.rem_euclid(2 * n_i);
                 if j < n_i { j } else { 2 * n_i - 1 - j }
             }
-            Boundary::Reflect => {
+            Extend::Reflect => {
                 if n == 1 {
                     0
                 } else {
@@ -70,6 +109,14 @@ impl Boundary {
             }
         };
         Some(index as usize)
+    }
+
+    /// The constant outside, if any.
+    pub fn constant(self) -> Option<f64> {
+        match self {
+            Extend::Constant(v) => Some(v),
+            _ => None,
+        }
     }
 }
 

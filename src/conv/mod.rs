@@ -29,7 +29,7 @@ pub mod sample;
 pub mod simd;
 pub mod swap;
 
-pub use boundary::Boundary;
+pub use boundary::{Boundary, Extend};
 pub use mode::Mode;
 pub use multichannel::{MultiConvolver, Routing};
 pub use oneshot::{Method, Options, auto_method, convolve, convolve_with, correlate};

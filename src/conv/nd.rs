@@ -108,58 +108,17 @@ pub(crate) fn advance(idx: &mut [usize], shape: &[usize]) -> bool {
     false
 }
 
-/// How an input is extended beyond its edges.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Pad {
-    /// A constant (scipy convolve2d `fill`, ndimage `constant`; zero for plain convolution).
-    Constant(f64),
-    /// `c b a | a b c d | d c b` (convolve2d `symm`, ndimage `reflect`, np.pad `symmetric`).
-    Symmetric,
-    /// `d c b | a b c d | c b a` (ndimage `mirror`, np.pad `reflect`).
-    Mirror,
-    /// `a a a | a b c d | d d d` (ndimage `nearest`, np.pad `edge`).
-    Nearest,
-    /// `b c d | a b c d | a b c` (periodic: convolve2d and ndimage `wrap`).
-    Wrap,
-}
-
-/// Where index `i` (possibly outside `0..n`) reads from under `pad`; `None` for a constant.
-fn source(i: i64, n: usize, pad: Pad) -> Option<usize> {
-    let n = n as i64;
-    if (0..n).contains(&i) {
-        return Some(i as usize);
-    }
-    let j = match pad {
-        Pad::Constant(_) => return None,
-        Pad::Nearest => i.clamp(0, n - 1),
-        Pad::Wrap => i.rem_euclid(n),
-        Pad::Symmetric => {
-            // Period 2n: 0..n forward, n..2n backward.
-            let m = i.rem_euclid(2 * n);
-            if m < n { m } else { 2 * n - 1 - m }
-        }
-        Pad::Mirror => {
-            if n == 1 {
-                0
-            } else {
-                let p = 2 * (n - 1);
-                let m = i.rem_euclid(p);
-                if m < n { m } else { p - m }
-            }
-        }
-    };
-    Some(j as usize)
-}
+pub use super::boundary::Extend;
+// The output mode is the 1-D one; here `same` has scipy.signal's N-d meaning (the first
+// input's shape, centred at (M-1)/2).
+pub use super::mode::Mode;
 
 /// `x` extended by `before[a]` / `after[a]` elements on each axis under `pad`.
-pub fn pad(x: &Nd, before: &[usize], after: &[usize], pad: Pad) -> Nd {
+pub fn pad(x: &Nd, before: &[usize], after: &[usize], pad: Extend) -> Nd {
     let shape: Vec<usize> = (0..x.ndim())
         .map(|a| x.shape[a] + before[a] + after[a])
         .collect();
-    let fill = match pad {
-        Pad::Constant(v) => v,
-        _ => 0.0,
-    };
+    let fill = pad.constant().unwrap_or(0.0);
     let mut out = Nd {
         data: vec![fill; shape.iter().product()],
         shape,
@@ -174,7 +133,7 @@ pub fn pad(x: &Nd, before: &[usize], after: &[usize], pad: Pad) -> Nd {
     let maps: Vec<Vec<Option<usize>>> = (0..nd)
         .map(|a| {
             (0..out.shape[a])
-                .map(|i| source(i as i64 - before[a] as i64, x.shape[a], pad))
+                .map(|i| pad.source_index(i as isize - before[a] as isize, x.shape[a]))
                 .collect()
         })
         .collect();
@@ -374,14 +333,6 @@ fn separable_valid(x: &Nd, u: &[f64], v: &[f64]) -> Nd {
     Nd::new(vec![oh, ow], out)
 }
 
-/// Output mode of scipy.signal.convolve / convolve2d.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NdMode {
-    Full,
-    Same,
-    Valid,
-}
-
 /// `valid` needs one input at least as large as the other on every axis (scipy swaps them).
 fn valid_swap(x: &Nd, k: &Nd) -> Result<bool> {
     let x_ge = x.shape.iter().zip(&k.shape).all(|(a, b)| a >= b);
@@ -416,17 +367,17 @@ fn check_dims(x: &Nd, k: &Nd) -> Result<()> {
 /// The full convolution of `x` extended by `ext` (before and after every axis by `k - 1`),
 /// cut to `mode` as scipy does: `same` is centred on the first input (start `(M-1)/2`),
 /// `valid` keeps what needs no extension.
-fn convolve_with(x: &Nd, k: &Nd, mode: NdMode, ext: Pad) -> Result<Nd> {
+fn convolve_with(x: &Nd, k: &Nd, mode: Mode, ext: Extend) -> Result<Nd> {
     check_dims(x, k)?;
     let nd = x.ndim();
-    if mode == NdMode::Valid {
+    if mode == Mode::Valid {
         let (a, b) = if valid_swap(x, k)? { (k, x) } else { (x, k) };
         return Ok(correlate_valid(a, &b.flipped(), Taps::signal(a, b)));
     }
     let m1: Vec<usize> = k.shape.iter().map(|m| m - 1).collect();
     // `same` is the full output from (M-1)/2 on: extend by only what that window reads.
     let (before, after): (Vec<usize>, Vec<usize>) = match mode {
-        NdMode::Full => (m1.clone(), m1),
+        Mode::Full => (m1.clone(), m1),
         _ => (0..nd).map(|a| (m1[a] - m1[a] / 2, m1[a] / 2)).unzip(),
     };
     let taps = Taps::signal(x, k);
@@ -447,11 +398,11 @@ pub fn correlate_extended(
     x: &Nd,
     before: &[usize],
     after: &[usize],
-    ext: Pad,
+    ext: Extend,
     k: &Nd,
     taps: Taps,
 ) -> Nd {
-    if ext != Pad::Constant(0.0) {
+    if ext != Extend::Constant(0.0) {
         return correlate_valid(&pad(x, before, after, ext), k, taps);
     }
     if !(all_finite(x) && all_finite(k)) {
@@ -559,24 +510,24 @@ fn direct2d_zero(x: &Nd, before: &[usize], after: &[usize], k: &Nd, taps: Taps) 
 }
 
 /// scipy.signal.convolve(x, k, mode).
-pub fn convolve(x: &Nd, k: &Nd, mode: NdMode) -> Result<Nd> {
-    convolve_with(x, k, mode, Pad::Constant(0.0))
+pub fn convolve(x: &Nd, k: &Nd, mode: Mode) -> Result<Nd> {
+    convolve_with(x, k, mode, Extend::Constant(0.0))
 }
 
 /// scipy.signal.correlate(x, k, mode): convolution with `k` reversed on every axis.
-pub fn correlate(x: &Nd, k: &Nd, mode: NdMode) -> Result<Nd> {
+pub fn correlate(x: &Nd, k: &Nd, mode: Mode) -> Result<Nd> {
     check_dims(x, k)?;
-    if mode == NdMode::Valid && valid_swap(x, k)? {
+    if mode == Mode::Valid && valid_swap(x, k)? {
         // scipy correlates the larger with the smaller and reverses the result.
         let z = correlate_valid(k, x, Taps::signal(x, k));
         return Ok(z.flipped());
     }
-    convolve_with(x, &k.flipped(), mode, Pad::Constant(0.0))
+    convolve_with(x, &k.flipped(), mode, Extend::Constant(0.0))
 }
 
 /// scipy.signal.convolve2d(x, k, mode, boundary): the boundary rule changes values, the shape
 /// comes from the mode (`valid` needs no boundary).
-pub fn convolve2d(x: &Nd, k: &Nd, mode: NdMode, boundary: Pad) -> Result<Nd> {
+pub fn convolve2d(x: &Nd, k: &Nd, mode: Mode, boundary: Extend) -> Result<Nd> {
     if x.ndim() != 2 || k.ndim() != 2 {
         return Err(Error::Usage(format!(
             "--boundary symmetric|wrap|fill is scipy.signal.convolve2d's and takes 2-D inputs ({} and {})",
@@ -589,18 +540,18 @@ pub fn convolve2d(x: &Nd, k: &Nd, mode: NdMode, boundary: Pad) -> Result<Nd> {
 
 /// scipy.ndimage.convolve(x, w, mode, cval, origin): output shaped like `x`; the filter's
 /// centre is `w.shape // 2 + origin` (after ndimage's own flip for convolution).
-pub fn ndimage_convolve(x: &Nd, w: &Nd, mode: Pad, origin: &[i64]) -> Result<Nd> {
+pub fn ndimage_convolve(x: &Nd, w: &Nd, mode: Extend, origin: &[i64]) -> Result<Nd> {
     ndimage_filter(x, w, mode, origin, true)
 }
 
 /// scipy.ndimage.correlate(x, w, mode, cval, origin): no flip; the window of each output
 /// starts `w.shape // 2 + origin` before it.
-pub fn ndimage_correlate(x: &Nd, w: &Nd, mode: Pad, origin: &[i64]) -> Result<Nd> {
+pub fn ndimage_correlate(x: &Nd, w: &Nd, mode: Extend, origin: &[i64]) -> Result<Nd> {
     ndimage_filter(x, w, mode, origin, false)
 }
 
 /// ndimage's filters: extend `x` so every output has its window, then one valid correlation.
-fn ndimage_filter(x: &Nd, w: &Nd, mode: Pad, origin: &[i64], convolve: bool) -> Result<Nd> {
+fn ndimage_filter(x: &Nd, w: &Nd, mode: Extend, origin: &[i64], convolve: bool) -> Result<Nd> {
     check_dims(x, w)?;
     let nd = x.ndim();
     if origin.len() != nd {
@@ -649,13 +600,13 @@ fn ndimage_filter(x: &Nd, w: &Nd, mode: Pad, origin: &[i64], convolve: bool) -> 
 /// Which of scipy's N-d functions a plane goes through, with its options.
 pub struct Recipe {
     /// scipy.signal's output mode.
-    pub mode: NdMode,
+    pub mode: Mode,
     /// Correlate instead of convolving.
     pub correlate: bool,
     /// convolve2d's boundary (`None`: zero, with the mode's shape).
-    pub boundary: Option<Pad>,
+    pub boundary: Option<Extend>,
     /// ndimage's mode and origin (then `mode` and `boundary` do not apply).
-    pub ndimage: Option<(Pad, Vec<i64>)>,
+    pub ndimage: Option<(Extend, Vec<i64>)>,
 }
 
 impl Recipe {

@@ -106,3 +106,56 @@ proptest! {
         }
     }
 }
+
+/// A chain of `taps:` stages in random modes, fed in random pieces, against the stages applied
+/// one after another by the definition (fused or not, the chain must give the same numbers).
+fn run_chain(stages: &[(Vec<f64>, Mode)], x: &[f64], pieces: &[usize]) -> Vec<f64> {
+    use convoy::chain::{Chain, Context, StageWord};
+    let words: Vec<StageWord> = stages
+        .iter()
+        .map(|(k, mode)| {
+            let taps: Vec<String> = k.iter().map(|v| format!("{v:e}")).collect();
+            let mode = match mode {
+                Mode::Full => "full",
+                Mode::Same => "same",
+                Mode::Valid => "valid",
+            };
+            format!("taps:{},mode={mode}", taps.join(",")).into()
+        })
+        .collect();
+    let ctx = Context {
+        rate: Some(48_000),
+        channels: 1,
+        block: None,
+    };
+    let mut chain = Chain::<f64>::build(&words, &ctx).unwrap();
+    let mut out = Vec::new();
+    let mut take = |piece: Vec<Vec<f64>>| out.extend_from_slice(&piece[0]);
+    let mut at = 0;
+    for &p in pieces.iter().cycle() {
+        if at >= x.len() {
+            break;
+        }
+        let end = (at + p).min(x.len());
+        chain.process(vec![x[at..end].to_vec()], &mut take);
+        at = end;
+    }
+    chain.finish(&mut take);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn a_chain_in_any_modes_equals_its_stages_one_after_another(
+        x in signal(4000),
+        stages in prop::collection::vec((signal(70), mode()), 1..5),
+        pieces in prop::collection::vec(1usize..300, 1..4),
+    ) {
+        let want = stages
+            .iter()
+            .fold(x.clone(), |a, (k, mode)| brute_convolve(&a, k, *mode));
+        close(&run_chain(&stages, &x, &pieces), &want)?;
+    }
+}

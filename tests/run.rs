@@ -31,7 +31,8 @@ fn convoy() -> Command {
 }
 
 /// np.convolve(x, k, mode) by the definition.
-fn np_convolve(x: &[f64], k: &[f64], same: bool) -> Vec<f64> {
+/// np.convolve(x, k, mode) for mode "full", "same" or "valid", by the definition.
+fn np_convolve(x: &[f64], k: &[f64], mode: &str) -> Vec<f64> {
     let (n, m) = (x.len(), k.len());
     let mut full = vec![0.0; n + m - 1];
     for (i, &xi) in x.iter().enumerate() {
@@ -39,13 +40,12 @@ fn np_convolve(x: &[f64], k: &[f64], same: bool) -> Vec<f64> {
             full[i + j] += xi * kj;
         }
     }
-    if !same {
-        return full;
-    }
-    let (len, start) = if n >= m {
-        (n, (m - 1) / 2)
-    } else {
-        (m, (n - 1) / 2)
+    let (short, long) = (n.min(m), n.max(m));
+    let (len, start) = match mode {
+        "full" => return full,
+        "same" => (long, (short - 1) / 2),
+        "valid" => (long - short + 1, short - 1),
+        _ => panic!("mode {mode}"),
     };
     full[start..start + len].to_vec()
 }
@@ -144,15 +144,25 @@ fn stages_match_np_convolve_across_blocks_formats_and_channels() {
         let input = p(&dir, &format!("in{channels}_{bits}.wav"));
         let x = write_wav(&input, &signal(&mut rng, 1500, channels), 48_000, bits);
         for block in ["", "1", "64", "100", "4096"] {
-            for (stage, kernel, same) in [
-                ("ma:3".to_string(), vec![1.0 / 3.0; 3], true),
+            for (stage, kernel, mode) in [
+                ("ma:3".to_string(), vec![1.0 / 3.0; 3], "same"),
+                ("ma:3,mode=valid".to_string(), vec![1.0 / 3.0; 3], "valid"),
                 (
                     "taps:0.2,0.6,0.2,mode=full".into(),
                     vec![0.2, 0.6, 0.2],
-                    false,
+                    "full",
                 ),
-                (format!("taps:@{},mode=full", s(&ktxt)), long.clone(), false),
-                (format!("taps:@{}", s(&ktxt)), long.clone(), true),
+                (
+                    format!("taps:@{},mode=full", s(&ktxt)),
+                    long.clone(),
+                    "full",
+                ),
+                (format!("taps:@{}", s(&ktxt)), long.clone(), "same"),
+                (
+                    format!("taps:@{},mode=valid", s(&ktxt)),
+                    long.clone(),
+                    "valid",
+                ),
             ] {
                 let out = p(&dir, "out.wav");
                 let mut cmd = convoy();
@@ -163,7 +173,7 @@ fn stages_match_np_convolve_across_blocks_formats_and_channels() {
                 cmd.arg(&stage).assert().success();
                 let (spec, y) = read_wav(&out);
                 assert_eq!(spec.sample_rate, 48_000);
-                let want: Vec<Vec<f64>> = x.iter().map(|c| np_convolve(c, &kernel, same)).collect();
+                let want: Vec<Vec<f64>> = x.iter().map(|c| np_convolve(c, &kernel, mode)).collect();
                 assert_close(
                     &y,
                     &want,
@@ -187,7 +197,7 @@ fn a_chain_of_same_stages_equals_the_stages_one_after_another_even_when_fused() 
             .args(["run", "-q", "-i", s(&input), "-o", s(&out), "--block", "32"])
             .args([
                 "ma:9",
-                "taps:0.25,0.5,0.25",
+                "taps:0.25,0.5,0.25,mode=valid",
                 "ma:4",
                 "ma:17,mode=full",
                 "ma:2",
@@ -195,19 +205,19 @@ fn a_chain_of_same_stages_equals_the_stages_one_after_another_even_when_fused() 
             .assert()
             .success();
         let (_, y) = read_wav(&out);
-        let kernels: [(Vec<f64>, bool); 5] = [
-            (vec![1.0 / 9.0; 9], true),
-            (vec![0.25, 0.5, 0.25], true),
-            (vec![0.25; 4], true),
-            (vec![1.0 / 17.0; 17], false),
-            (vec![0.5; 2], true),
+        let kernels: [(Vec<f64>, &str); 5] = [
+            (vec![1.0 / 9.0; 9], "same"),
+            (vec![0.25, 0.5, 0.25], "valid"),
+            (vec![0.25; 4], "same"),
+            (vec![1.0 / 17.0; 17], "full"),
+            (vec![0.5; 2], "same"),
         ];
         let want: Vec<Vec<f64>> = x
             .iter()
             .map(|c| {
                 kernels
                     .iter()
-                    .fold(c.clone(), |a, (k, same)| np_convolve(&a, k, *same))
+                    .fold(c.clone(), |a, (k, mode)| np_convolve(&a, k, mode))
             })
             .collect();
         assert_close(&y, &want, 1e-5, &format!("{frames} frames"));
@@ -257,7 +267,7 @@ fn fir_routes_mono_per_channel_and_true_stereo_irs_and_applies_options() {
     let g = 10f64.powf(-6.0 / 20.0) * 0.5;
     let mut k: Vec<f64> = mono.iter().map(|v| v * g).collect();
     k[0] += 0.25;
-    let want: Vec<Vec<f64>> = x.iter().map(|c| np_convolve(c, &k, false)).collect();
+    let want: Vec<Vec<f64>> = x.iter().map(|c| np_convolve(c, &k, "full")).collect();
     assert_close(&read_wav(&out).1, &want, 1e-5, "mono IR");
     // true stereo: LL, LR, RL, RR
     let irs: Vec<Vec<f64>> = (0..4).map(|_| ir(300, &mut rng)).collect();
@@ -271,12 +281,12 @@ fn fir_routes_mono_per_channel_and_true_stereo_irs_and_applies_options() {
     let add = |a: Vec<f64>, b: Vec<f64>| a.iter().zip(&b).map(|(p, q)| p + q).collect::<Vec<_>>();
     let want = vec![
         add(
-            np_convolve(&x[0], &irs[0], false),
-            np_convolve(&x[1], &irs[2], false),
+            np_convolve(&x[0], &irs[0], "full"),
+            np_convolve(&x[1], &irs[2], "full"),
         ),
         add(
-            np_convolve(&x[0], &irs[1], false),
-            np_convolve(&x[1], &irs[3], false),
+            np_convolve(&x[0], &irs[1], "full"),
+            np_convolve(&x[1], &irs[3], "full"),
         ),
     ];
     assert_close(&read_wav(&out).1, &want, 1e-5, "true stereo");
@@ -300,7 +310,7 @@ fn stdin_and_stdout_in_every_format_and_a_two_process_pipe() {
     let input = p(&dir, "in.wav");
     let x = write_wav(&input, &signal(&mut rng, 1000, 2), 48_000, 32);
     let k = vec![0.2, 0.6, 0.2];
-    let want: Vec<Vec<f64>> = x.iter().map(|c| np_convolve(c, &k, true)).collect();
+    let want: Vec<Vec<f64>> = x.iter().map(|c| np_convolve(c, &k, "same")).collect();
     let wav_bytes = fs::read(&input).unwrap();
     // WAV in on stdin, WAV out on stdout (streaming header, 32-bit float).
     let out = convoy()
@@ -535,7 +545,11 @@ fn bad_input_is_one_clear_line_and_leaves_no_file() {
         &["'bandpass:3000,300'", "below"],
     );
     rejects(&dir, &["-i", i, "ma:200000000"], &["2^22"]);
-    rejects(&dir, &["-i", i, "ma:3,mode=valid"], &["mode 'valid'"]);
+    rejects(
+        &dir,
+        &["-i", i, "ma:3,mode=middle"],
+        &["mode 'middle' is not full, same or valid"],
+    );
     rejects(&dir, &["-i", i, "ma:3,foo=1"], &["unknown option 'foo'"]);
     rejects(
         &dir,
@@ -656,7 +670,7 @@ fn sigint_mid_stream_finishes_a_valid_file_with_every_frame_that_came_in() {
     assert!(status.success(), "{status:?}");
     let (_, y) = read_wav(&out);
     let x: Vec<f64> = (0..1000).map(|i| f64::from(i as f32 / 1000.0)).collect();
-    let want = np_convolve(&x, &[1.0, 0.5], false);
+    let want = np_convolve(&x, &[1.0, 0.5], "full");
     assert_close(&y, &[want], 1e-6, "interrupted run");
 }
 
@@ -684,8 +698,8 @@ fn chain_files_delays_resampled_irs_and_a_closed_stdout() {
         ])
         .assert()
         .success();
-    let smoothed = np_convolve(&x[0], &[1.0 / 3.0; 3], true);
-    let delayed = np_convolve(&smoothed, &[0.0, 0.0, 1.0], false);
+    let smoothed = np_convolve(&x[0], &[1.0 / 3.0; 3], "same");
+    let delayed = np_convolve(&smoothed, &[0.0, 0.0, 1.0], "full");
     let want: Vec<f64> = delayed.iter().map(|v| v * 0.5).collect();
     assert_close(
         &read_wav(&out).1,
@@ -768,7 +782,7 @@ fn irs_in_every_wav_format_the_input_accepts_and_options_after_the_stages() {
     let k32: Vec<f64> = k.iter().map(|&v| f64::from(v as f32)).collect();
     assert_close(
         &read_wav(&out).1,
-        &[np_convolve(&x[0], &k32, false)],
+        &[np_convolve(&x[0], &k32, "full")],
         1e-5,
         "64-bit float IR",
     );
@@ -783,7 +797,7 @@ fn irs_in_every_wav_format_the_input_accepts_and_options_after_the_stages() {
             .success();
         assert_close(
             &read_wav(&out).1,
-            &[np_convolve(&x[0], &kq, false)],
+            &[np_convolve(&x[0], &kq, "full")],
             1e-5,
             &format!("{bits}-bit IR"),
         );

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 
 use super::kernels::Kernels;
 use crate::conv::fir::DirectFir;
-use crate::conv::{MultiConvolver, Sample};
+use crate::conv::{Mode, MultiConvolver, Sample};
 
 /// What computes a run's fused convolution, or (live chains only) one of the other steps.
 pub enum Engine<T: Sample> {
@@ -91,22 +91,14 @@ impl<T: Sample> Engine<T> {
     }
 }
 
-/// How a stage's output relates to its full convolution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StageMode {
-    /// All `N + M - 1` frames (np.convolve 'full').
-    Full,
-    /// np.convolve 'same': `max(N, M)` frames, centred.
-    Same,
-}
-
 /// A linear stage as built from its word.
 #[derive(Clone, Debug)]
 pub struct LinearStage {
     /// The stage word exactly as typed.
     pub word: String,
     pub kernels: Kernels,
-    pub mode: StageMode,
+    /// How the stage's output relates to its full convolution, as np.convolve's `mode`.
+    pub mode: Mode,
 }
 
 impl LinearStage {
@@ -114,10 +106,15 @@ impl LinearStage {
     fn shape(&self, len: Option<usize>) -> (usize, Option<usize>) {
         let m = self.kernels.len();
         match self.mode {
-            StageMode::Full => (0, len.map(|l| l + m - 1)),
-            StageMode::Same => match len {
+            Mode::Full => (0, len.map(|l| l + m - 1)),
+            Mode::Same => match len {
                 Some(l) => ((l.min(m).max(1) - 1) / 2, Some(l.max(m))),
                 None => ((m - 1) / 2, None),
+            },
+            // np.convolve 'valid': the outputs where one sequence lies wholly inside the other.
+            Mode::Valid => match len {
+                Some(l) => (l.min(m).max(1) - 1, Some(l.max(m) - l.min(m) + 1)),
+                None => (m - 1, None),
             },
         }
     }
@@ -209,12 +206,12 @@ impl<T: Sample> FusedStage<T> {
         let n = stages.len();
         let needs_edges = stages[..n.saturating_sub(1)]
             .iter()
-            .any(|s| s.mode == StageMode::Same);
+            .any(|s| s.mode != Mode::Full);
         let sum_m: usize = stages.iter().map(|s| s.kernels.len()).sum();
         let last = &stages[n - 1];
         let (margin, hold) = if needs_edges {
             (sum_m, 4 * sum_m + 16)
-        } else if last.mode == StageMode::Same {
+        } else if last.mode != Mode::Full {
             // The front trim depends on whether N >= M: wait until that is known.
             (0, last.kernels.len())
         } else {

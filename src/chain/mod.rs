@@ -21,10 +21,10 @@ use std::path::PathBuf;
 
 use crate::conv::fir::DirectFir;
 use crate::conv::partitioned::MAX_BLOCK;
-use crate::conv::{MultiConvolver, PartitionedKernel, Sample, Schedule};
+use crate::conv::{Mode, MultiConvolver, PartitionedKernel, Sample, Schedule};
 use crate::error::{Error, Result};
 pub use crate::stages::{StageWord, bad_stage, kernel_from_word};
-pub use fused::{Engine, FusedStage, LinearStage, StageMode};
+pub use fused::{Engine, FusedStage, LinearStage};
 pub use kernels::Kernels;
 pub use nonlinear::NonlinearStage;
 
@@ -294,10 +294,10 @@ impl<T: Sample> Chain<T> {
                     "  {:<28} {:>8} taps  {:<4}  DC gain {}",
                     s.word,
                     s.kernels.len(),
-                    if s.mode == StageMode::Full {
-                        "full"
-                    } else {
-                        "same"
+                    match s.mode {
+                        Mode::Full => "full",
+                        Mode::Same => "same",
+                        Mode::Valid => "valid",
                     },
                     describe_gain(&s.kernels)
                 ));

@@ -338,7 +338,8 @@ pub fn taps_for(transition: f64, rate: f64, window: Window) -> usize {
 
 use super::spec::Spec;
 use super::{Built, check_kernel, linear, rate, units};
-use crate::chain::{Context, Kernels, MAX_TAPS, StageMode};
+use crate::chain::{Context, Kernels, MAX_TAPS};
+use crate::conv::Mode;
 use crate::error::Result;
 
 /// The most a Savitzky-Golay window times its order may be (the design costs about that many
@@ -347,7 +348,7 @@ const SAVGOL_WORK: usize = 1 << 27;
 
 /// `ma:N`, `box:N`.
 pub(super) fn moving_average_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
-    let same = StageMode::Same;
+    let same = Mode::Same;
     let (kernels, mode) = {
         w.check_opts(&["mode"])?;
         w.want_args(1..=1, &format!("{}:N (taps)", w.name))?;
@@ -372,7 +373,7 @@ pub(super) fn moving_average_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
 /// `taps:a,b,c`, `taps:@file`.
 pub(super) fn taps_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
     let mut reads = Vec::new();
-    let same = StageMode::Same;
+    let same = Mode::Same;
     let (kernels, mode) = {
         w.check_opts(&["mode"])?;
         let k = if let Some(file) = w.args.first().and_then(|a| a.strip_prefix('@')) {
@@ -421,7 +422,7 @@ pub(super) fn taps_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
 
 /// `gauss:SIGMA[,taps=N]`.
 pub(super) fn gauss_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
-    let same = StageMode::Same;
+    let same = Mode::Same;
     let (kernels, mode) = {
         w.check_opts(&["sigma", "taps", "mode"])?;
         let sigma_text = match (w.args.first(), w.opt("sigma")) {
@@ -456,7 +457,7 @@ pub(super) fn gauss_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
 
 /// `savgol:W,ORDER`.
 pub(super) fn savgol_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
-    let same = StageMode::Same;
+    let same = Mode::Same;
     let (kernels, mode) = {
         w.check_opts(&["mode"])?;
         w.want_args(2..=2, "savgol:WINDOW,ORDER")?;
@@ -495,7 +496,7 @@ pub(super) fn savgol_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
 
 /// `lowpass:HZ`, `highpass:HZ`, `bandpass:LO,HI`, `bandstop:LO,HI`.
 pub(super) fn filter_stage(w: &Spec, ctx: &Context) -> Result<Built> {
-    let same = StageMode::Same;
+    let same = Mode::Same;
     let (kernels, mode) = {
         w.check_opts(&["taps", "transition", "window", "beta", "mode"])?;
         let rate = rate(w, ctx)?;

@@ -9,7 +9,8 @@ use std::path::Path;
 use super::design;
 use super::spec::Spec;
 use super::{Built, linear, units};
-use crate::chain::{Context, Kernels, MAX_TAPS, StageMode};
+use crate::chain::{Context, Kernels, MAX_TAPS};
+use crate::conv::Mode;
 use crate::error::Result;
 
 /// `fir:IR.wav[,normalize=,gain=,wet=,dry=,mode=,resample=]`.
@@ -147,7 +148,7 @@ pub(super) fn fir_stage(w: &Spec, ctx: &Context) -> Result<Built> {
         }
         // An impulse response is causal: by default its direct sound stays where it was
         // and the tail is kept (as ffmpeg's afir), instead of np.convolve's centring.
-        (kernels, w.mode(StageMode::Full)?)
+        (kernels, w.mode(Mode::Full)?)
     };
     Ok(Built {
         stage: linear(w, kernels, mode),

@@ -5,7 +5,8 @@
 
 use super::spec::Spec;
 use super::{Built, linear, samples, units};
-use crate::chain::{Context, Kernels, MAX_DELAY, Stage, StageMode};
+use crate::chain::{Context, Kernels, MAX_DELAY, Stage};
+use crate::conv::Mode;
 use crate::error::Result;
 
 /// `gain:-6db`, `gain:0.5`.
@@ -14,7 +15,7 @@ pub(super) fn gain_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
     w.want_args(1..=1, "gain:-6db or gain:0.5")?;
     let k = Kernels::Shared(vec![w.unit(units::gain(w.args[0]))?]);
     Ok(Built {
-        stage: linear(w, k, StageMode::Full),
+        stage: linear(w, k, Mode::Full),
         reads: Vec::new(),
         note: None,
         upmix: None,

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 pub use registry::{build, help, kernel_from_word};
 pub use spec::{Spec, StageWord, bad_stage};
 
-use crate::chain::{Context, Kernels, LinearStage, Stage, StageMode};
+use crate::chain::{Context, Kernels, LinearStage, Stage};
+use crate::conv::Mode;
 use crate::error::Result;
 
 /// A parsed, built stage and what it needs from outside.
@@ -35,7 +36,7 @@ pub struct Built {
 }
 
 /// The linear stage `w` stands for, with these kernels and mode.
-fn linear(w: &Spec, kernels: Kernels, mode: StageMode) -> Stage {
+fn linear(w: &Spec, kernels: Kernels, mode: Mode) -> Stage {
     Stage::Linear(LinearStage {
         word: w.text.to_string(),
         kernels,

@@ -177,9 +177,10 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
   dehum:50|60      removes mains hum and its harmonics by fitting and subtracting each tone
                    (phase- and frequency-tracking; the speech under the hum stays);
                    harmonics=N (default: every harmonic up to 1 kHz). No latency.
-Every FIR-like stage takes mode=same or mode=full. Designed and inline kernels (ma, gauss,
-savgol, taps, the filters) default to mode=same: np.convolve(x, k, 'same') per channel, the
-input's length and alignment (a symmetric smoother does not delay). fir: defaults to
+Every FIR-like stage takes mode=same, mode=full or mode=valid (np.convolve's modes; live,
+each runs causally, as full). Designed and inline kernels (ma, gauss, savgol, taps, the
+filters) default to mode=same: np.convolve(x, k, 'same') per channel, the input's length and
+alignment (a symmetric smoother does not delay). fir: defaults to
 mode=full: an impulse response is causal, so the direct sound stays where it was and the whole
 tail is kept (N + M - 1 frames), as ffmpeg's afir places it. A mono input through an N-channel
 IR gives N channels (a 4-channel true-stereo IR on mono: out_L = x*(LL+RL), out_R =

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::units;
-use crate::chain::StageMode;
+use crate::conv::Mode;
 use crate::error::{Error, Result};
 
 /// One stage word and where it came from (a `--chain` file and line, or the command line).
@@ -156,16 +156,17 @@ impl<'a> Spec<'a> {
         Ok(v as usize)
     }
 
-    /// `mode=full|same`, or `default`.
+    /// `mode=full|same|valid` (np.convolve's modes), or `default`.
     ///
     /// # Errors
     /// Another mode.
-    pub fn mode(&self, default: StageMode) -> Result<StageMode> {
+    pub fn mode(&self, default: Mode) -> Result<Mode> {
         match self.opt("mode") {
             None => Ok(default),
-            Some("full") => Ok(StageMode::Full),
-            Some("same") => Ok(StageMode::Same),
-            Some(other) => Err(self.err(format!("mode '{other}' is not full or same"))),
+            Some("full") => Ok(Mode::Full),
+            Some("same") => Ok(Mode::Same),
+            Some("valid") => Ok(Mode::Valid),
+            Some(other) => Err(self.err(format!("mode '{other}' is not full, same or valid"))),
         }
     }
 

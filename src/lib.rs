@@ -5,6 +5,7 @@
 //!
 //! * [`io`]: reading arrays from text, .npy, WAV, stdin and inline lists; atomic output.
 //! * [`mod@array`]: the in-memory array the one-shot commands work on.
+//! * [`block`]: the planar block frames travel in between threads and steps.
 //! * [`conv`]: the math: modes, boundaries, direct and FFT convolution, numpy-exact one-shot API.
 //! * [`rt`]: real-time scheduling for the processing thread; fallible large allocations.
 //! * [`stages`]: stage words -> stages: the grammar, units, one file per family, one table.
@@ -19,6 +20,7 @@
 //! ```
 
 pub mod array;
+pub mod block;
 pub mod chain;
 pub mod conv;
 pub mod engine;
@@ -29,5 +31,6 @@ pub mod restore;
 pub mod rt;
 pub mod stages;
 
+pub use block::Block;
 pub use conv::{Boundary, Method, Mode, Options, Sample, convolve, convolve_with, correlate};
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use convoy::Block;
 use convoy::chain::{Chain, Context, StageWord};
 use tempfile::TempDir;
 
@@ -200,28 +201,38 @@ fn dehum_takes_a_drifting_hum_out_from_under_speech() {
 
 /// Runs a chain over `x` (one channel per entry) in blocks of `block` frames, offline.
 fn offline(words: &[&str], x: &[Vec<f32>], rate: u32, block: usize) -> Vec<Vec<f32>> {
+    stream(&mut offline_chain(words, x.len(), rate), x, block)
+}
+
+fn offline_chain(words: &[&str], channels: usize, rate: u32) -> Chain<f32> {
     let words: Vec<StageWord> = words.iter().map(|&w| w.into()).collect();
     let ctx = Context {
         rate: Some(rate),
-        channels: x.len(),
+        channels,
         block: None,
     };
-    let mut chain = Chain::<f32>::build(&words, &ctx).unwrap();
+    Chain::<f32>::build(&words, &ctx).unwrap()
+}
+
+/// `x` through `chain` in blocks of `block` frames, to its end.
+fn stream(chain: &mut Chain<f32>, x: &[Vec<f32>], block: usize) -> Vec<Vec<f32>> {
     let mut out = vec![Vec::new(); x.len()];
     let n = x[0].len();
     let mut at = 0;
-    let mut take = |piece: Vec<Vec<f32>>| {
-        for (o, p) in out.iter_mut().zip(piece) {
-            o.extend(p);
+    let mut take = |piece: &mut Block<f32>| {
+        for (o, p) in out.iter_mut().zip(piece.iter()) {
+            o.extend_from_slice(p);
         }
+        Ok(())
     };
+    let mut piece = Block::new(x.len(), block);
     while at < n {
         let end = (at + block).min(n);
-        let piece: Vec<Vec<f32>> = x.iter().map(|c| c[at..end].to_vec()).collect();
-        chain.process(piece, &mut take);
+        piece.copy_from(&x.iter().map(|c| &c[at..end]).collect::<Vec<_>>());
+        chain.process(&mut piece, &mut take).unwrap();
         at = end;
     }
-    chain.finish(&mut take);
+    chain.finish(&mut take).unwrap();
     out
 }
 
@@ -472,4 +483,37 @@ fn steady_noise_alone_is_brought_down_white_or_low_heavy() {
             "{name}: with a profile {profiled:.1} dB"
         );
     }
+}
+
+/// A reset chain is a new chain: every stage's memory (filters, the noise estimate, the hum
+/// fit, the delay) forgotten, so a second stream through it comes out as through a fresh one.
+#[test]
+fn a_reset_chain_gives_what_a_new_one_gives() {
+    let (rate, speech) = noisy_speech_f32();
+    let x = vec![speech.clone(), speech.iter().rev().copied().collect()];
+    let other: Vec<Vec<f32>> = x
+        .iter()
+        .map(|c| c.iter().map(|v| v * 0.5 + 0.01).collect())
+        .collect();
+    let words = [
+        "ma:9",
+        "dehum:50",
+        "denoise",
+        "delay:37",
+        "lowpass:3000",
+        "taps:0.5,0.5,mode=valid",
+    ];
+    let fresh = stream(&mut offline_chain(&words, 2, rate), &other, 999);
+    let mut chain = offline_chain(&words, 2, rate);
+    let first = stream(&mut chain, &x, 4096);
+    assert_ne!(first, fresh);
+    chain.reset();
+    assert_eq!(stream(&mut chain, &other, 999), fresh);
+    // Reset halfway through a stream too.
+    let mut chain = offline_chain(&words, 2, rate);
+    let mut take = |_: &mut Block<f32>| Ok(());
+    let mut piece = Block::from_planes(x.iter().map(|c| c[..5000].to_vec()).collect());
+    chain.process(&mut piece, &mut take).unwrap();
+    chain.reset();
+    assert_eq!(stream(&mut chain, &other, 999), fresh);
 }

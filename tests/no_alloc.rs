@@ -247,34 +247,38 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
     assert_eq!(n, 0, "highpass+lowpass: the live chain allocated {n} times");
 }
 
-/// The whole live loop (the engine's processing thread: read a block, run the causal chain,
-/// write it) makes no allocation per block, measured on that thread between block 50 and the
-/// end, with ends that are as allocation-free as the devices' are.
-#[test]
-fn the_engine_loop_for_a_live_chain_does_not_allocate() {
+/// Ends for the engine loop: a tone that counts this thread's allocations from block `from`
+/// to its end, and an output that throws blocks away (as allocation-free as the devices'
+/// rings; the file ends' reader and writer threads are not the processing thread).
+mod ends {
+    use std::cell::Cell;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use convoy::chain::{Chain, Context, StageWord};
-    use convoy::engine::{Control, Input, Options, Output, Runner, Written};
+    use convoy::Block;
+    use convoy::engine::{Control, Input, Output, Written};
 
-    struct Tone {
-        blocks: usize,
-        seen: usize,
-        result: Arc<AtomicUsize>,
+    use super::{ALLOCATIONS, COUNTING};
+
+    pub struct Tone {
+        pub blocks: usize,
+        pub from: usize,
+        pub seen: usize,
+        pub result: Arc<AtomicUsize>,
     }
+
     impl Input<f32> for Tone {
         fn channels(&self) -> usize {
             2
         }
         fn read(
             &mut self,
-            block: &mut Vec<Vec<f32>>,
+            block: &mut Block<f32>,
             max: usize,
             _: &Control,
         ) -> convoy::Result<usize> {
             self.seen += 1;
-            if self.seen == 50 {
+            if self.seen == self.from {
                 ALLOCATIONS.with(|n| n.set(0));
                 COUNTING.with(|on| on.set(true));
             }
@@ -284,9 +288,8 @@ fn the_engine_loop_for_a_live_chain_does_not_allocate() {
                     .store(ALLOCATIONS.with(Cell::get), Ordering::SeqCst);
                 return Ok(0);
             }
-            block.resize_with(2, Vec::new);
+            block.resize(2, max);
             for (c, b) in block.iter_mut().enumerate() {
-                b.resize(max, 0.0);
                 for (i, v) in b.iter_mut().enumerate() {
                     *v = ((i * 7 + c * 3 + self.seen) % 13) as f32 * 0.01 - 0.06;
                 }
@@ -294,9 +297,11 @@ fn the_engine_loop_for_a_live_chain_does_not_allocate() {
             Ok(max)
         }
     }
-    struct Discard;
+
+    pub struct Discard;
+
     impl Output<f32> for Discard {
-        fn write(&mut self, _: &mut Vec<Vec<f32>>, _: &Control) -> convoy::Result<()> {
+        fn write(&mut self, _: &mut Block<f32>, _: &Control) -> convoy::Result<()> {
             Ok(())
         }
         fn drain(&mut self, _: &Control) -> convoy::Result<()> {
@@ -312,38 +317,89 @@ fn the_engine_loop_for_a_live_chain_does_not_allocate() {
             })
         }
     }
+}
+
+/// Allocations on the engine's processing thread between block `from` and the end of a run
+/// of `blocks` blocks of `frames` frames through `words`, live (causal, fixed blocks) or
+/// offline (the exact chain).
+fn engine_loop_allocations(
+    words: &[&str],
+    live: bool,
+    frames: usize,
+    blocks: usize,
+    from: usize,
+) -> usize {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use convoy::chain::{Chain, Context, StageWord};
+    use convoy::engine::{Control, Options, Runner};
+
     let ctx = Context {
         rate: Some(48_000),
         channels: 2,
-        block: Some(64),
+        block: live.then_some(frames),
     };
-    let words: Vec<StageWord> = vec![
-        "highpass:80".into(),
-        "denoise,lookahead=0".into(),
-        "delay:10".into(),
-    ];
+    let words: Vec<StageWord> = words.iter().map(|&w| w.into()).collect();
     let chain = Chain::<f32>::build(&words, &ctx).unwrap();
+    let runner = if live {
+        Runner::Causal(chain.into_live(frames).unwrap())
+    } else {
+        Runner::Exact(chain)
+    };
     let result = Arc::new(AtomicUsize::new(usize::MAX));
-    let input = Box::new(Tone {
-        blocks: 600,
+    let input = Box::new(ends::Tone {
+        blocks,
+        from,
         seen: 0,
         result: Arc::clone(&result),
     });
     let opts = Options {
-        read_frames: 64,
+        read_frames: frames,
         ..Options::default()
     };
     convoy::engine::run(
         input,
-        Runner::Causal(chain.into_live(64).unwrap()),
-        Box::new(Discard),
+        runner,
+        Box::new(ends::Discard),
         opts,
         Arc::new(Control::default()),
     )
     .unwrap();
-    let n = result.load(Ordering::SeqCst);
+    result.load(Ordering::SeqCst)
+}
+
+/// The whole live loop (the engine's processing thread: read a block, run the causal chain,
+/// write it) makes no allocation per block.
+#[test]
+fn the_engine_loop_for_a_live_chain_does_not_allocate() {
+    let n = engine_loop_allocations(
+        &["highpass:80", "denoise,lookahead=0", "delay:10"],
+        true,
+        64,
+        600,
+        50,
+    );
     assert_eq!(
         n, 0,
         "the live engine loop allocated {n} times in 550 blocks"
     );
+}
+
+/// The offline loop (the exact chain: fused runs with exact edges, a nonlinear stage, a
+/// shift, an upmix) makes none either once its buffers have grown to the run's largest block.
+#[test]
+fn the_engine_loop_for_an_offline_chain_does_not_allocate() {
+    for words in [
+        &["ma:9", "lowpass:8000", "denoise", "delay:100", "gain:-3db"][..],
+        &["ma:31,mode=full"][..],
+        &["taps:0.5,0.5,mode=valid", "highpass:80,taps=2001"][..],
+        &[][..],
+    ] {
+        let n = engine_loop_allocations(words, false, 1024, 400, 200);
+        assert_eq!(
+            n, 0,
+            "{words:?}: the offline engine loop allocated {n} times in 200 blocks"
+        );
+    }
 }

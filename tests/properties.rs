@@ -130,17 +130,21 @@ fn run_chain(stages: &[(Vec<f64>, Mode)], x: &[f64], pieces: &[usize]) -> Vec<f6
     };
     let mut chain = Chain::<f64>::build(&words, &ctx).unwrap();
     let mut out = Vec::new();
-    let mut take = |piece: Vec<Vec<f64>>| out.extend_from_slice(&piece[0]);
+    let mut take = |piece: &mut convoy::Block<f64>| {
+        out.extend_from_slice(&piece[0]);
+        Ok(())
+    };
     let mut at = 0;
     for &p in pieces.iter().cycle() {
         if at >= x.len() {
             break;
         }
         let end = (at + p).min(x.len());
-        chain.process(vec![x[at..end].to_vec()], &mut take);
+        let mut piece = convoy::Block::from_planes(vec![x[at..end].to_vec()]);
+        chain.process(&mut piece, &mut take).unwrap();
         at = end;
     }
-    chain.finish(&mut take);
+    chain.finish(&mut take).unwrap();
     out
 }
 

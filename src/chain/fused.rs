@@ -15,6 +15,7 @@
 use std::collections::VecDeque;
 
 use super::kernels::Kernels;
+use crate::block::{Block, views, views_mut};
 use crate::conv::fir::DirectFir;
 use crate::conv::{Mode, MultiConvolver, Sample};
 
@@ -75,6 +76,17 @@ impl<T: Sample> Engine<T> {
                     y.copy_from_slice(input[0]);
                 }
             }
+        }
+    }
+
+    /// Forgets all past input.
+    pub(crate) fn reset(&mut self) {
+        match self {
+            Engine::Partitioned(m) => m.reset(),
+            Engine::Direct(filters) => filters.iter_mut().for_each(DirectFir::reset),
+            Engine::Nonlinear(p) => p.reset(),
+            Engine::Delay(d) => d.reset(),
+            Engine::Upmix(_) => {}
         }
     }
 
@@ -244,62 +256,72 @@ impl<T: Sample> FusedStage<T> {
         self.engine
     }
 
+    /// Back to the state it was built in: the next input is the start of a new stream.
+    pub fn reset(&mut self) {
+        self.engine.reset();
+        self.frames_in = 0;
+        // Streaming took the held frames away (channels and all).
+        self.held.iter_mut().for_each(Vec::clear);
+        self.held.resize_with(self.channels, Vec::new);
+        self.streaming = false;
+        self.next = 0;
+        self.queue.iter_mut().for_each(Vec::clear);
+        self.queue_head = 0;
+        self.queue_start = -(self.engine.latency() as i64);
+        self.recent.iter_mut().for_each(VecDeque::clear);
+    }
+
     /// The stages in this run.
     pub fn stages(&self) -> &[LinearStage] {
         &self.stages
     }
 
-    /// Filters a block; returns whatever outputs are final (possibly none, or more frames
-    /// than came in).
-    pub fn process(&mut self, input: &[Vec<T>]) -> Vec<Vec<T>> {
+    /// Filters a block; `out` becomes whatever outputs are final (possibly none, or more
+    /// frames than came in). Allocates nothing once `out` and the queue have grown to the
+    /// run's largest block.
+    pub fn process(&mut self, input: &[Vec<T>], out: &mut Block<T>) {
         let frames = input.first().map_or(0, Vec::len);
         self.frames_in += frames;
-        let mut out: Vec<Vec<T>> = vec![Vec::new(); self.channels];
+        out.clear(self.channels);
         if !self.streaming {
             for (h, x) in self.held.iter_mut().zip(input) {
                 h.extend(x.iter().map(|&v| v.as_f64()));
             }
             if self.frames_in >= self.hold && self.frames_in > 0 {
-                self.start_streaming(&mut out);
+                self.start_streaming(out);
             }
-            return out;
+            return;
         }
         // Steady state with nothing queued, nothing to drop and no exact edges to keep: the
         // engine writes straight into the output (no queue, no copy).
         let first_j = self.queue_start - self.shift as i64;
         let queued = self.queue[0].len() - self.queue_head;
         if self.margin == 0 && queued == 0 && first_j >= self.next as i64 && frames > 0 {
-            for o in &mut out {
-                o.resize(frames, T::zero());
-            }
-            {
-                let ins: Vec<&[T]> = input.iter().map(|v| &v[..]).collect();
-                let mut outs: Vec<&mut [T]> = out.iter_mut().map(|o| &mut o[..]).collect();
-                self.engine.process(&ins, &mut outs);
-            }
+            out.resize(self.channels, frames);
+            self.engine
+                .process(&views(input, 0..frames), &mut out.views_mut(0..frames));
             self.queue_start += frames as i64;
             self.next = (first_j + frames as i64) as usize;
-            return out;
+            return;
         }
         self.feed(input);
-        self.release(None, &mut out);
-        out
+        self.release(None, out);
     }
 
-    /// The end of the input: everything still owed.
-    pub fn finish(&mut self) -> Vec<Vec<T>> {
-        let mut out: Vec<Vec<T>> = vec![Vec::new(); self.channels];
+    /// The end of the input: `out` becomes everything still owed.
+    pub fn finish(&mut self, out: &mut Block<T>) {
+        out.clear(self.channels);
         let n = self.frames_in;
         if !self.streaming {
             if n == 0 {
-                return out;
+                return;
             }
             let (_, ys) = staged(&self.stages, &self.held, 0, Some(n));
             for (o, y) in out.iter_mut().zip(ys) {
                 o.extend(y.iter().map(|&v| T::of_f64(v)));
             }
             self.held.iter_mut().for_each(Vec::clear);
-            return out;
+            return;
         }
         // Drain the engine: all of x * K has come out after its tail.
         let tail = self.engine.tail_frames();
@@ -310,9 +332,8 @@ impl<T: Sample> FusedStage<T> {
                 s.clear();
                 s.resize(chunk, T::zero());
             }
-            let mut views: Vec<&mut [T]> =
-                self.scratch_out.iter_mut().map(|v| &mut v[..]).collect();
-            self.engine.flush(&mut views);
+            self.engine
+                .flush(&mut views_mut(&mut self.scratch_out, 0..chunk));
             for (q, s) in self.queue.iter_mut().zip(&self.scratch_out) {
                 q.extend_from_slice(s);
             }
@@ -320,7 +341,7 @@ impl<T: Sample> FusedStage<T> {
         }
         let total = output_len(&self.stages, n);
         let interior_end = total.saturating_sub(self.margin);
-        self.release(Some(interior_end), &mut out);
+        self.release(Some(interior_end), out);
         if self.margin > 0 {
             let seg: Vec<Vec<f64>> = self
                 .recent
@@ -336,7 +357,6 @@ impl<T: Sample> FusedStage<T> {
             }
         }
         self.next = total;
-        out
     }
 
     fn start_streaming(&mut self, out: &mut [Vec<T>]) {
@@ -367,11 +387,10 @@ impl<T: Sample> FusedStage<T> {
         for q in &mut self.queue {
             q.resize(start + frames, T::zero());
         }
-        {
-            let ins: Vec<&[T]> = input.iter().map(|v| &v[..]).collect();
-            let mut outs: Vec<&mut [T]> = self.queue.iter_mut().map(|q| &mut q[start..]).collect();
-            self.engine.process(&ins, &mut outs);
-        }
+        self.engine.process(
+            &views(input, 0..frames),
+            &mut views_mut(&mut self.queue, start..start + frames),
+        );
         if self.recent_cap > 0 {
             for (r, x) in self.recent.iter_mut().zip(input) {
                 let skip = x.len().saturating_sub(self.recent_cap);

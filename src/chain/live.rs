@@ -8,10 +8,11 @@
 //! fixed time shift, which a real-time stream cannot take back.
 
 use super::fused::Engine;
+use crate::block::{views, views_mut};
 use crate::conv::Sample;
 
-/// Most channels a live chain carries (the slice tables below live on the stack).
-pub const MAX_LIVE_CHANNELS: usize = 32;
+/// Most channels a live chain carries (its slice tables live on the stack).
+pub const MAX_LIVE_CHANNELS: usize = crate::block::STACK_CHANNELS;
 
 /// The engines of a chain, run in order on blocks of at most `block` frames.
 pub struct LiveChain<T: Sample = f32> {
@@ -66,6 +67,12 @@ impl<T: Sample> LiveChain<T> {
         self.engines.iter().map(Engine::tail_frames).sum()
     }
 
+    /// Forgets all past input (every engine as built). Not for the audio thread while it runs:
+    /// a denoiser's reset copies its state.
+    pub fn reset(&mut self) {
+        self.engines.iter_mut().for_each(Engine::reset);
+    }
+
     /// Filters `frames` frames of `input` (one buffer per channel) into `output`. Neither
     /// allocates nor locks: every engine works in place on buffers made at build time.
     ///
@@ -105,8 +112,8 @@ impl<T: Sample> LiveChain<T> {
     }
 }
 
-/// One engine over `frames` frames of `w_in` channels into `w_out`, with the per-channel
-/// slice tables on the stack.
+/// One engine over `frames` frames of `w_in` channels into `w_out` (slice tables on the
+/// stack: a live chain carries at most [`MAX_LIVE_CHANNELS`] channels).
 fn run<T: Sample>(
     engine: &mut Engine<T>,
     src: &[Vec<T>],
@@ -117,13 +124,8 @@ fn run<T: Sample>(
 ) {
     let w_in = w_in.min(src.len()).min(MAX_LIVE_CHANNELS);
     let w_out = w_out.min(dst.len()).min(MAX_LIVE_CHANNELS);
-    let mut ins: [&[T]; MAX_LIVE_CHANNELS] = [&[]; MAX_LIVE_CHANNELS];
-    for (slot, s) in ins.iter_mut().zip(src) {
-        *slot = &s[..frames];
-    }
-    let mut outs: [&mut [T]; MAX_LIVE_CHANNELS] = Default::default();
-    for (slot, d) in outs.iter_mut().zip(dst.iter_mut()) {
-        *slot = &mut d[..frames];
-    }
-    engine.process(&ins[..w_in], &mut outs[..w_out]);
+    engine.process(
+        &views(&src[..w_in], 0..frames),
+        &mut views_mut(&mut dst[..w_out], 0..frames),
+    );
 }

@@ -19,6 +19,7 @@ pub mod steps;
 
 use std::path::PathBuf;
 
+use crate::block::Block;
 use crate::conv::fir::DirectFir;
 use crate::conv::partitioned::MAX_BLOCK;
 use crate::conv::{Mode, MultiConvolver, PartitionedKernel, Sample, Schedule};
@@ -103,6 +104,9 @@ pub enum Stage {
 /// A built chain: fused runs of linear stages, and the other steps between them.
 pub struct Chain<T: Sample> {
     steps: Vec<Step<T>>,
+    /// Each step's output, reused from block to block (nothing allocated per block once they
+    /// have grown to the largest block the run brings).
+    bufs: Vec<Block<T>>,
     explain: Vec<String>,
     /// Files the stages read (never to be overwritten by the output).
     pub inputs: Vec<PathBuf>,
@@ -317,6 +321,7 @@ impl<T: Sample> Chain<T> {
             steps.push(Step::Linear(FusedStage::new(group, ch, engine)));
         }
         Ok(Chain {
+            bufs: (0..steps.len()).map(|_| Block::default()).collect(),
             steps,
             explain,
             inputs,
@@ -455,21 +460,48 @@ impl<T: Sample> Chain<T> {
     }
 
     /// Pushes a block through every step; `emit` gets whatever comes out (possibly several
-    /// pieces, possibly none).
-    pub fn process(&mut self, block: Vec<Vec<T>>, emit: &mut dyn FnMut(Vec<Vec<T>>)) {
-        run_steps(&mut self.steps, block, emit);
+    /// pieces, possibly none) and may swap each piece for a block of its own.
+    ///
+    /// # Errors
+    /// The first error `emit` returns (the rest of the block is not processed).
+    pub fn process(&mut self, block: &mut Block<T>, emit: &mut Emit<'_, T>) -> Result<()> {
+        run_steps(&mut self.steps, &mut self.bufs, block, emit)
     }
 
     /// The end of the input: flushes each step in turn (a step's tail goes through the rest).
-    pub fn finish(&mut self, emit: &mut dyn FnMut(Vec<Vec<T>>)) {
+    ///
+    /// # Errors
+    /// The first error `emit` returns.
+    pub fn finish(&mut self, emit: &mut Emit<'_, T>) -> Result<()> {
         for i in 0..self.steps.len() {
             let (head, rest) = self.steps.split_at_mut(i + 1);
-            let tail = match &mut head[i] {
-                Step::Linear(f) => f.finish(),
-                Step::Nonlinear(n) => n.finish(),
+            let (head_bufs, rest_bufs) = self.bufs.split_at_mut(i + 1);
+            let buf = &mut head_bufs[i];
+            match &mut head[i] {
+                Step::Linear(f) => f.finish(buf),
+                Step::Nonlinear(n) => n.finish(buf),
                 Step::Shift(_) | Step::Upmix(_) => continue,
-            };
-            run_steps(rest, tail, emit);
+            }
+            if !buf.is_empty() {
+                run_steps(rest, rest_bufs, buf, emit)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Back to the state it was built in (every filter's memory, every noise estimate and
+    /// tone fit, every delay): the next block starts a new stream, as from a new chain.
+    pub fn reset(&mut self) {
+        for step in &mut self.steps {
+            match step {
+                Step::Linear(f) => f.reset(),
+                Step::Nonlinear(n) => n.reset(),
+                Step::Shift(s) => s.reset(),
+                Step::Upmix(_) => {}
+            }
+        }
+        for b in &mut self.bufs {
+            b.clear(0);
         }
     }
 
@@ -513,48 +545,52 @@ impl<T: Sample> Chain<T> {
     }
 }
 
-/// `block` through `steps`, in order, to `emit`.
+/// Where a chain's output goes: a piece at a time, which the callee may swap for a block of
+/// its own.
+pub type Emit<'a, T> = dyn FnMut(&mut Block<T>) -> Result<()> + 'a;
+
+/// `block` through `steps` (each writing into its own buffer in `bufs`), in order, to `emit`.
 fn run_steps<T: Sample>(
     steps: &mut [Step<T>],
-    block: Vec<Vec<T>>,
-    emit: &mut dyn FnMut(Vec<Vec<T>>),
-) {
-    let frames = block.first().map_or(0, Vec::len);
-    let Some((first, rest)) = steps.split_first_mut() else {
-        if frames > 0 {
-            emit(block);
-        }
-        return;
+    bufs: &mut [Block<T>],
+    block: &mut Block<T>,
+    emit: &mut Emit<'_, T>,
+) -> Result<()> {
+    let frames = block.frames();
+    let (Some((first, rest)), Some((buf, rest_bufs))) =
+        (steps.split_first_mut(), bufs.split_first_mut())
+    else {
+        return if frames > 0 { emit(block) } else { Ok(()) };
     };
     match first {
-        Step::Linear(f) => {
-            let out = f.process(&block);
-            if out.first().is_some_and(|o| !o.is_empty()) {
-                run_steps(rest, out, emit);
-            }
-        }
-        Step::Nonlinear(n) => {
-            let out = n.process(&block);
-            if out.first().is_some_and(|o| !o.is_empty()) {
-                run_steps(rest, out, emit);
-            }
-        }
+        Step::Linear(f) => f.process(block, buf),
+        Step::Nonlinear(n) => n.process(block, buf),
         Step::Shift(s) => {
-            let channels = block.len();
             while let Some(n) = s.next_silence(frames) {
-                run_steps(rest, vec![vec![T::zero(); n]; channels], emit);
+                buf.clear(block.channels());
+                buf.resize(block.channels(), n);
+                run_steps(rest, rest_bufs, buf, emit)?;
             }
-            if frames > 0 {
-                run_steps(rest, block, emit);
-            }
+            // The stream itself passes on as it is.
+            return if frames > 0 {
+                run_steps(rest, rest_bufs, block, emit)
+            } else {
+                Ok(())
+            };
         }
         Step::Upmix(n) => {
-            if frames > 0 {
-                let mono = block.into_iter().next().unwrap_or_default();
-                run_steps(rest, vec![mono; *n], emit);
+            buf.clear(*n);
+            if let Some(mono) = block.first() {
+                for c in buf.planes_mut() {
+                    c.extend_from_slice(mono);
+                }
             }
         }
     }
+    if buf.is_empty() {
+        return Ok(());
+    }
+    run_steps(rest, rest_bufs, buf, emit)
 }
 
 /// " (12.500 ms)" for `frames` at `rate`, or nothing without a rate.

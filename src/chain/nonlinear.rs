@@ -7,14 +7,13 @@
 //! such an input sample is replaced by 0 on its way in, so it costs one sample, not the rest
 //! of the channel, and is counted for the summary.
 
+use crate::block::{Block, views, views_mut};
 use crate::conv::Sample;
 use crate::restore::dehum::Dehum;
 use crate::restore::denoise::Denoiser;
 
-/// Channels whose slice tables fit on the stack (a live chain carries at most this many).
-const STACK: usize = 32;
-
 /// What a nonlinear stage runs.
+#[derive(Clone)]
 pub enum Processor {
     Denoise(Denoiser),
     /// One canceller per channel.
@@ -24,6 +23,8 @@ pub enum Processor {
 /// A nonlinear processor with its f32 buffers and its count of replaced samples.
 pub struct Nonlinear {
     processor: Processor,
+    /// The processor as built, to reset to.
+    fresh: Processor,
     ins: Vec<Vec<f32>>,
     outs: Vec<Vec<f32>>,
     /// Non-finite input samples replaced by 0 so far.
@@ -35,6 +36,7 @@ impl Nonlinear {
     /// grow if a larger block comes, which a live chain never sends).
     pub fn new(processor: Processor, channels: usize, block: usize) -> Nonlinear {
         Nonlinear {
+            fresh: processor.clone(),
             processor,
             ins: vec![vec![0.0; block]; channels],
             outs: vec![vec![0.0; block]; channels],
@@ -48,6 +50,13 @@ impl Nonlinear {
             Processor::Denoise(d) => d.latency(),
             Processor::Dehum(_) => 0,
         }
+    }
+
+    /// Back to the state it was built in (its noise estimate, its tone fits): the next input
+    /// is the start of a new stream.
+    pub fn reset(&mut self) {
+        self.processor.clone_from(&self.fresh);
+        self.replaced = 0;
     }
 
     /// Makes room for blocks of `block` frames (setup: a live chain calls it once).
@@ -76,26 +85,10 @@ impl Nonlinear {
             }
         }
         match &mut self.processor {
-            Processor::Denoise(d) => {
-                let n = self.ins.len();
-                if n <= STACK {
-                    // The slice tables on the stack: nothing allocated per block (live).
-                    let mut ins: [&[f32]; STACK] = [&[]; STACK];
-                    let mut outs: [&mut [f32]; STACK] = Default::default();
-                    for (slot, b) in ins.iter_mut().zip(&self.ins) {
-                        *slot = &b[..frames];
-                    }
-                    for (slot, b) in outs.iter_mut().zip(self.outs.iter_mut()) {
-                        *slot = &mut b[..frames];
-                    }
-                    d.process(&ins[..n], &mut outs[..n]);
-                } else {
-                    let ins: Vec<&[f32]> = self.ins.iter().map(|b| &b[..frames]).collect();
-                    let mut outs: Vec<&mut [f32]> =
-                        self.outs.iter_mut().map(|b| &mut b[..frames]).collect();
-                    d.process(&ins, &mut outs);
-                }
-            }
+            Processor::Denoise(d) => d.process(
+                &views(&self.ins, 0..frames),
+                &mut views_mut(&mut self.outs, 0..frames),
+            ),
             Processor::Dehum(cancellers) => {
                 for ((d, x), y) in cancellers.iter_mut().zip(&self.ins).zip(&mut self.outs) {
                     y[..frames].copy_from_slice(&x[..frames]);
@@ -143,34 +136,34 @@ impl NonlinearStage {
         self.processor.replaced
     }
 
+    /// Back to the state it was built in.
+    pub fn reset(&mut self) {
+        self.processor.reset();
+        self.to_trim = self.processor.latency();
+    }
+
     pub(crate) fn into_processor(self) -> Nonlinear {
         self.processor
     }
 
-    /// Filters a block; the first `latency` outputs of the stream are dropped, so the result
-    /// lines up with the input.
-    pub fn process<T: Sample>(&mut self, input: &[Vec<T>]) -> Vec<Vec<T>> {
+    /// Filters a block into `out`; the first `latency` outputs of the stream are dropped, so
+    /// the result lines up with the input. No allocation once the buffers have grown to the
+    /// run's largest block.
+    pub fn process<T: Sample>(&mut self, input: &[Vec<T>], out: &mut Block<T>) {
         let frames = input.first().map_or(0, Vec::len);
-        let mut out = vec![vec![T::zero(); frames]; self.channels];
-        {
-            let ins: Vec<&[T]> = input.iter().map(|v| &v[..]).collect();
-            let mut outs: Vec<&mut [T]> = out.iter_mut().map(|v| &mut v[..]).collect();
-            self.processor.process(&ins, &mut outs);
-        }
+        out.clear(self.channels);
+        out.resize(self.channels, frames);
+        self.processor
+            .process(&views(input, 0..frames), &mut out.views_mut(0..frames));
         let drop = self.to_trim.min(frames);
         self.to_trim -= drop;
-        if drop > 0 {
-            for o in &mut out {
-                o.drain(..drop);
-            }
-        }
-        out
+        out.drop_front(drop);
     }
 
     /// The end of the input: pushes the latency's worth of silence through, which brings out
     /// the last input samples.
-    pub fn finish<T: Sample>(&mut self) -> Vec<Vec<T>> {
-        let zeros = vec![vec![T::zero(); self.processor.latency()]; self.channels];
-        self.process(&zeros)
+    pub fn finish<T: Sample>(&mut self, out: &mut Block<T>) {
+        let zeros = Block::<T>::zeros(self.channels, self.processor.latency());
+        self.process(&zeros, out);
     }
 }

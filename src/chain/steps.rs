@@ -41,6 +41,14 @@ impl<T: Sample> DelayLine<T> {
         self.rings.first().map_or(0, Vec::len)
     }
 
+    /// Silence again, as built.
+    pub fn reset(&mut self) {
+        for r in &mut self.rings {
+            r.fill(T::zero());
+        }
+        self.pos = 0;
+    }
+
     /// `output[i] = input[i - delay]`, per channel. No allocation.
     pub fn process(&mut self, input: &[&[T]], output: &mut [&mut [T]]) {
         let d = self.delay();
@@ -82,6 +90,12 @@ impl Shift {
             pending: frames,
             started: false,
         }
+    }
+
+    /// As built: the silence is owed again.
+    pub fn reset(&mut self) {
+        self.pending = self.frames;
+        self.started = false;
     }
 
     /// Before the first input frames: the silence to send, in chunks of at most

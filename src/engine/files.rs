@@ -15,6 +15,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::{Control, Input, Output, Written};
+use crate::block::Block;
 use crate::conv::Sample;
 use crate::error::{Error, Result};
 use crate::io::{Sink, Source};
@@ -27,7 +28,7 @@ const GRACE: Duration = Duration::from_millis(500);
 
 /// What the reader thread hands on.
 enum Msg<T> {
-    Block(Vec<Vec<T>>),
+    Block(Block<T>),
     /// The end of the input; `true` when a stop (Ctrl-C) ended it.
     End(bool),
     Failed(Error),
@@ -36,9 +37,9 @@ enum Msg<T> {
 /// A file, pipe or stdin read on a thread of its own.
 pub struct FileInput<T> {
     rx: Receiver<Msg<T>>,
-    spare: Sender<Vec<Vec<T>>>,
+    spare: Sender<Block<T>>,
     /// A block not yet fully handed on, and how far into it.
-    pending: Option<(Vec<Vec<T>>, usize)>,
+    pending: Option<(Block<T>, usize)>,
     channels: usize,
     stopped: bool,
     ended: bool,
@@ -52,7 +53,7 @@ impl<T: Sample> FileInput<T> {
     pub fn spawn(mut source: Source, read_frames: usize) -> Result<FileInput<T>> {
         let channels = source.info.channels;
         let (tx, rx) = bounded::<Msg<T>>(DEPTH);
-        let (spare_tx, spare_rx) = bounded::<Vec<Vec<T>>>(DEPTH + 2);
+        let (spare_tx, spare_rx) = bounded::<Block<T>>(DEPTH + 2);
         // Not joined: it always sends its last message before it ends, and ends when the
         // receiver is gone.
         std::thread::Builder::new()
@@ -60,7 +61,7 @@ impl<T: Sample> FileInput<T> {
             .spawn(move || {
                 loop {
                     let mut block = spare_rx.try_recv().unwrap_or_default();
-                    let msg = match source.read_into::<T>(&mut block, read_frames) {
+                    let msg = match source.read_into::<T>(block.planes_mut(), read_frames) {
                         Ok(0) => Msg::End(source.stopped()),
                         Ok(_) => Msg::Block(block),
                         // A pipe that broke off: if a Ctrl-C comes with it, the user stopped
@@ -91,10 +92,10 @@ impl<T: Sample> Input<T> for FileInput<T> {
         self.channels
     }
 
-    fn read(&mut self, block: &mut Vec<Vec<T>>, max: usize, _ctl: &Control) -> Result<usize> {
+    fn read(&mut self, block: &mut Block<T>, max: usize, _ctl: &Control) -> Result<usize> {
         loop {
             if let Some((mut p, at)) = self.pending.take() {
-                let len = p.first().map_or(0, Vec::len);
+                let len = p.frames();
                 let have = len - at;
                 if at == 0 && have <= max {
                     // The whole block: hand it over as it is, take the caller's for reuse.
@@ -103,11 +104,8 @@ impl<T: Sample> Input<T> for FileInput<T> {
                     return Ok(have);
                 }
                 let k = have.min(max);
-                block.resize_with(p.len(), Vec::new);
-                for (b, src) in block.iter_mut().zip(p.iter()) {
-                    b.clear();
-                    b.extend_from_slice(&src[at..at + k]);
-                }
+                block.clear(p.channels());
+                block.extend_from(&p, at..at + k);
                 if at + k < len {
                     self.pending = Some((p, at + k));
                 } else {
@@ -143,8 +141,8 @@ impl<T: Sample> Input<T> for FileInput<T> {
 
 /// A file, FIFO, device file or stdout written on a thread of its own.
 pub struct FileOutput<T> {
-    tx: Option<Sender<Vec<Vec<T>>>>,
-    spare: Receiver<Vec<Vec<T>>>,
+    tx: Option<Sender<Block<T>>>,
+    spare: Receiver<Block<T>>,
     writer: Option<JoinHandle<Result<Sink>>>,
     sink: Option<Sink>,
     closed: Arc<AtomicBool>,
@@ -156,8 +154,8 @@ impl<T: Sample> FileOutput<T> {
     /// # Errors
     /// The thread cannot be started.
     pub fn spawn(mut sink: Sink) -> Result<FileOutput<T>> {
-        let (tx, rx) = bounded::<Vec<Vec<T>>>(DEPTH);
-        let (spare_tx, spare_rx) = bounded::<Vec<Vec<T>>>(DEPTH + 2);
+        let (tx, rx) = bounded::<Block<T>>(DEPTH);
+        let (spare_tx, spare_rx) = bounded::<Block<T>>(DEPTH + 2);
         let closed = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&closed);
         let writer = std::thread::Builder::new()
@@ -198,7 +196,7 @@ impl<T: Sample> FileOutput<T> {
 }
 
 impl<T: Sample> Output<T> for FileOutput<T> {
-    fn write(&mut self, block: &mut Vec<Vec<T>>, _ctl: &Control) -> Result<()> {
+    fn write(&mut self, block: &mut Block<T>, _ctl: &Control) -> Result<()> {
         let mut full = self.spare.try_recv().unwrap_or_default();
         std::mem::swap(block, &mut full);
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(full).is_ok());

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::block::Block;
 use crate::chain::Chain;
 use crate::chain::live::{LiveChain, MAX_LIVE_CHANNELS};
 use crate::conv::Sample;
@@ -73,13 +74,12 @@ pub trait Input<T>: Send {
     fn start(&mut self) -> Result<()> {
         Ok(())
     }
-    /// Fills `block` (one vector per channel, all resized to the frames read) with at most
-    /// `max` frames. `Ok(0)` is the end of the input (a device returns it once a stop is asked
+    /// Fills `block` (cleared to the input's channels first) with at most `max` frames. `Ok(0)` is the end of the input (a device returns it once a stop is asked
     /// for; a file when its reader has handed over everything it took).
     ///
     /// # Errors
     /// A read error, a bad input, a device lost.
-    fn read(&mut self, block: &mut Vec<Vec<T>>, max: usize, ctl: &Control) -> Result<usize>;
+    fn read(&mut self, block: &mut Block<T>, max: usize, ctl: &Control) -> Result<usize>;
     /// Reading is over (a device stops capturing).
     fn close(&mut self) {}
     /// Whether the input ended because a stop was asked for.
@@ -98,12 +98,12 @@ pub trait Input<T>: Send {
 
 /// Where a run's frames go.
 pub trait Output<T>: Send {
-    /// Takes a block (one vector per channel, all the same length); may swap in an empty
-    /// block of its own to reuse. Waits while a device plays.
+    /// Takes a block; may swap in a block of its own to reuse (whatever the caller gets back,
+    /// it clears before use). Waits while a device plays.
     ///
     /// # Errors
     /// A write error, a device lost.
-    fn write(&mut self, block: &mut Vec<Vec<T>>, ctl: &Control) -> Result<()>;
+    fn write(&mut self, block: &mut Block<T>, ctl: &Control) -> Result<()>;
     /// Called when the input is live (a microphone): queue silence ahead and start at once.
     ///
     /// # Errors
@@ -375,13 +375,13 @@ impl<T: Sample> Job<T> {
         }
         self.input.start()?;
         let channels = self.input.channels();
-        let mut block: Vec<Vec<T>> = vec![Vec::with_capacity(self.read_frames); channels];
+        let mut block = Block::new(channels, self.read_frames);
         let (mut scratch_in, mut scratch_out) = match &self.runner {
             Runner::Causal(c) => (
-                vec![vec![T::zero(); c.block()]; c.channels()],
-                vec![vec![T::zero(); c.block()]; c.channels_out()],
+                Block::zeros(c.channels(), c.block()),
+                Block::zeros(c.channels_out(), c.block()),
             ),
-            Runner::Exact(_) => (Vec::new(), Vec::new()),
+            Runner::Exact(_) => (Block::default(), Block::default()),
         };
         let mut consumed: u64 = 0;
         let mut lost = None;
@@ -409,21 +409,22 @@ impl<T: Sample> Job<T> {
                 .xruns_in
                 .store(self.input.xruns(), Ordering::Relaxed);
             let t = Instant::now();
-            match &mut self.runner {
+            let Job {
+                runner,
+                output,
+                tap,
+                ctl,
+                ..
+            } = self;
+            match runner {
                 Runner::Exact(chain) => {
-                    if let Some(tap) = &mut self.tap {
+                    if let Some(tap) = tap.as_mut() {
                         tap.push_input(&block);
                     }
-                    let data = std::mem::take(&mut block);
-                    let mut outs = Vec::new();
-                    chain.process(data, &mut |o| outs.push(o));
-                    self.ctl
-                        .block_times
-                        .record(t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64);
-                    for mut o in outs {
-                        self.emit(&mut o)?;
-                    }
-                    block = vec![Vec::with_capacity(self.read_frames); channels];
+                    // Block time here includes handing the output on (a bounded channel to
+                    // the writer, which waits only when the writer is behind).
+                    chain.process(&mut block, &mut |o| emit(o, tap, output.as_mut(), ctl))?;
+                    ctl.block_times.record(nanos(t));
                 }
                 Runner::Causal(chain) => {
                     let step = chain.block();
@@ -431,21 +432,15 @@ impl<T: Sample> Job<T> {
                     while at < n {
                         let t = Instant::now();
                         let k = step.min(n - at);
-                        for (s, b) in scratch_in.iter_mut().zip(&block) {
+                        for (s, b) in scratch_in.iter_mut().zip(block.iter()) {
                             s[..k].copy_from_slice(&b[at..at + k]);
                         }
                         chain.process(&scratch_in, k, &mut scratch_out);
-                        self.ctl
-                            .block_times
-                            .record(t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64);
-                        for s in &mut scratch_out {
-                            s.truncate(k);
-                        }
-                        self.output.write(&mut scratch_out, &self.ctl)?;
-                        count_out(&self.ctl, self.output.as_ref(), k);
-                        for s in &mut scratch_out {
-                            s.resize(step, T::zero());
-                        }
+                        ctl.block_times.record(nanos(t));
+                        scratch_out.resize(chain.channels_out(), k);
+                        output.write(&mut scratch_out, ctl)?;
+                        count_out(ctl, output.as_ref(), k);
+                        scratch_out.resize(chain.channels_out(), step);
                         at += k;
                     }
                 }
@@ -458,30 +453,30 @@ impl<T: Sample> Job<T> {
         // The input is over: stop capturing (later callbacks would only count overruns).
         self.input.close();
         // The chain's tail.
-        match &mut self.runner {
+        let Job {
+            runner,
+            output,
+            tap,
+            ctl,
+            ..
+        } = self;
+        match runner {
             Runner::Exact(chain) => {
-                let mut outs = Vec::new();
-                chain.finish(&mut |o| outs.push(o));
-                for mut o in outs {
-                    self.emit(&mut o)?;
-                }
+                chain.finish(&mut |o| emit(o, tap, output.as_mut(), ctl))?;
             }
             Runner::Causal(chain) => {
-                for s in &mut scratch_in {
+                scratch_in.resize(chain.channels(), chain.block());
+                for s in scratch_in.iter_mut() {
                     s.fill(T::zero());
                 }
                 let mut tail = chain.tail_frames();
                 while tail > 0 {
                     let k = tail.min(chain.block());
                     chain.process(&scratch_in, k, &mut scratch_out);
-                    for s in &mut scratch_out {
-                        s.truncate(k);
-                    }
-                    self.output.write(&mut scratch_out, &self.ctl)?;
-                    count_out(&self.ctl, self.output.as_ref(), k);
-                    for s in &mut scratch_out {
-                        s.resize(chain.block(), T::zero());
-                    }
+                    scratch_out.resize(chain.channels_out(), k);
+                    output.write(&mut scratch_out, ctl)?;
+                    count_out(ctl, output.as_ref(), k);
+                    scratch_out.resize(chain.channels_out(), chain.block());
                     tail -= k;
                 }
             }
@@ -492,20 +487,30 @@ impl<T: Sample> Job<T> {
             .store(self.output.xruns(), Ordering::Relaxed);
         Ok(lost)
     }
+}
 
-    /// One piece of an exact chain's output to the output (and the picture).
-    fn emit(&mut self, out: &mut Vec<Vec<T>>) -> Result<()> {
-        let n = out.first().map_or(0, Vec::len);
-        if n == 0 {
-            return Ok(());
-        }
-        if let Some(tap) = &mut self.tap {
-            tap.push_output(out);
-        }
-        self.output.write(out, &self.ctl)?;
-        count_out(&self.ctl, self.output.as_ref(), n);
-        Ok(())
+/// One piece of an exact chain's output to the output (and the picture).
+fn emit<T: Sample>(
+    out: &mut Block<T>,
+    tap: &mut Option<crate::plot::RunTap>,
+    output: &mut dyn Output<T>,
+    ctl: &Control,
+) -> Result<()> {
+    let n = out.frames();
+    if n == 0 {
+        return Ok(());
     }
+    if let Some(tap) = tap {
+        tap.push_output(out);
+    }
+    output.write(out, ctl)?;
+    count_out(ctl, output, n);
+    Ok(())
+}
+
+/// Nanoseconds since `t`, for the block-time histogram.
+fn nanos(t: Instant) -> u64 {
+    t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
 }
 
 fn count_out<T>(ctl: &Control, output: &dyn Output<T>, n: usize) {

@@ -222,28 +222,27 @@ impl Sink {
         let mut bytes = std::mem::take(&mut self.bytes);
         bytes.clear();
         if self.format == WireFormat::Text {
-            use std::fmt::Write as _;
-            let mut s = String::with_capacity(frames * self.channels * 12);
+            // Straight into the reused byte buffer (writing to a Vec cannot fail).
+            use std::io::Write as _;
             for i in 0..frames {
                 for (c, ch) in block.iter().enumerate() {
                     if c > 0 {
-                        s.push(' ');
+                        bytes.push(b' ');
                     }
                     let v = ch[i];
                     if v.is_nan() {
-                        s.push_str("nan");
+                        bytes.extend_from_slice(b"nan");
                     } else if v.is_infinite() {
-                        s.push_str(if v > T::zero() { "inf" } else { "-inf" });
+                        bytes.extend_from_slice(if v > T::zero() { b"inf" } else { b"-inf" });
                     } else {
                         // The shortest text that reads back to the same value.
-                        let _ = write!(s, "{v}");
+                        let _ = write!(bytes, "{v}");
                     }
                 }
-                s.push('\n');
+                bytes.push(b'\n');
             }
-            bytes.extend_from_slice(s.as_bytes());
         } else {
-            let views: Vec<&[T]> = block.iter().map(|c| &c[..]).collect();
+            let views = crate::block::views(block, 0..frames);
             self.encoder.encode(&views, frames, &mut bytes);
         }
         let result = self.put(&bytes);

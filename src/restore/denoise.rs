@@ -179,7 +179,9 @@ fn find_hum(noise: &[f64], rate: f64) -> Option<Hum> {
     best
 }
 
-/// The denoiser for every channel of a stream.
+/// The denoiser for every channel of a stream. A clone is a second denoiser in the same state
+/// (the FFT plans are shared): a chain keeps one as built to reset to.
+#[derive(Clone)]
 pub struct Denoiser {
     channels: Vec<Channel>,
     latency: usize,
@@ -213,6 +215,7 @@ impl Denoiser {
 }
 
 /// Minimum statistics noise tracker for one channel.
+#[derive(Clone)]
 struct MinTracker {
     smoothed: Vec<f32>,
     /// Each bin's minimum before smoothing across bins.
@@ -306,6 +309,7 @@ impl MinTracker {
 }
 
 /// One channel's state. Every buffer is made here; `process` only reuses them.
+#[derive(Clone)]
 struct Channel {
     dehum: Option<Dehum>,
     /// Learned noise: the hum monitor (fits, subtracts only what proves to be a steady tone).

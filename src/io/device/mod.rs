@@ -24,6 +24,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 pub use choose::Direction;
 use streams::{Counters, FAILED_GONE};
 
+use crate::block::Block;
 use crate::engine::{Control, Input, Output, STALL, Written};
 use crate::error::{Error, Result};
 
@@ -199,7 +200,7 @@ impl Input<f32> for DeviceInput {
         Ok(())
     }
 
-    fn read(&mut self, block: &mut Vec<Vec<f32>>, max: usize, ctl: &Control) -> Result<usize> {
+    fn read(&mut self, block: &mut Block<f32>, max: usize, ctl: &Control) -> Result<usize> {
         let dch = self.dev_channels;
         let want = max.min(self.scratch.len() / dch);
         // A stop ends the input at once, however much the device has queued.
@@ -218,10 +219,7 @@ impl Input<f32> for DeviceInput {
             return Ok(0);
         }
         let got = self.ring.pop_slice(&mut self.scratch[..want * dch]) / dch;
-        block.resize_with(self.channels, Vec::new);
-        for b in block.iter_mut() {
-            b.resize(got, 0.0);
-        }
+        block.resize(self.channels, got);
         for i in 0..got {
             streams::remix(
                 &self.scratch[i * dch..(i + 1) * dch],
@@ -358,8 +356,8 @@ impl Output<f32> for DeviceOutput {
         self.start()
     }
 
-    fn write(&mut self, block: &mut Vec<Vec<f32>>, ctl: &Control) -> Result<()> {
-        let n = block.first().map_or(0, Vec::len);
+    fn write(&mut self, block: &mut Block<f32>, ctl: &Control) -> Result<()> {
+        let n = block.frames();
         let dch = self.dev_channels;
         let channels = block.len();
         for start in (0..n).step_by((self.scratch.len() / dch).max(1)) {

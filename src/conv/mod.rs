@@ -7,7 +7,7 @@
 //! * [`direct`]: time-domain sums (the oracle, and the fast path for short kernels).
 //! * [`fft`]: FFT and overlap-add convolution with a cost-modelled transform length.
 //! * [`multichannel`]: shared, per-channel and true-stereo kernels over planar channels.
-//! * [`nd`], [`ndfft`]: 2-D/3-D convolution with scipy.signal / scipy.ndimage semantics.
+//! * [`nd`]: 2-D/3-D convolution with scipy.signal / scipy.ndimage semantics.
 //! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
 //! * [`partitioned`]: streaming uniform and non-uniform partitioned convolution.
 //! * [`simd`]: the frequency-domain multiply-accumulate, AVX2+FMA when the CPU has it.
@@ -22,7 +22,6 @@ pub mod mode;
 pub mod multichannel;
 pub mod named;
 pub mod nd;
-pub mod ndfft;
 pub mod oneshot;
 pub mod partitioned;
 pub mod sample;

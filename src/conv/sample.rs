@@ -12,15 +12,19 @@
 
 use std::cell::RefCell;
 use std::fmt::{Debug, Display, LowerExp};
+use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::num_traits::Float;
-use realfft::{FftNum, RealFftPlanner};
+use realfft::{ComplexToReal, FftNum, RealFftPlanner, RealToComplex};
+use rustfft::{Fft, FftPlanner};
 
-/// Per-thread FFT state: the planner and reusable work buffers.
+/// Per-thread FFT state: the planners and reusable work buffers.
 pub struct FftCache<T: FftNum> {
-    /// Plans by length.
+    /// Real-input plans by length.
     pub planner: RealFftPlanner<T>,
+    /// Complex plans by length (the N-d transforms' outer axes).
+    pub complex: FftPlanner<T>,
     /// Time-domain block.
     pub time: Vec<T>,
     /// The kernel's spectrum.
@@ -35,6 +39,7 @@ impl<T: FftNum> FftCache<T> {
     fn new() -> Self {
         FftCache {
             planner: RealFftPlanner::new(),
+            complex: FftPlanner::new(),
             time: Vec::new(),
             kernel: Vec::new(),
             spectrum: Vec::new(),
@@ -94,4 +99,28 @@ impl Sample for f64 {
     fn with_cache<R>(f: impl FnOnce(&mut FftCache<Self>) -> R) -> R {
         CACHE_F64.with(|c| f(&mut c.borrow_mut()))
     }
+}
+
+/// The forward real FFT of length `n`, from this thread's planner: every part of convoy that
+/// transforms (the engines, the N-d and 2-D paths, denoise, filter design, the plots) plans
+/// through here, so a length planned once on a thread is a lookup after that.
+pub fn real_forward<T: Sample>(n: usize) -> Arc<dyn RealToComplex<T>> {
+    T::with_cache(|c| c.planner.plan_fft_forward(n))
+}
+
+/// The inverse real FFT of length `n` (unnormalized), from this thread's planner.
+pub fn real_inverse<T: Sample>(n: usize) -> Arc<dyn ComplexToReal<T>> {
+    T::with_cache(|c| c.planner.plan_fft_inverse(n))
+}
+
+/// The complex FFT of length `n`, forward or inverse (unnormalized), from this thread's
+/// planner.
+pub fn complex_fft<T: Sample>(n: usize, inverse: bool) -> Arc<dyn Fft<T>> {
+    T::with_cache(|c| {
+        if inverse {
+            c.complex.plan_fft_inverse(n)
+        } else {
+            c.complex.plan_fft_forward(n)
+        }
+    })
 }

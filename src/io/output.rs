@@ -6,7 +6,7 @@
 //! - **Checked before any work, without opening anything.** A FIFO blocks in `open()` until
 //!   someone reads it, so identities are compared with `stat` (device and inode), including
 //!   stdin's when the command reads stdin: `convoy run -i - -o a.wav < a.wav` is refused.
-//! - **Nothing partial is left.** The temp file is registered with [`crate::interrupt`], so an
+//! - **Nothing partial is left.** The temp file is registered with [`crate::engine::stop`], so an
 //!   abort deletes it; a replaced file keeps its permissions.
 //!
 //! Symlinks are followed to their target, so the link stays a link and the file it names is

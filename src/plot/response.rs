@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use realfft::RealFftPlanner;
-
 /// One frequency of a response.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
@@ -121,8 +119,7 @@ fn dtft(h: &[f64], f: f64) -> (f64, f64, f64, f64) {
 
 fn interpolated(h: &[f64], rate: f64, freqs: &[f64]) -> Vec<(f64, f64, f64, f64)> {
     let n = (h.len() * 16).next_power_of_two().max(1 << 16);
-    let mut planner = RealFftPlanner::<f64>::new();
-    let fft: Arc<dyn realfft::RealToComplex<f64>> = planner.plan_fft_forward(n);
+    let fft: Arc<dyn realfft::RealToComplex<f64>> = crate::conv::sample::real_forward(n);
     let spectrum = |x: Vec<f64>| {
         let mut x = x;
         x.resize(n, 0.0);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use realfft::{RealFftPlanner, RealToComplex};
+use realfft::RealToComplex;
 
 /// Frame length: 11.7 Hz bins at 48 kHz.
 pub const FRAME: usize = 4096;
@@ -31,7 +31,7 @@ pub struct Welch {
 
 impl Default for Welch {
     fn default() -> Self {
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(FRAME);
+        let fft = crate::conv::sample::real_forward::<f64>(FRAME);
         let window: Vec<f64> = (0..FRAME)
             .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / FRAME as f64).cos())
             .collect();

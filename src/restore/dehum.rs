@@ -112,7 +112,7 @@ impl Dehum {
 
     /// A canceller for an input whose hum is not known: both the 50 and the 60 Hz families up
     /// to `max_hz` are fitted all the time, and a harmonic is subtracted from the time its fit
-    /// has stayed put for [`CHECKS_TO_SUBTRACT`] checks in a row (about a second), i.e. once it
+    /// has stayed put for `CHECKS_TO_SUBTRACT` checks in a row (about a second), i.e. once it
     /// has proven a steady tone. Frequency tracking runs on one nominal (50 Hz, whose harmonics include
     /// 100, 150, ...); the 60 Hz family is fitted as harmonics of 10 Hz (6, 12, ...).
     pub fn monitor(rate: f64, max_hz: f64) -> Dehum {

@@ -27,9 +27,10 @@
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, RealToComplex};
 
 use super::dehum::{self, Dehum};
+use crate::conv::sample::{real_forward, real_inverse};
 
 /// Decision-directed smoothing (weight of the previous frame's estimate).
 const ALPHA: f32 = 0.96;
@@ -131,7 +132,7 @@ pub fn profile_channel(settings: &Settings, noise: &[f64]) -> (Vec<f64>, Option<
 fn average_periodogram(n: usize, x: &[f32]) -> Vec<f64> {
     let hop = n / 4;
     let window = sqrt_hann(n);
-    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+    let fft = real_forward::<f32>(n);
     let mut frame = fft.make_input_vec();
     let mut spec = fft.make_output_vec();
     let mut sum = vec![0.0f64; n / 2 + 1];
@@ -189,9 +190,8 @@ pub struct Denoiser {
 
 impl Denoiser {
     pub fn new(settings: &Settings, noise: &Noise, channels: usize) -> Denoiser {
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(settings.frame);
-        let ifft = planner.plan_fft_inverse(settings.frame);
+        let fft = real_forward::<f32>(settings.frame);
+        let ifft = real_inverse::<f32>(settings.frame);
         let window: Arc<[f32]> = sqrt_hann(settings.frame).into();
         let channels = (0..channels)
             .map(|c| Channel::new(settings, noise, c, &fft, &ifft, &window))

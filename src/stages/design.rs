@@ -675,9 +675,8 @@ pub fn resample(x: &[f64], from: u32, to: u32) -> Vec<f64> {
     let l = padded.div_ceil(p) * p;
     let l_out = l / p * q;
     let (l, l_out) = (l as usize, l_out as usize);
-    let mut planner = realfft::RealFftPlanner::<f64>::new();
-    let forward = planner.plan_fft_forward(l);
-    let inverse = planner.plan_fft_inverse(l_out);
+    let forward = crate::conv::sample::real_forward::<f64>(l);
+    let inverse = crate::conv::sample::real_inverse::<f64>(l_out);
     let mut time = vec![0.0; l];
     time[..x.len()].copy_from_slice(x);
     let mut spectrum = forward.make_output_vec();

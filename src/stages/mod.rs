@@ -1,5 +1,5 @@
 //! Stage words -> built stages: the grammar ([`spec`]), the units ([`units`]), and one file
-//! per stage family, dispatched from one table ([`registry`]: names, help, suggestions).
+//! per stage family, dispatched from one table (`registry`: names, help, suggestions).
 //!
 //! Setup only: nothing here runs per block. What a word builds is a [`crate::chain::Stage`]:
 //! a linear stage (kernels and a mode, which [`crate::chain`] fuses and runs), a nonlinear

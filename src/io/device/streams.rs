@@ -118,7 +118,7 @@ const FORMATS: [SampleFormat; 4] = [
 ];
 
 /// The configuration to open `device` with: `rate` and `channels` if given, else the device
-/// default's; the first format of [`FORMATS`] the device offers for them; `period` frames per
+/// default's; the first format of `FORMATS` the device offers for them; `period` frames per
 /// callback if the device allows it.
 pub fn negotiate(
     device: &cpal::Device,

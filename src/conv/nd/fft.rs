@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use realfft::RealFftPlanner;
 use realfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use rustfft::Fft;
 
-use super::fft::fast_len;
-use super::nd::{Nd, advance, par_rows, strides};
+use super::array::{Nd, advance, par_rows, strides};
+use crate::conv::fft::fast_len;
+use crate::conv::sample::{complex_fft, real_forward, real_inverse};
 
 /// Complex FFT of every line of `data` (shape `shape`) along `axis`, in place.
 fn along(data: &mut [Complex<f64>], shape: &[usize], axis: usize, fft: &Arc<dyn Fft<f64>>) {
@@ -101,19 +101,14 @@ pub fn correlate_valid_offset(x: &Nd, offset: &[usize], ext: &[usize], k: &Nd) -
     let nd = x.ndim();
     let last = nd - 1;
     let size: Vec<usize> = ext.iter().map(|&n| fast_len(n)).collect();
-    let mut rp = RealFftPlanner::<f64>::new();
-    let mut cp = FftPlanner::<f64>::new();
     let plans = Plans {
-        real: rp.plan_fft_forward(size[last]),
-        real_inv: rp.plan_fft_inverse(size[last]),
+        real: real_forward(size[last]),
+        real_inv: real_inverse(size[last]),
         fwd: size[..last]
             .iter()
-            .map(|&n| cp.plan_fft_forward(n))
+            .map(|&n| complex_fft(n, false))
             .collect(),
-        inv: size[..last]
-            .iter()
-            .map(|&n| cp.plan_fft_inverse(n))
-            .collect(),
+        inv: size[..last].iter().map(|&n| complex_fft(n, true)).collect(),
     };
     // Correlation = convolution with the kernel reversed.
     let mut spec = forward(x, offset, &size, &plans);
@@ -180,10 +175,8 @@ pub fn correlate2d_tiled(x: &Nd, offset: &[usize], ext: &[usize], k: &Nd, tile: 
     let lc = fast_len(tile.max(kw) + kw - 1).min(fast_len(ext[1]));
     let (sr, sc) = (lr + 1 - kh, lc + 1 - kw);
     let half = lc / 2 + 1;
-    let mut rp = RealFftPlanner::<f64>::new();
-    let mut cp = FftPlanner::<f64>::new();
-    let (rfwd, rinv) = (rp.plan_fft_forward(lc), rp.plan_fft_inverse(lc));
-    let (cfwd, cinv) = (cp.plan_fft_forward(lr), cp.plan_fft_inverse(lr));
+    let (rfwd, rinv) = (real_forward::<f64>(lc), real_inverse::<f64>(lc));
+    let (cfwd, cinv) = (complex_fft::<f64>(lr, false), complex_fft::<f64>(lr, true));
     // Spectrum of a (lr x lc) real block given row by row; columns done in place on a
     // column-major copy (lr is small, so a tile's columns fit in cache).
     let transform = |fill: &dyn Fn(usize, &mut [f64]), buf: &mut Vec<Complex<f64>>| {
@@ -287,7 +280,7 @@ mod tests {
                 ks,
                 (0..m).map(|i| ((i * 13 % 7) as f64) * 0.5 - 1.0).collect(),
             );
-            let a = super::super::nd::direct_valid(&x, &k, super::super::nd::Taps::Every);
+            let a = super::super::direct::direct_valid(&x, &k, super::super::direct::Taps::Every);
             let b = correlate_valid(&x, &k);
             assert_eq!(a.shape, b.shape);
             for (p, q) in a.data.iter().zip(&b.data) {

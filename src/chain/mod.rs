@@ -20,6 +20,7 @@ pub mod steps;
 use std::path::PathBuf;
 
 use crate::block::Block;
+use crate::conv::cost::streaming::direct_ns as direct_cost;
 use crate::conv::fir::DirectFir;
 use crate::conv::partitioned::MAX_BLOCK;
 use crate::conv::{Mode, MultiConvolver, PartitionedKernel, Sample, Schedule};
@@ -141,14 +142,6 @@ fn schedule_for(len: usize, block: Option<usize>) -> Schedule {
             best
         }
     }
-}
-
-/// Modelled cost per sample of the direct form, in the units of the FFT cost model: measured
-/// on W2 (2^22 samples, 31 taps, AVX2+FMA dispatch) the direct form took 21 ms of engine time
-/// where the FFT engine took 37 ms and the model predicted 22 ms for the FFT, so one tap costs
-/// about 0.1 model-ns per sample: the direct form wins up to about 50 taps.
-fn direct_cost(len: usize) -> f64 {
-    0.1 * len as f64 + 0.3
 }
 
 fn cost(len: usize, block: Option<usize>) -> f64 {

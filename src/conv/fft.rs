@@ -21,41 +21,8 @@
 use realfft::num_complex::Complex;
 use realfft::num_traits::Zero;
 
+use super::cost::oneshot as cost;
 use super::sample::Sample;
-
-/// Calibrated costs, in nanoseconds for f64, fitted (non-negative least squares on relative
-/// error) to some 500 timed convolutions on the reference machine (2-core AMD EPYC VM) with
-/// forced plans. Only their ratios matter: they decide between FFT lengths and between direct
-/// and FFT. `cargo bench --bench oneshot` checks the outcome.
-pub(crate) mod cost {
-    /// One real FFT (forward or inverse) per `n log2 n`.
-    pub const FFT_PER_NLOGN: f64 = 0.178;
-    /// Extra per `n log2 n` and per octave above 8192 points: large transforms leave the cache.
-    pub const FFT_PER_NLOGN_OCTAVE: f64 = 0.007;
-    /// Extra factor for lengths with a factor 5 or 27 (slower RustFFT passes).
-    pub const FFT_ODD_RADIX_PENALTY: f64 = 1.25;
-    /// Fixed cost of one transform call.
-    pub const FFT_CALL: f64 = 5.0;
-    /// Per block: the loop, slicing, realfft's length checks.
-    pub const FFT_PER_BLOCK: f64 = 49.0;
-    /// Per transform-length sample of a block: zero-padding, the spectrum product, the copy out.
-    pub const FFT_PER_BLOCK_SAMPLE: f64 = 0.149;
-    /// Per input and output sample (the output's allocation, reading the input).
-    pub const FFT_PER_SAMPLE: f64 = 0.533;
-    /// Per transform-length sample when the work buffers are too big to be kept between calls
-    /// and must be faulted in afresh (see `sample.rs`).
-    pub const FFT_FRESH_PER_SAMPLE: f64 = 5.0;
-    /// Once per call.
-    pub const FFT_SETUP: f64 = 160.0;
-    /// One multiply-accumulate of the direct method.
-    pub const DIRECT_PER_MAC: f64 = 0.141;
-    /// One multiply-accumulate on the scalar path for taps that overlap only part of a block.
-    pub const DIRECT_PER_PARTIAL_MAC: f64 = 1.5;
-    /// Per output sample of the direct method (its allocation, the 16-sample block set-up).
-    pub const DIRECT_PER_OUTPUT: f64 = 0.88;
-    /// Once per call.
-    pub const DIRECT_SETUP: f64 = 88.0;
-}
 
 /// How an FFT convolution of lengths `n >= m` is carried out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,19 +33,6 @@ pub struct FftPlan {
     pub step: usize,
     /// Number of blocks: `ceil(n / step)`.
     pub blocks: usize,
-}
-
-/// Modelled cost of one real transform of length `n`.
-fn transform_cost(n: usize) -> f64 {
-    let nf = n as f64;
-    let octaves_above_cache = (nf / 8192.0).log2().max(0.0);
-    let per_nlogn = cost::FFT_PER_NLOGN + cost::FFT_PER_NLOGN_OCTAVE * octaves_above_cache;
-    let penalty = if n % 5 == 0 || n % 27 == 0 {
-        cost::FFT_ODD_RADIX_PENALTY
-    } else {
-        1.0
-    };
-    per_nlogn * penalty * nf * nf.log2().max(1.0) + cost::FFT_CALL
 }
 
 impl FftPlan {
@@ -92,7 +46,7 @@ impl FftPlan {
             0.0
         };
         // Kernel transform once; per block one forward and one inverse transform.
-        transform_cost(self.nfft) * (1.0 + 2.0 * blocks)
+        cost::transform_ns(self.nfft) * (1.0 + 2.0 * blocks)
             + blocks * (cost::FFT_PER_BLOCK + cost::FFT_PER_BLOCK_SAMPLE * nfft)
             + cost::FFT_PER_SAMPLE * (self.step * self.blocks + self.nfft) as f64
             + fresh
@@ -100,14 +54,7 @@ impl FftPlan {
     }
 }
 
-/// The modelled cost of the direct method computing `macs` products for `outputs` samples, of
-/// which `partial_macs` fall on taps that overlap only part of a 16-sample block.
-pub fn direct_cost(macs: f64, partial_macs: f64, outputs: usize) -> f64 {
-    cost::DIRECT_PER_MAC * macs
-        + cost::DIRECT_PER_PARTIAL_MAC * partial_macs
-        + cost::DIRECT_PER_OUTPUT * outputs as f64
-        + cost::DIRECT_SETUP
-}
+pub use super::cost::oneshot::direct_ns as direct_cost;
 
 /// The smallest even 2^a 3^b 5^c that is at least `target` (scipy's `next_fast_len`, even).
 pub fn fast_len(target: usize) -> usize {

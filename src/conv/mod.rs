@@ -15,6 +15,7 @@
 //! * [`sample`]: the f32/f64 sample trait and the per-thread FFT-plan cache.
 
 pub mod boundary;
+pub mod cost;
 pub mod direct;
 pub mod fft;
 pub mod fir;

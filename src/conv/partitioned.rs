@@ -413,22 +413,6 @@ impl<T: Sample> UniformConvolver<T> {
     }
 }
 
-/// Measured costs of the streaming engine's parts on the reference machine (f32, one thread,
-/// `examples`-style timing of `UniformConvolver` per block, best of 5): the fixed cost of one
-/// block of `B` samples (forward and inverse FFT of 2B, the window, delay-line and output
-/// copies) for B = 2^0 .. 2^16, and the cost per complex bin of each partition's
-/// multiply-accumulate in context (cache misses included).
-mod cost {
-    pub const BLOCK_NS: [f64; 17] = [
-        108.0, 99.0, 127.0, 120.0, 135.0, 195.0, 301.0, 588.0, 1_130.0, 2_500.0, 5_258.0, 11_880.0,
-        26_000.0, 52_065.0, 119_788.0, 243_921.0, 622_706.0,
-    ];
-    /// One complex multiply-accumulate of the delay line, in context.
-    pub const CMAC_NS: f64 = 0.45;
-    /// Per input sample per stage: the copies into the window and out of the ready block.
-    pub const PER_SAMPLE_NS: f64 = 0.5;
-}
-
 /// Largest partition the scheduler uses.
 pub const MAX_BLOCK: usize = 1 << 16;
 
@@ -456,13 +440,7 @@ pub struct Schedule {
 impl Schedule {
     /// Modelled cost per input sample of a uniform stage.
     pub fn stage_cost(block: usize, partitions: usize) -> f64 {
-        let index = block.trailing_zeros() as usize;
-        let fixed = cost::BLOCK_NS
-            .get(index)
-            .copied()
-            .unwrap_or_else(|| cost::BLOCK_NS[16] * (block as f64 / MAX_BLOCK as f64) * 1.1);
-        let b = block as f64;
-        (fixed + partitions as f64 * (b + 1.0) * cost::CMAC_NS) / b + cost::PER_SAMPLE_NS
+        super::cost::streaming::stage_ns(block, partitions)
     }
 
     /// One uniform segment for the whole kernel.

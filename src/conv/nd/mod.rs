@@ -20,6 +20,7 @@ pub use array::{Nd, pad};
 pub use direct::{Taps, direct_valid};
 use direct::{all_finite, direct2d_zero, separable, separable_valid};
 
+use crate::conv::cost::oneshot as cost;
 use crate::error::{Error, Result};
 
 pub use super::boundary::Extend;
@@ -37,28 +38,17 @@ pub fn correlate_valid(x: &Nd, k: &Nd, taps: Taps) -> Nd {
     }
     let out_shape: Vec<usize> = (0..x.ndim()).map(|a| x.shape[a] + 1 - k.shape[a]).collect();
     let outputs: usize = out_shape.iter().product();
-    let direct_cost = outputs as f64 * k.len() as f64;
+    let direct_cost = cost::nd_direct_ns(outputs, k.len());
     if let Some((u, v)) = separable(k) {
-        let pass_cost = outputs as f64 * (u.len() + v.len()) as f64 * 1.5;
-        if pass_cost < direct_cost && pass_cost < fft_cost(&x.shape) {
+        let pass_cost = cost::nd_separable_ns(outputs, u.len() + v.len());
+        if pass_cost < direct_cost && pass_cost < cost::nd_fft_ns(&x.shape) {
             return separable_valid(x, &u, &v);
         }
     }
-    if fft_cost(&x.shape) < direct_cost {
+    if cost::nd_fft_ns(&x.shape) < direct_cost {
         return fft::correlate_valid(x, k);
     }
     direct_valid(x, k, taps)
-}
-
-/// Modelled cost of an FFT correlation of an array of `shape`, in direct multiply-add units:
-/// a forward and an inverse real transform of the (fast-size) padded array plus the product.
-fn fft_cost(shape: &[usize]) -> f64 {
-    let n: f64 = shape
-        .iter()
-        .map(|&d| super::fft::fast_len(d) as f64)
-        .product();
-    // ~2.5 units per point per log2 for the pair of transforms, measured on 2-D f64.
-    n * (2.5 * n.log2().max(1.0) + 4.0)
 }
 
 /// `valid` needs one input at least as large as the other on every axis (scipy swaps them).
@@ -146,13 +136,13 @@ pub fn correlate_extended(
     let outputs: usize = (0..x.ndim())
         .map(|a| ext_shape[a] + 1 - k.shape[a])
         .product();
-    let direct_cost = outputs as f64 * k.len() as f64;
+    let direct_cost = cost::nd_direct_ns(outputs, k.len());
     // Separable kernels take correlate_valid's two 1-D passes over the materialized extension.
     if separable(k).is_none() {
-        if x.ndim() == 2 && direct_cost <= fft_cost(&ext_shape) {
+        if x.ndim() == 2 && direct_cost <= cost::nd_fft_ns(&ext_shape) {
             return direct2d_zero(x, before, after, k, taps);
         }
-        if fft_cost(&ext_shape) < direct_cost {
+        if cost::nd_fft_ns(&ext_shape) < direct_cost {
             return fft::correlate_valid_offset(x, before, &ext_shape, k);
         }
     }

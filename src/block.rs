@@ -8,6 +8,17 @@
 //! Engines take channels as slice tables (`&[&[T]]`, `&mut [&mut [T]]`); [`Views`] and
 //! [`ViewsMut`] build those tables on the stack for up to [`STACK_CHANNELS`] channels, so
 //! handing a block to an engine does not allocate either.
+//!
+//! ```
+//! use convoy::Block;
+//!
+//! let mut block = Block::<f32>::new(2, 1024); // 2 channels, room for 1024 frames each
+//! block.extend_from(&[[0.5f32, 0.25], [1.0, -1.0]], 0..2);
+//! assert_eq!((block.channels(), block.frames()), (2, 2));
+//! assert_eq!(block[1], [1.0, -1.0]);
+//! let views = block.views(0..2); // &[&[f32]] for an engine, built on the stack
+//! assert_eq!(views[0], [0.5, 0.25]);
+//! ```
 
 use std::ops::{Deref, DerefMut, Range};
 

@@ -10,6 +10,28 @@
 //! several ([`fused`] keeps the output identical). `denoise` and `dehum` are not convolutions:
 //! they stand alone between runs ([`nonlinear`]). A delay is a shift of the stream and an
 //! upmix (mono into an N-channel IR) a copy ([`steps`]); both stand alone too.
+//!
+//! Built from stage words, fed blocks, flushed at the end; what comes out is what the stages
+//! give one after the other (np.convolve's numbers for a smoother):
+//!
+//! ```
+//! use convoy::Block;
+//! use convoy::chain::{Chain, Context};
+//!
+//! # fn main() -> convoy::Result<()> {
+//! let ctx = Context { rate: Some(48_000), channels: 1, block: None };
+//! let mut chain = Chain::<f64>::build(&["ma:3".into(), "gain:2".into()], &ctx)?;
+//! let mut out = Vec::new();
+//! let mut take = |b: &mut Block<f64>| { out.extend_from_slice(&b[0]); Ok(()) };
+//! for piece in [vec![3.0, 6.0], vec![9.0]] {
+//!     chain.process(&mut Block::from_planes(vec![piece]), &mut take)?;
+//! }
+//! chain.finish(&mut take)?;
+//! assert_eq!(out.len(), 3);
+//! assert!((out[1] - 12.0).abs() < 1e-12); // 2 * (3 + 6 + 9) / 3
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod fused;
 pub mod kernels;

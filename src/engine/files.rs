@@ -61,7 +61,7 @@ impl<T: Sample> FileInput<T> {
             .spawn(move || {
                 loop {
                     let mut block = spare_rx.try_recv().unwrap_or_default();
-                    let msg = match source.read_into::<T>(block.planes_mut(), read_frames) {
+                    let msg = match source.read_into::<T>(&mut block, read_frames) {
                         Ok(0) => Msg::End(source.stopped()),
                         Ok(_) => Msg::Block(block),
                         // A pipe that broke off: if a Ctrl-C comes with it, the user stopped

@@ -19,6 +19,38 @@
 //!
 //! The processing thread gets real-time priority only when it never allocates or waits on
 //! anything but the devices: a causal chain between two devices.
+//!
+//! A WAV file through a chain into another, as `convoy run -i in.wav -o out.wav lowpass:3000`
+//! does it:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use convoy::chain::{Chain, Context};
+//! use convoy::engine::files::{FileInput, FileOutput};
+//! use convoy::engine::{self, Control, Options, Runner};
+//! use convoy::io::{Sink, Source};
+//!
+//! # fn main() -> convoy::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let out = dir.path().join("out.wav");
+//! # let out = out.to_str().unwrap();
+//! let source = Source::open("samples/speech_noisy.wav", None, None, None)?;
+//! let (rate, channels) = (source.info.rate.unwrap_or(48_000), source.info.channels);
+//! let ctx = Context { rate: Some(rate), channels, block: None };
+//! let chain = Chain::<f32>::build(&["lowpass:3000".into()], &ctx)?;
+//! let plan = Sink::plan(out, None, None, &source.info, &[], false)?;
+//! let sink = Sink::create(out, plan, rate, chain.channels_out(), source.info.frames)?;
+//! let summary = engine::run(
+//!     Box::new(FileInput::<f32>::spawn(source, 16_384)?),
+//!     Runner::Exact(chain),
+//!     Box::new(FileOutput::<f32>::spawn(sink)?),
+//!     Options { read_frames: 16_384, rate, ..Options::default() },
+//!     Arc::new(Control::default()),
+//! )?;
+//! assert_eq!(summary.frames_out, summary.frames_in); // lowpass is mode=same: aligned
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod bench;
 pub mod files;

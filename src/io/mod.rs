@@ -6,6 +6,27 @@
 //! the target and are renamed over it only when complete, so a failed run never leaves a partial
 //! file or spoils an existing one, and an output that is one of the inputs is refused before
 //! anything is written.
+//!
+//! Every stream any command reads goes through [`Source`] (WAV, RF64, raw, text; files, pipes,
+//! stdin), a block at a time:
+//!
+//! ```
+//! use convoy::Block;
+//! use convoy::io::Source;
+//!
+//! # fn main() -> convoy::Result<()> {
+//! let mut source = Source::open("samples/speech_noisy.wav", None, None, None)?;
+//! let mut block = Block::<f32>::default();
+//! let mut frames = 0;
+//! loop {
+//!     let n = source.read_into(&mut block, 4096)?;
+//!     if n == 0 { break; }
+//!     frames += n as u64;
+//! }
+//! assert_eq!(Some(frames), source.info.frames);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod codec;
 #[cfg(feature = "device")]

@@ -22,6 +22,7 @@ use std::path::Path;
 use super::codec::{SampleFormat, decode};
 use super::riff;
 use super::{StreamInfo, WireFormat};
+use crate::block::Block;
 use crate::conv::Sample;
 use crate::error::{Error, Result};
 use crate::io::text::{parse_number, tokens};
@@ -338,24 +339,22 @@ impl Source {
     /// says, or ending mid-frame). The complete frames before such an end are returned first;
     /// the error comes with the next call.
     pub fn read_block<T: Sample>(&mut self, frames: usize) -> Result<Option<Vec<Vec<T>>>> {
-        let mut out = Vec::new();
-        Ok((self.read_into(&mut out, frames)? > 0).then_some(out))
+        let mut out = Block::default();
+        Ok((self.read_into(&mut out, frames)? > 0).then(|| out.into_planes()))
     }
 
-    /// Reads up to `frames` frames into `out` (one vector per channel, cleared first, their
+    /// Reads up to `frames` frames into `out` (cleared to the stream's channels first, its
     /// capacity reused); `Ok(0)` at the end of the stream (or after a stop).
     ///
     /// # Errors
     /// As [`Source::read_block`].
-    pub fn read_into<T: Sample>(&mut self, out: &mut Vec<Vec<T>>, frames: usize) -> Result<usize> {
+    pub fn read_into<T: Sample>(&mut self, out: &mut Block<T>, frames: usize) -> Result<usize> {
         if let Some(e) = self.deferred.take() {
             self.done = true;
             return Err(e);
         }
-        out.resize_with(self.info.channels, Vec::new);
-        for c in out.iter_mut() {
-            c.clear();
-        }
+        out.clear(self.info.channels);
+        let out = out.planes_mut();
         if self.done {
             return Ok(0);
         }

@@ -4,6 +4,22 @@
 //! Setup only: nothing here runs per block. What a word builds is a [`crate::chain::Stage`]:
 //! a linear stage (kernels and a mode, which [`crate::chain`] fuses and runs), a nonlinear
 //! one, or a delay.
+//!
+//! ```
+//! use convoy::chain::{Context, Stage};
+//! use convoy::stages::{build, units::{self, Bare}};
+//!
+//! # fn main() -> convoy::Result<()> {
+//! let ctx = Context { rate: Some(48_000), channels: 2, block: None };
+//! let built = build(&"gauss:3".into(), &ctx)?;
+//! assert!(matches!(built.stage, Stage::Linear(_)));
+//! let typo = build(&"lowpas:3000".into(), &ctx).err().map(|e| e.to_string());
+//! assert!(typo.is_some_and(|e| e.contains("lowpass"))); // "did you mean"
+//! // One time parser for stage words and flags: a minute at 48 kHz, in samples.
+//! assert_eq!(units::time("delay", "1m", 48_000.0, Bare::Samples), Ok(2_880_000.0));
+//! # Ok(())
+//! # }
+//! ```
 
 mod dehum;
 mod denoise;

@@ -1,18 +1,16 @@
 //! `convoy convolve` driven as a user drives it: every input format, every output format, and
 //! every bad-input path (one line on stderr, exit status 2, no panic, no file left behind).
 
+mod common;
+
+use common::cmd as convoy;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-fn convoy() -> Command {
-    let mut cmd = Command::cargo_bin("convoy").unwrap();
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
 
 fn stdout_of(args: &[&str]) -> String {
     let out = convoy()
@@ -83,18 +81,20 @@ fn read_npy(path: &Path) -> (String, Vec<u64>, Vec<f64>) {
     (dtype, shape, values)
 }
 
+/// A 16-bit WAV of interleaved `samples`.
 fn write_wav_i16(path: &Path, channels: u16, rate: u32, samples: &[i16]) {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
+    let ch = usize::from(channels);
+    let planar: Vec<Vec<f64>> = (0..ch)
+        .map(|c| {
+            samples
+                .iter()
+                .skip(c)
+                .step_by(ch)
+                .map(|&v| f64::from(v) / 32768.0)
+                .collect()
+        })
+        .collect();
+    common::write_wav(path, &planar, rate, 16, false);
 }
 
 fn tmp() -> TempDir {

@@ -2,6 +2,10 @@
 //! output must be the full convolution delayed by the reported latency, and the tail must
 //! come out on flush.
 
+mod common;
+
+use common::Rng;
+
 use std::sync::Arc;
 
 use convoy::conv::{
@@ -41,30 +45,14 @@ impl Streaming for PartitionedConvolver<f32> {
 }
 
 /// xorshift64*: a seeded, dependency-free source of test signals and chunk sizes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 fn signal(rng: &mut Rng, len: usize) -> Vec<f64> {
-    (0..len).map(|_| rng.uniform()).collect()
+    (0..len).map(|_| rng.next()).collect()
 }
 
 /// A decaying-noise kernel, like a room response.
 fn kernel(rng: &mut Rng, len: usize) -> Vec<f64> {
     (0..len)
-        .map(|i| rng.uniform() * (-4.0 * i as f64 / len as f64).exp())
+        .map(|i| rng.next() * (-4.0 * i as f64 / len as f64).exp())
         .collect()
 }
 
@@ -126,7 +114,9 @@ fn uniform_matches_oneshot_for_every_kernel_and_chunk_size() {
             // Random chunk sizes, including many tiny ones.
             let mut conv = UniformConvolver::new(&h32, block).unwrap();
             let mut sizes = Rng(m as u64 * 31 + block as u64);
-            let got = stream(&mut conv, &x, || sizes.below(3 * block + 2) + 1);
+            let got = stream(&mut conv, &x, || {
+                sizes.range(0, (3 * block + 2) as u64) as usize + 1
+            });
             assert_matches(
                 &got,
                 &x,
@@ -147,7 +137,7 @@ fn uniform_long_kernel() {
     let h32: Vec<f32> = h.iter().map(|&v| v as f32).collect();
     let mut conv = UniformConvolver::new(&h32, 1024).unwrap();
     let mut sizes = Rng(7);
-    let got = stream(&mut conv, &x, || sizes.below(5000) + 1);
+    let got = stream(&mut conv, &x, || sizes.range(0, 5000) as usize + 1);
     assert_matches(&got, &x, &h, 1024, "M=2^16 B=1024");
 }
 
@@ -207,7 +197,9 @@ fn partitioned_matches_oneshot_across_schedules_and_chunks() {
         }
         let mut conv = PartitionedConvolver::new(&h32, block).unwrap();
         let mut sizes = Rng(m as u64);
-        let got = stream(&mut conv, &x, || sizes.below(2 * block + 7) + 1);
+        let got = stream(&mut conv, &x, || {
+            sizes.range(0, (2 * block + 7) as u64) as usize + 1
+        });
         assert_matches(
             &got,
             &x,
@@ -290,7 +282,7 @@ fn stream_bank(bank: &mut MultiConvolver<f32>, inputs: &[Vec<f64>], seed: u64) -
     let mut sizes = Rng(seed);
     let mut pos = 0;
     while pos < frames {
-        let n = (sizes.below(300) + 1).min(frames - pos);
+        let n = (sizes.range(0, 300) as usize + 1).min(frames - pos);
         let chunk_in: Vec<&[f32]> = ins.iter().map(|c| &c[pos..pos + n]).collect();
         let mut chunk_out: Vec<&mut [f32]> =
             outs.iter_mut().map(|c| &mut c[pos..pos + n]).collect();
@@ -437,7 +429,7 @@ fn kernel_swap_crossfades_without_a_click_and_settles_on_the_new_kernel() {
     let mut pos = swap_at;
     let mut sizes = Rng(3);
     while pos < n {
-        let k = (sizes.below(200) + 1).min(n - pos);
+        let k = (sizes.range(0, 200) as usize + 1).min(n - pos);
         conv.process(&x32[pos..pos + k], &mut out[pos..pos + k]);
         pos += k;
     }

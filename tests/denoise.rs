@@ -8,19 +8,14 @@
 
 mod common;
 
+use common::{Rng, cmd as convoy, write_wav};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use convoy::Block;
 use convoy::chain::{Chain, Context, StageWord};
 use tempfile::TempDir;
-
-fn convoy() -> Command {
-    let mut cmd = Command::cargo_bin("convoy").unwrap();
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,39 +23,9 @@ fn sample(name: &str) -> PathBuf {
         .join(name)
 }
 
-struct Rng(u64);
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn gauss(&mut self) -> f64 {
-        let (a, b) = (self.uniform(), self.uniform());
-        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
-    }
-}
-
 fn read(path: &Path) -> (u32, Vec<Vec<f64>>) {
     let (spec, x) = common::read_wav(path);
     (spec.sample_rate, x)
-}
-
-fn write(path: &Path, rate: u32, data: &[Vec<f64>]) {
-    let spec = hound::WavSpec {
-        channels: data.len() as u16,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..data[0].len() {
-        for ch in data {
-            w.write_sample(ch[i] as f32).unwrap();
-        }
-    }
-    w.finalize().unwrap();
 }
 
 fn power(x: &[f64]) -> f64 {
@@ -100,8 +65,8 @@ fn white_condition(dir: &TempDir, snr_db: f64, seed: u64) -> (Vec<f64>, PathBuf,
     let noisy: Vec<f64> = s.iter().map(|v| v + sigma * rng.gauss()).collect();
     let clip: Vec<f64> = (0..2 * rate).map(|_| sigma * rng.gauss()).collect();
     let (n, p) = (dir.path().join("noisy.wav"), dir.path().join("noise.wav"));
-    write(&n, rate, &[noisy]);
-    write(&p, rate, &[clip]);
+    write_wav(&n, &[noisy], rate, 32, true);
+    write_wav(&p, &[clip], rate, 32, true);
     (s.clone(), n, p)
 }
 
@@ -182,7 +147,7 @@ fn dehum_takes_a_drifting_hum_out_from_under_speech() {
     hum.iter_mut().for_each(|h| *h *= scale);
     let noisy: Vec<f64> = s.iter().zip(&hum).map(|(a, b)| a + b).collect();
     let input = dir.path().join("hum.wav");
-    write(&input, rate, std::slice::from_ref(&noisy));
+    write_wav(&input, std::slice::from_ref(&noisy), rate, 32, true);
     let out = run(&dir, &input, &["dehum:60"]).remove(0);
     // After the first second (the fit settling), what is left of the hum. Measured -19 dB:
     // the hum sits on the voice's own fundamental and second harmonic, which disturb the fit.
@@ -298,7 +263,7 @@ fn with_nothing_to_remove_the_frames_add_back_to_the_input() {
     let dir = TempDir::new().unwrap();
     let (rate, x) = noisy_speech_f32();
     let silence = dir.path().join("silence.wav");
-    write(&silence, rate, &[vec![0.0; rate as usize]]);
+    write_wav(&silence, &[vec![0.0; rate as usize]], rate, 32, true);
     let word = format!("denoise,profile={}", silence.display());
     let x = vec![x[..30_000].to_vec()];
     let y = offline(&[&word], &x, rate, 512);
@@ -322,15 +287,23 @@ fn channels_are_denoised_independently_with_any_profile_layout() {
     // Left: noisy speech; right: silence.
     let stereo = vec![noisy[0][..n].to_vec(), vec![0.0; n]];
     let input = dir.path().join("stereo.wav");
-    write(&input, rate, &stereo);
+    write_wav(&input, &stereo, rate, 32, true);
     let mono_profile = sample("speech_noise.wav");
     let stereo_profile = dir.path().join("noise2.wav");
-    write(&stereo_profile, rate, &[noise[0].clone(), noise[0].clone()]);
-    let three = dir.path().join("noise3.wav");
-    write(
-        &three,
+    write_wav(
+        &stereo_profile,
+        &[noise[0].clone(), noise[0].clone()],
         rate,
+        32,
+        true,
+    );
+    let three = dir.path().join("noise3.wav");
+    write_wav(
+        &three,
         &[noise[0].clone(), noise[0].clone(), noise[0].clone()],
+        rate,
+        32,
+        true,
     );
     let mono_only = run(
         &dir,
@@ -380,9 +353,9 @@ fn bad_denoise_and_dehum_arguments_are_one_line_each() {
     let noisy = sample("speech_noisy.wav");
     let noisy = noisy.to_str().unwrap();
     let short = dir.path().join("short.wav");
-    write(&short, 16_000, &[vec![0.01; 100]]);
+    write_wav(&short, &[vec![0.01; 100]], 16_000, 32, true);
     let other_rate = dir.path().join("rate.wav");
-    write(&other_rate, 44_100, &[vec![0.01; 44_100]]);
+    write_wav(&other_rate, &[vec![0.01; 44_100]], 44_100, 32, true);
     let short_arg = format!("denoise,profile={}", short.display());
     let rate_arg = format!("denoise,profile={}", other_rate.display());
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
@@ -466,7 +439,7 @@ fn steady_noise_alone_is_brought_down_white_or_low_heavy() {
         let scale = 0.05 / power(&x).sqrt();
         let x: Vec<f64> = x.iter().map(|v| v * scale).collect();
         let input = dir.path().join("noise_alone.wav");
-        write(&input, rate, std::slice::from_ref(&x));
+        write_wav(&input, std::slice::from_ref(&x), rate, 32, true);
         let after = 4 * rate as usize;
         let level = |y: &[f64]| 10.0 * (power(&y[after..]) / power(&x[after..])).log10();
         let learned = level(&run(&dir, &input, &["denoise"])[0]);

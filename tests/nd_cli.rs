@@ -2,16 +2,13 @@
 //! example, .npy in every dimensionality, named kernels, ndimage modes with an origin, the
 //! gradient magnitude, an image round trip, and the errors.
 
+mod common;
+
+use common::cmd as convoy;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
-
-fn convoy() -> Command {
-    let mut cmd = Command::cargo_bin("convoy").unwrap();
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
 
 fn stdout_of(args: &[&str]) -> String {
     let out = convoy().args(args).assert().success().get_output().clone();

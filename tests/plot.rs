@@ -2,16 +2,13 @@
 //! must decode, be 1200x800 and show something; the response data must match the known
 //! responses of a moving average and of the windowed-sinc lowpass.
 
+mod common;
+
+use common::cmd as convoy;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
-
-fn convoy() -> Command {
-    let mut cmd = Command::cargo_bin("convoy").unwrap();
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
 
 /// Decodes a PNG: (width, height, fraction of pixels that are not white, distinct colours).
 fn inspect(path: &Path) -> (u32, u32, f64, usize) {
@@ -45,22 +42,6 @@ fn assert_picture(path: &Path) {
     assert!(colours > 10, "{}: {colours} colours", path.display());
 }
 
-fn write_wav(path: &Path, chans: &[Vec<f32>], rate: u32) {
-    let spec = hound::WavSpec {
-        channels: chans.len() as u16,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..chans[0].len() {
-        for c in chans {
-            w.write_sample(c[i]).unwrap();
-        }
-    }
-    w.finalize().unwrap();
-}
-
 #[test]
 fn run_plot_draws_waveforms_and_spectra_beside_an_unchanged_output() {
     let dir = TempDir::new().unwrap();
@@ -71,7 +52,13 @@ fn run_plot_draws_waveforms_and_spectra_beside_an_unchanged_output() {
             .map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / 48_000.0).sin() * 0.5)
             .collect()
     };
-    write_wav(&input, &[tone(440.0), tone(5000.0)], 48_000);
+    common::write_wav(
+        &input,
+        &as_f64(&[tone(440.0), tone(5000.0)]),
+        48_000,
+        32,
+        true,
+    );
     let (plain, plotted, png) = (
         dir.path().join("a.wav"),
         dir.path().join("b.wav"),
@@ -240,7 +227,7 @@ fn response_and_plot_pictures_and_their_errors() {
     let k: Vec<f32> = (0..3000)
         .map(|i| (-(i as f32) / 300.0).exp() * if i % 2 == 0 { 0.1 } else { -0.05 })
         .collect();
-    write_wav(&ir, &[k], 48_000);
+    common::write_wav(&ir, &as_f64(&[k]), 48_000, 32, true);
     let png2 = dir.path().join("ir.png");
     convoy()
         .args([
@@ -303,4 +290,11 @@ fn response_and_plot_pictures_and_their_errors() {
         .assert()
         .code(2);
     assert!(!dir.path().join("z.png").exists());
+}
+
+fn as_f64(chans: &[Vec<f32>]) -> Vec<Vec<f64>> {
+    chans
+        .iter()
+        .map(|c| c.iter().map(|&v| f64::from(v)).collect())
+        .collect()
 }

@@ -4,13 +4,15 @@
 
 mod common;
 
+use common::cmd as convoy;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use assert_cmd::Command;
-use common::read_wav;
+use common::{Rng, read_wav, write_wav};
 use tempfile::TempDir;
 
 /// Runs to a successful exit and hands back what it printed.
@@ -22,12 +24,6 @@ impl Succeeds for Command {
     fn succeeds(&mut self) -> std::process::Output {
         self.assert().success().get_output().clone()
     }
-}
-
-fn convoy() -> Command {
-    let mut cmd = Command::cargo_bin("convoy").unwrap();
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
 }
 
 /// np.convolve(x, k, mode) by the definition.
@@ -50,16 +46,6 @@ fn np_convolve(x: &[f64], k: &[f64], mode: &str) -> Vec<f64> {
     full[start..start + len].to_vec()
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
-}
-
 fn signal(rng: &mut Rng, frames: usize, channels: usize) -> Vec<Vec<f64>> {
     (0..channels)
         .map(|_| (0..frames).map(|_| 0.4 * rng.next()).collect())
@@ -68,36 +54,6 @@ fn signal(rng: &mut Rng, frames: usize, channels: usize) -> Vec<Vec<f64>> {
 
 /// Writes planar `data` as a WAV with `bits` (16, 24 int; 32 float); returns what a reader
 /// gets back (quantized values).
-fn write_wav(path: &Path, data: &[Vec<f64>], rate: u32, bits: u16) -> Vec<Vec<f64>> {
-    let spec = hound::WavSpec {
-        channels: data.len() as u16,
-        sample_rate: rate,
-        bits_per_sample: bits,
-        sample_format: if bits == 32 {
-            hound::SampleFormat::Float
-        } else {
-            hound::SampleFormat::Int
-        },
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let mut back = vec![Vec::new(); data.len()];
-    for i in 0..data[0].len() {
-        for (c, ch) in data.iter().enumerate() {
-            if bits == 32 {
-                w.write_sample(ch[i] as f32).unwrap();
-                back[c].push(f64::from(ch[i] as f32));
-            } else {
-                let scale = f64::from(1u32 << (bits - 1));
-                let q = (ch[i] * scale).round() as i32;
-                w.write_sample(q).unwrap();
-                back[c].push(f64::from(q) / scale);
-            }
-        }
-    }
-    w.finalize().unwrap();
-    back
-}
-
 fn assert_close(got: &[Vec<f64>], want: &[Vec<f64>], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: channels");
     let peak = want
@@ -142,7 +98,13 @@ fn stages_match_np_convolve_across_blocks_formats_and_channels() {
     .unwrap();
     for &(channels, bits) in &[(1usize, 16u16), (2, 24), (2, 32)] {
         let input = p(&dir, &format!("in{channels}_{bits}.wav"));
-        let x = write_wav(&input, &signal(&mut rng, 1500, channels), 48_000, bits);
+        let x = write_wav(
+            &input,
+            &signal(&mut rng, 1500, channels),
+            48_000,
+            bits,
+            bits == 32,
+        );
         for block in ["", "1", "64", "100", "4096"] {
             for (stage, kernel, mode) in [
                 ("ma:3".to_string(), vec![1.0 / 3.0; 3], "same"),
@@ -191,7 +153,7 @@ fn a_chain_of_same_stages_equals_the_stages_one_after_another_even_when_fused() 
     let mut rng = Rng(7);
     let input = p(&dir, "in.wav");
     for frames in [5usize, 40, 3000] {
-        let x = write_wav(&input, &signal(&mut rng, frames, 2), 8000, 32);
+        let x = write_wav(&input, &signal(&mut rng, frames, 2), 8000, 32, 32 == 32);
         let out = p(&dir, "out.wav");
         convoy()
             .args(["run", "-q", "-i", s(&input), "-o", s(&out), "--block", "32"])
@@ -249,12 +211,12 @@ fn fir_routes_mono_per_channel_and_true_stereo_irs_and_applies_options() {
     let dir = TempDir::new().unwrap();
     let mut rng = Rng(99);
     let input = p(&dir, "in.wav");
-    let x = write_wav(&input, &signal(&mut rng, 2000, 2), 44_100, 32);
+    let x = write_wav(&input, &signal(&mut rng, 2000, 2), 44_100, 32, 32 == 32);
     let ir = |n: usize, rng: &mut Rng| -> Vec<f64> { (0..n).map(|_| rng.next() * 0.5).collect() };
     // mono IR, gain and wet/dry
     let mono = ir(700, &mut rng);
     let mono_path = p(&dir, "mono.wav");
-    let mono = write_wav(&mono_path, &[mono], 44_100, 32).remove(0);
+    let mono = write_wav(&mono_path, &[mono], 44_100, 32, 32 == 32).remove(0);
     let out = p(&dir, "o.wav");
     convoy()
         .args(["run", "-q", "-i", s(&input), "-o", s(&out)])
@@ -272,7 +234,7 @@ fn fir_routes_mono_per_channel_and_true_stereo_irs_and_applies_options() {
     // true stereo: LL, LR, RL, RR
     let irs: Vec<Vec<f64>> = (0..4).map(|_| ir(300, &mut rng)).collect();
     let ts = p(&dir, "ts.wav");
-    let irs = write_wav(&ts, &irs, 44_100, 32);
+    let irs = write_wav(&ts, &irs, 44_100, 32, 32 == 32);
     convoy()
         .args(["run", "-q", "-i", s(&input), "-o", s(&out), "--block", "64"])
         .arg(format!("fir:{},mode=full", s(&ts)))
@@ -308,7 +270,7 @@ fn stdin_and_stdout_in_every_format_and_a_two_process_pipe() {
     let dir = TempDir::new().unwrap();
     let mut rng = Rng(3);
     let input = p(&dir, "in.wav");
-    let x = write_wav(&input, &signal(&mut rng, 1000, 2), 48_000, 32);
+    let x = write_wav(&input, &signal(&mut rng, 1000, 2), 48_000, 32, 32 == 32);
     let k = vec![0.2, 0.6, 0.2];
     let want: Vec<Vec<f64>> = x.iter().map(|c| np_convolve(c, &k, "same")).collect();
     let wav_bytes = fs::read(&input).unwrap();
@@ -443,7 +405,7 @@ fn output_depth_follows_the_input_and_bits_overrides_it() {
     let dir = TempDir::new().unwrap();
     let mut rng = Rng(11);
     let input = p(&dir, "in.wav");
-    write_wav(&input, &signal(&mut rng, 500, 1), 16_000, 16);
+    write_wav(&input, &signal(&mut rng, 500, 1), 16_000, 16, 16 == 32);
     let out = p(&dir, "o.wav");
     convoy()
         .args(["run", "-q", "-i", s(&input), "-o", s(&out), "ma:3"])
@@ -501,13 +463,19 @@ fn bad_input_is_one_clear_line_and_leaves_no_file() {
     let dir = TempDir::new().unwrap();
     let mut rng = Rng(5);
     let input = p(&dir, "in.wav");
-    write_wav(&input, &signal(&mut rng, 400, 2), 48_000, 16);
+    write_wav(&input, &signal(&mut rng, 400, 2), 48_000, 16, 16 == 32);
     let ir44 = p(&dir, "ir44.wav");
-    write_wav(&ir44, &[vec![0.5, 0.25]], 44_100, 32);
+    write_wav(&ir44, &[vec![0.5, 0.25]], 44_100, 32, 32 == 32);
     let ir3 = p(&dir, "ir3.wav");
-    write_wav(&ir3, &[vec![1.0], vec![1.0], vec![1.0]], 48_000, 32);
+    write_wav(
+        &ir3,
+        &[vec![1.0], vec![1.0], vec![1.0]],
+        48_000,
+        32,
+        32 == 32,
+    );
     let irnan = p(&dir, "irnan.wav");
-    write_wav(&irnan, &[vec![1.0, f64::NAN]], 48_000, 32);
+    write_wav(&irnan, &[vec![1.0, f64::NAN]], 48_000, 32, 32 == 32);
     let trunc = p(&dir, "trunc.wav");
     let bytes = fs::read(&input).unwrap();
     fs::write(&trunc, &bytes[..bytes.len() / 2]).unwrap();
@@ -679,7 +647,7 @@ fn chain_files_delays_resampled_irs_and_a_closed_stdout() {
     let dir = TempDir::new().unwrap();
     let mut rng = Rng(21);
     let input = p(&dir, "in.wav");
-    let x = write_wav(&input, &signal(&mut rng, 800, 1), 48_000, 32);
+    let x = write_wav(&input, &signal(&mut rng, 800, 1), 48_000, 32, 32 == 32);
     // --chain FILE: one stage per line, comments, then the command line's stages.
     let chain = p(&dir, "chain.txt");
     fs::write(&chain, "# smoothing\nma:3   # boxcar\n\ndelay:2\n").unwrap();
@@ -715,7 +683,7 @@ fn chain_files_delays_resampled_irs_and_a_closed_stdout() {
     assert_eq!(read_wav(&out).1[0].len(), 800 + 48);
     // An IR at another rate: refused, unless resample=yes (which says what it did).
     let ir = p(&dir, "ir44.wav");
-    write_wav(&ir, &[vec![1.0, 0.5, 0.25]], 44_100, 32);
+    write_wav(&ir, &[vec![1.0, 0.5, 0.25]], 44_100, 32, 32 == 32);
     let err = convoy()
         .args(["run", "-i", s(&input), "-o", s(&out)])
         .arg(format!("fir:{},resample=yes", s(&ir)))
@@ -768,7 +736,7 @@ fn irs_in_every_wav_format_the_input_accepts_and_options_after_the_stages() {
     let dir = TempDir::new().unwrap();
     let mut rng = Rng(7);
     let input = p(&dir, "in.wav");
-    let x = write_wav(&input, &signal(&mut rng, 3000, 1), 48_000, 32);
+    let x = write_wav(&input, &signal(&mut rng, 3000, 1), 48_000, 32, 32 == 32);
     let k: Vec<f64> = (0..500).map(|_| rng.next() * 0.5).collect();
     let out = p(&dir, "o.wav");
     // 64-bit float: used at f32 precision, like every kernel the engine runs.
@@ -789,7 +757,7 @@ fn irs_in_every_wav_format_the_input_accepts_and_options_after_the_stages() {
     // 8- and 24-bit integer IRs map as v / 2^(bits-1).
     for bits in [8u16, 24] {
         let ir = p(&dir, &format!("ir{bits}.wav"));
-        let kq = write_wav(&ir, std::slice::from_ref(&k), 48_000, bits).remove(0);
+        let kq = write_wav(&ir, std::slice::from_ref(&k), 48_000, bits, bits == 32).remove(0);
         convoy()
             .args(["run", "-q", "-i", s(&input), "-o", s(&out)])
             .arg(format!("fir:{},mode=full", s(&ir)))

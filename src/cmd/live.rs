@@ -12,9 +12,8 @@ use std::time::Instant;
 use super::run_args::{device_arg, duration_frames, notes, plan_output, plot_title};
 use crate::cli::RunArgs;
 use convoy::chain::live::MAX_LIVE_CHANNELS;
-use convoy::chain::{Chain, Context, StageWord};
-use convoy::engine::files::{FileInput, FileOutput};
-use convoy::engine::{self, Control, Input, Options, Output, Runner, stop};
+use convoy::chain::{Context, StageWord};
+use convoy::engine::{Control, Input, Options, Output, Precision, Runner, stop};
 use convoy::error::{Error, Result};
 use convoy::io::device::quiet::AlsaChatter;
 use convoy::io::device::{DeviceInput, DeviceOutput};
@@ -80,12 +79,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
                 s.info.channels,
                 s.info.wav_format,
             );
-            (
-                Box::new(FileInput::<f32>::spawn(s, block.max(1024))?),
-                rate,
-                ch,
-                fmt,
-            )
+            (f32::file_input(s, block.max(1024))?, rate, ch, fmt)
         }
     };
     if channels == 0 || channels > MAX_LIVE_CHANNELS {
@@ -99,7 +93,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
         channels,
         block: Some(block),
     };
-    let chain = Chain::<f32>::build(words, &ctx)?;
+    let chain = f32::build_chain(words, &ctx)?;
     if args.explain {
         print!("{}", chain.explain());
         return Ok(());
@@ -125,10 +119,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
             };
             let plan = plan_output(args, &info, &inputs)?;
             let sink = Sink::create(&args.output, plan, rate, out_channels, None)?;
-            (
-                Box::new(FileOutput::<f32>::spawn(sink)?),
-                Runner::Exact(chain),
-            )
+            (f32::file_output(sink)?, Runner::Exact(chain))
         }
     };
     let latency = match &runner {
@@ -187,7 +178,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
     };
     // From here on Ctrl-C stops the input and lets the chain's tail out.
     stop::set_graceful(true);
-    let summary = engine::run(input, runner, output, opts, ctl)?;
+    let summary = f32::run(input, runner, output, opts, ctl)?;
     if summary.realtime == Some(false) && !args.quiet {
         eprintln!(
             "convoy: real-time priority refused (no privilege or RLIMIT_RTPRIO); running at normal priority"

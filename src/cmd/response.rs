@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::ResponseArgs;
-use convoy::chain::{Chain, Context};
+use convoy::chain::Context;
+use convoy::engine::Precision;
 use convoy::error::{Error, Result};
 use convoy::plot::{charts, response};
 
@@ -43,7 +44,7 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
         channels: if stereo { 2 } else { 1 },
         block: None,
     };
-    let chain = Chain::<f64>::build(&words, &ctx)?;
+    let chain = f64::build_chain(&words, &ctx)?;
     if let Some(word) = chain.nonlinear_stage() {
         return Err(convoy::error::Error::Usage(format!(
             "'{word}' is not a linear filter: its effect depends on the signal, so it has no frequency response (plot a run with convoy run ... --plot instead)"

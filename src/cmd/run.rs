@@ -13,10 +13,8 @@ use super::run_args::{
     check_args, check_terminals, device_arg, duration_frames, notes, plan_output, plot_title,
 };
 use crate::cli::RunArgs;
-use convoy::chain::{Chain, Context, StageWord};
-use convoy::conv::Sample;
-use convoy::engine::files::{FileInput, FileOutput};
-use convoy::engine::{self, Control, Input, Options, Output, Runner};
+use convoy::chain::{Context, StageWord};
+use convoy::engine::{self, Control, Options, Precision, Runner};
 use convoy::error::Result;
 use convoy::io::{Sink, Source};
 
@@ -51,7 +49,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
 }
 
-fn offline<T: Sample>(
+fn offline<T: Precision>(
     args: &RunArgs,
     words: &[StageWord],
     source: Source,
@@ -63,7 +61,7 @@ fn offline<T: Sample>(
         channels: source.info.channels,
         block: args.block,
     };
-    let chain = Chain::<T>::build(words, &ctx)?;
+    let chain = T::build_chain(words, &ctx)?;
     if args.explain {
         print!("{}", chain.explain());
         return Ok(());
@@ -81,8 +79,8 @@ fn offline<T: Sample>(
         .map(|f| max_frames.map_or(f, |m| m.min(f)) + chain.extra_frames());
     let channels = chain.channels_out();
     let sink = Sink::create(&args.output, plan, rate, channels, expected)?;
-    let input: Box<dyn Input<T>> = Box::new(FileInput::<T>::spawn(source, READ_FRAMES)?);
-    let output: Box<dyn Output<T>> = Box::new(FileOutput::<T>::spawn(sink)?);
+    let input = T::file_input(source, READ_FRAMES)?;
+    let output = T::file_output(sink)?;
     let total = (!args.quiet && std::io::stderr().is_terminal())
         .then_some(expected)
         .flatten();
@@ -96,7 +94,7 @@ fn offline<T: Sample>(
         lost_note: String::new(),
         watch: total.map(progress),
     };
-    let summary = engine::run(
+    let summary = T::run(
         input,
         Runner::Exact(chain),
         output,

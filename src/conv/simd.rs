@@ -10,8 +10,8 @@
 //! It also holds [`flush_denormals`], which sets the CPU's flush-to-zero and
 //! denormals-are-zero modes for the calling (processing) thread.
 //!
-//! This is the crate's only module with `unsafe`: calling a `#[target_feature]` function and
-//! writing the SSE control register.
+//! One of the crate's two modules with `unsafe` (the other is `rt.rs`, for the system calls):
+//! calling a `#[target_feature]` function and writing the SSE control register.
 
 #![allow(unsafe_code)]
 

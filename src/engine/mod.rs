@@ -386,6 +386,79 @@ pub fn run<T: Sample>(
     })
 }
 
+/// A sample type runs are made in: f32 (audio) or f64 (text and 64-bit WAVs). Its methods are
+/// the engine's generic entry points compiled once, here in the library, for both types: a
+/// program that goes through them instantiates none of the DSP code itself. (Called generically
+/// from the binary, `run::<T>` and `Chain::<T>::build` compiled the whole engine a second time
+/// into it: 36 s of a 79 s release rebuild.)
+pub trait Precision: Sample {
+    /// [`Chain::build`] for this type.
+    ///
+    /// # Errors
+    /// As [`Chain::build`].
+    fn build_chain(
+        words: &[crate::chain::StageWord],
+        ctx: &crate::chain::Context,
+    ) -> Result<Chain<Self>>;
+    /// A file, pipe or stdin as an input ([`files::FileInput`]).
+    ///
+    /// # Errors
+    /// The reader thread cannot be started.
+    fn file_input(source: crate::io::Source, read_frames: usize) -> Result<Box<dyn Input<Self>>>;
+    /// A file, FIFO, device file or stdout as an output ([`files::FileOutput`]).
+    ///
+    /// # Errors
+    /// The writer thread cannot be started.
+    fn file_output(sink: crate::io::Sink) -> Result<Box<dyn Output<Self>>>;
+    /// [`run`] for this type.
+    ///
+    /// # Errors
+    /// As [`run`].
+    fn run(
+        input: Box<dyn Input<Self>>,
+        runner: Runner<Self>,
+        output: Box<dyn Output<Self>>,
+        opts: Options,
+        ctl: Arc<Control>,
+    ) -> Result<Summary>;
+}
+
+macro_rules! precision {
+    ($t:ty) => {
+        impl Precision for $t {
+            fn build_chain(
+                words: &[crate::chain::StageWord],
+                ctx: &crate::chain::Context,
+            ) -> Result<Chain<$t>> {
+                Chain::build(words, ctx)
+            }
+            fn file_input(
+                source: crate::io::Source,
+                read_frames: usize,
+            ) -> Result<Box<dyn Input<$t>>> {
+                Ok(Box::new(files::FileInput::<$t>::spawn(
+                    source,
+                    read_frames,
+                )?))
+            }
+            fn file_output(sink: crate::io::Sink) -> Result<Box<dyn Output<$t>>> {
+                Ok(Box::new(files::FileOutput::<$t>::spawn(sink)?))
+            }
+            fn run(
+                input: Box<dyn Input<$t>>,
+                runner: Runner<$t>,
+                output: Box<dyn Output<$t>>,
+                opts: Options,
+                ctl: Arc<Control>,
+            ) -> Result<Summary> {
+                run(input, runner, output, opts, ctl)
+            }
+        }
+    };
+}
+precision!(f32);
+precision!(f64);
+
 /// The processing thread's state.
 struct Job<T: Sample> {
     input: Box<dyn Input<T>>,

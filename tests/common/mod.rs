@@ -21,6 +21,13 @@ pub fn convoy() -> Command {
     c
 }
 
+/// The binary as an assert_cmd command (`CONVOY_BIN` honoured), without RUST_BACKTRACE.
+pub fn cmd() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(bin());
+    c.env_remove("RUST_BACKTRACE");
+    c
+}
+
 /// xorshift64: deterministic test data.
 pub struct Rng(pub u64);
 
@@ -33,14 +40,35 @@ impl Rng {
         (self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
     }
 
+    /// Uniform in (0, 1), never 0 (for a logarithm).
+    pub fn open01(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn gauss(&mut self) -> f64 {
+        let (a, b) = (self.open01(), self.open01());
+        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+    }
+
     /// Uniform integer in lo..hi.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + ((self.next() + 1.0) / 2.0 * (hi - lo) as f64) as u64 % (hi - lo).max(1)
     }
 }
 
-/// Writes planar `data` as a WAV of `bits` (8/16/24/32 integer, or 32 with `float`).
-pub fn write_wav(path: &Path, data: &[Vec<f64>], rate: u32, bits: u16, float: bool) {
+/// Writes planar `data` as a WAV of `bits` (8/16/24/32 integer, or 32 with `float`); returns
+/// the samples as they stand in the file (quantized), as f64.
+pub fn write_wav(
+    path: &Path,
+    data: &[Vec<f64>],
+    rate: u32,
+    bits: u16,
+    float: bool,
+) -> Vec<Vec<f64>> {
     let spec = hound::WavSpec {
         channels: data.len() as u16,
         sample_rate: rate,
@@ -52,17 +80,22 @@ pub fn write_wav(path: &Path, data: &[Vec<f64>], rate: u32, bits: u16, float: bo
         },
     };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut back = vec![Vec::new(); data.len()];
     for i in 0..data[0].len() {
-        for ch in data {
+        for (c, ch) in data.iter().enumerate() {
             if float {
                 w.write_sample(ch[i] as f32).unwrap();
+                back[c].push(f64::from(ch[i] as f32));
             } else {
                 let scale = f64::from(1u32 << (bits - 1));
-                w.write_sample((ch[i] * scale).round() as i32).unwrap();
+                let q = (ch[i] * scale).round() as i32;
+                w.write_sample(q).unwrap();
+                back[c].push(f64::from(q) / scale);
             }
         }
     }
     w.finalize().unwrap();
+    back
 }
 
 /// A WAV's spec and planar samples as f64 (integers as x / 2^(bits-1)).

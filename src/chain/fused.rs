@@ -20,7 +20,8 @@ use crate::conv::fir::DirectFir;
 use crate::conv::{Mode, MultiConvolver, Sample};
 
 /// What computes a run's fused convolution, or (live chains only) one of the other steps.
-pub enum Engine<T: Sample> {
+/// (Named apart from [`crate::engine`], which drives whole runs.)
+pub enum Filter<T: Sample> {
     /// FFT partitions (any kernel length, latency = the head block).
     Partitioned(MultiConvolver<T>),
     /// Time-domain sums, one filter per channel (short kernels; no latency).
@@ -33,45 +34,45 @@ pub enum Engine<T: Sample> {
     Upmix(usize),
 }
 
-impl<T: Sample> Engine<T> {
+impl<T: Sample> Filter<T> {
     /// Delay of the output behind the full convolution, in samples.
     pub fn latency(&self) -> usize {
         match self {
-            Engine::Partitioned(m) => m.latency(),
-            Engine::Nonlinear(p) => p.latency(),
-            Engine::Direct(_) | Engine::Delay(_) | Engine::Upmix(_) => 0,
+            Filter::Partitioned(m) => m.latency(),
+            Filter::Nonlinear(p) => p.latency(),
+            Filter::Direct(_) | Filter::Delay(_) | Filter::Upmix(_) => 0,
         }
     }
 
     pub(crate) fn tail_frames(&self) -> usize {
         match self {
-            Engine::Partitioned(m) => m.tail_frames(),
-            Engine::Direct(f) => f.first().map_or(0, |f| f.kernel_len() - 1),
-            Engine::Nonlinear(p) => p.latency(),
-            Engine::Delay(d) => d.delay(),
-            Engine::Upmix(_) => 0,
+            Filter::Partitioned(m) => m.tail_frames(),
+            Filter::Direct(f) => f.first().map_or(0, |f| f.kernel_len() - 1),
+            Filter::Nonlinear(p) => p.latency(),
+            Filter::Delay(d) => d.delay(),
+            Filter::Upmix(_) => 0,
         }
     }
 
     /// Channels out for `channels` in.
     pub(crate) fn channels_out(&self, channels: usize) -> usize {
         match self {
-            Engine::Upmix(n) => *n,
+            Filter::Upmix(n) => *n,
             _ => channels,
         }
     }
 
     pub(crate) fn process(&mut self, input: &[&[T]], output: &mut [&mut [T]]) {
         match self {
-            Engine::Partitioned(m) => m.process(input, output),
-            Engine::Direct(filters) => {
+            Filter::Partitioned(m) => m.process(input, output),
+            Filter::Direct(filters) => {
                 for ((f, x), y) in filters.iter_mut().zip(input).zip(output.iter_mut()) {
                     f.process(x, y);
                 }
             }
-            Engine::Nonlinear(p) => p.process(input, output),
-            Engine::Delay(d) => d.process(input, output),
-            Engine::Upmix(_) => {
+            Filter::Nonlinear(p) => p.process(input, output),
+            Filter::Delay(d) => d.process(input, output),
+            Filter::Upmix(_) => {
                 for y in output.iter_mut() {
                     y.copy_from_slice(input[0]);
                 }
@@ -82,17 +83,17 @@ impl<T: Sample> Engine<T> {
     /// Forgets all past input.
     pub(crate) fn reset(&mut self) {
         match self {
-            Engine::Partitioned(m) => m.reset(),
-            Engine::Direct(filters) => filters.iter_mut().for_each(DirectFir::reset),
-            Engine::Nonlinear(p) => p.reset(),
-            Engine::Delay(d) => d.reset(),
-            Engine::Upmix(_) => {}
+            Filter::Partitioned(m) => m.reset(),
+            Filter::Direct(filters) => filters.iter_mut().for_each(DirectFir::reset),
+            Filter::Nonlinear(p) => p.reset(),
+            Filter::Delay(d) => d.reset(),
+            Filter::Upmix(_) => {}
         }
     }
 
     fn flush(&mut self, output: &mut [&mut [T]]) {
         match self {
-            Engine::Partitioned(m) => m.flush(output),
+            Filter::Partitioned(m) => m.flush(output),
             _ => {
                 let zeros =
                     vec![vec![T::zero(); output.first().map_or(0, |o| o.len())]; output.len()];
@@ -188,7 +189,7 @@ pub fn staged(
 pub struct FusedStage<T: Sample> {
     stages: Vec<LinearStage>,
     channels: usize,
-    engine: Engine<T>,
+    engine: Filter<T>,
     /// Outputs at each end computed stage by stage.
     margin: usize,
     /// Input frames held before streaming starts (shorter inputs are computed whole).
@@ -200,7 +201,7 @@ pub struct FusedStage<T: Sample> {
     streaming: bool,
     /// Next output index to emit.
     next: usize,
-    /// Engine outputs not yet emitted (from `queue_head` on), and the full-convolution index
+    /// Filter outputs not yet emitted (from `queue_head` on), and the full-convolution index
     /// of the first of them.
     queue: Vec<Vec<T>>,
     queue_head: usize,
@@ -213,7 +214,7 @@ pub struct FusedStage<T: Sample> {
 
 impl<T: Sample> FusedStage<T> {
     /// A run over `stages` whose fused kernels run in `engine`.
-    pub fn new(stages: Vec<LinearStage>, channels: usize, engine: Engine<T>) -> Self {
+    pub fn new(stages: Vec<LinearStage>, channels: usize, engine: Filter<T>) -> Self {
         let latency = engine.latency();
         let n = stages.len();
         let needs_edges = stages[..n.saturating_sub(1)]
@@ -252,7 +253,7 @@ impl<T: Sample> FusedStage<T> {
     }
 
     /// The engine alone, for a live stream (no exact edges).
-    pub(crate) fn into_engine(self) -> Engine<T> {
+    pub(crate) fn into_engine(self) -> Filter<T> {
         self.engine
     }
 

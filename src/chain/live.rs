@@ -7,7 +7,7 @@
 //! latency. A `same` stage live is the same filter with its front trim left out: the trim is a
 //! fixed time shift, which a real-time stream cannot take back.
 
-use super::fused::Engine;
+use super::fused::Filter;
 use crate::block::{views, views_mut};
 use crate::conv::Sample;
 
@@ -16,7 +16,7 @@ pub const MAX_LIVE_CHANNELS: usize = crate::block::STACK_CHANNELS;
 
 /// The engines of a chain, run in order on blocks of at most `block` frames.
 pub struct LiveChain<T: Sample = f32> {
-    engines: Vec<Engine<T>>,
+    engines: Vec<Filter<T>>,
     /// Channels into each engine (and, last, out of the chain).
     widths: Vec<usize>,
     /// Ping-pong buffers between engines: `[which][channel][frame]`.
@@ -25,7 +25,7 @@ pub struct LiveChain<T: Sample = f32> {
 }
 
 impl<T: Sample> LiveChain<T> {
-    pub(crate) fn new(engines: Vec<Engine<T>>, channels: usize, block: usize) -> LiveChain<T> {
+    pub(crate) fn new(engines: Vec<Filter<T>>, channels: usize, block: usize) -> LiveChain<T> {
         let mut widths = vec![channels];
         for e in &engines {
             let w = e.channels_out(*widths.last().unwrap_or(&channels));
@@ -58,19 +58,19 @@ impl<T: Sample> LiveChain<T> {
 
     /// Samples by which the output trails the causal convolution of the input.
     pub fn latency(&self) -> usize {
-        self.engines.iter().map(Engine::latency).sum()
+        self.engines.iter().map(Filter::latency).sum()
     }
 
     /// Frames of zeros to feed after the input so every kernel tail has come out.
     pub fn tail_frames(&self) -> usize {
         // Each engine's tail already counts its latency.
-        self.engines.iter().map(Engine::tail_frames).sum()
+        self.engines.iter().map(Filter::tail_frames).sum()
     }
 
     /// Forgets all past input (every engine as built). Not for the audio thread while it runs:
     /// a denoiser's reset copies its state.
     pub fn reset(&mut self) {
-        self.engines.iter_mut().for_each(Engine::reset);
+        self.engines.iter_mut().for_each(Filter::reset);
     }
 
     /// Filters `frames` frames of `input` (one buffer per channel) into `output`. Neither
@@ -115,7 +115,7 @@ impl<T: Sample> LiveChain<T> {
 /// One engine over `frames` frames of `w_in` channels into `w_out` (slice tables on the
 /// stack: a live chain carries at most [`MAX_LIVE_CHANNELS`] channels).
 fn run<T: Sample>(
-    engine: &mut Engine<T>,
+    engine: &mut Filter<T>,
     src: &[Vec<T>],
     dst: &mut [Vec<T>],
     frames: usize,

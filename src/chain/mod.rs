@@ -48,7 +48,7 @@ use crate::conv::partitioned::MAX_BLOCK;
 use crate::conv::{Mode, MultiConvolver, PartitionedKernel, Sample, Schedule};
 use crate::error::{Error, Result};
 pub use crate::stages::{StageWord, bad_stage, kernel_from_word};
-pub use fused::{Engine, FusedStage, LinearStage};
+pub use fused::{Filter, FusedStage, LinearStage};
 pub use kernels::Kernels;
 pub use nonlinear::NonlinearStage;
 
@@ -290,13 +290,13 @@ impl<T: Sample> Chain<T> {
                 let per_channel: Vec<DirectFir<T>> = (0..ch)
                     .map(|c| DirectFir::new(&engine_kernels[c.min(engine_kernels.len() - 1)]))
                     .collect::<Result<_>>()?;
-                Engine::Direct(per_channel)
+                Filter::Direct(per_channel)
             } else if engine_kernels.len() == 1 {
                 let pk = PartitionedKernel::with_schedule(&engine_kernels[0], &schedule)?;
-                Engine::Partitioned(MultiConvolver::shared(&pk, ch))
+                Filter::Partitioned(MultiConvolver::shared(&pk, ch))
             } else {
                 let refs: Vec<&[T]> = engine_kernels.iter().map(|k| &k[..]).collect();
-                Engine::Partitioned(MultiConvolver::with_schedule(&refs, ch, &schedule)?)
+                Filter::Partitioned(MultiConvolver::with_schedule(&refs, ch, &schedule)?)
             };
             let latency = engine.latency();
             let parts: Vec<String> = if direct {
@@ -540,15 +540,15 @@ impl<T: Sample> Chain<T> {
                 Step::Nonlinear(n) => {
                     let mut p = n.into_processor();
                     p.reserve(block.max(1));
-                    Engine::Nonlinear(p)
+                    Filter::Nonlinear(p)
                 }
                 Step::Shift(s) => {
                     let d = usize::try_from(s.frames).unwrap_or(usize::MAX);
-                    Engine::Delay(steps::DelayLine::new(d, channels, &s.word)?)
+                    Filter::Delay(steps::DelayLine::new(d, channels, &s.word)?)
                 }
                 Step::Upmix(n) => {
                     channels = n;
-                    Engine::Upmix(n)
+                    Filter::Upmix(n)
                 }
             });
         }

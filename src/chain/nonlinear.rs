@@ -1,30 +1,33 @@
-//! Stages that are not convolutions (`denoise`, `dehum`): they break fusion, stream with a
-//! fixed latency, and offline come out time-aligned with their input (the latency trimmed at
-//! the front and flushed at the end, as `mode=same` does for a kernel).
+//! Stages that are not convolutions (`denoise`, `dehum`, and whatever implements
+//! [`Processor`] next): they break fusion, stream with a fixed latency, and offline come out
+//! time-aligned with their input (the latency trimmed at the front and flushed at the end, as
+//! `mode=same` does for a kernel).
 //!
-//! Both run in f32 whatever the chain's sample type, through buffers of their own, and both
-//! keep state that a NaN or infinity would poison for good (a noise estimate, a tone fit):
-//! such an input sample is replaced by 0 on its way in, so it costs one sample, not the rest
-//! of the channel, and is counted for the summary.
+//! They run in f32 whatever the chain's sample type, through buffers of their own, and keep
+//! state that a NaN or infinity would poison for good (a noise estimate, a tone fit): such an
+//! input sample is replaced by 0 on its way in, so it costs one sample, not the rest of the
+//! channel, and is counted for the summary.
 
 use crate::block::{Block, views, views_mut};
 use crate::conv::Sample;
-use crate::restore::dehum::Dehum;
-use crate::restore::denoise::Denoiser;
 
-/// What a nonlinear stage runs.
-#[derive(Clone)]
-pub enum Processor {
-    Denoise(Denoiser),
-    /// One canceller per channel.
-    Dehum(Vec<Dehum>),
+/// What a nonlinear stage runs: planar f32 blocks of every channel in, as many frames out,
+/// delayed by a fixed latency. A new kind of stage is a type implementing this and a word for
+/// it in `stages/` (see stages/dehum.rs: fifty lines).
+pub trait Processor: Send {
+    /// Filters one block; `input` and `output` have one slice per channel, all the same
+    /// length (any length, 0 included). Must not allocate once built (it runs live).
+    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]);
+    /// Samples by which the output trails the input.
+    fn latency(&self) -> usize;
+    /// Back to the state it was built in: the next block starts a new stream. Not called on
+    /// the audio thread (it may allocate).
+    fn reset(&mut self);
 }
 
 /// A nonlinear processor with its f32 buffers and its count of replaced samples.
 pub struct Nonlinear {
-    processor: Processor,
-    /// The processor as built, to reset to.
-    fresh: Processor,
+    processor: Box<dyn Processor>,
     ins: Vec<Vec<f32>>,
     outs: Vec<Vec<f32>>,
     /// Non-finite input samples replaced by 0 so far.
@@ -34,9 +37,8 @@ pub struct Nonlinear {
 impl Nonlinear {
     /// `processor` over `channels` channels, with buffers for blocks of `block` frames (they
     /// grow if a larger block comes, which a live chain never sends).
-    pub fn new(processor: Processor, channels: usize, block: usize) -> Nonlinear {
+    pub fn new(processor: Box<dyn Processor>, channels: usize, block: usize) -> Nonlinear {
         Nonlinear {
-            fresh: processor.clone(),
             processor,
             ins: vec![vec![0.0; block]; channels],
             outs: vec![vec![0.0; block]; channels],
@@ -46,16 +48,13 @@ impl Nonlinear {
 
     /// Samples by which the output trails the input.
     pub fn latency(&self) -> usize {
-        match &self.processor {
-            Processor::Denoise(d) => d.latency(),
-            Processor::Dehum(_) => 0,
-        }
+        self.processor.latency()
     }
 
     /// Back to the state it was built in (its noise estimate, its tone fits): the next input
     /// is the start of a new stream.
     pub fn reset(&mut self) {
-        self.processor.clone_from(&self.fresh);
+        self.processor.reset();
         self.replaced = 0;
     }
 
@@ -84,18 +83,10 @@ impl Nonlinear {
                 };
             }
         }
-        match &mut self.processor {
-            Processor::Denoise(d) => d.process(
-                &views(&self.ins, 0..frames),
-                &mut views_mut(&mut self.outs, 0..frames),
-            ),
-            Processor::Dehum(cancellers) => {
-                for ((d, x), y) in cancellers.iter_mut().zip(&self.ins).zip(&mut self.outs) {
-                    y[..frames].copy_from_slice(&x[..frames]);
-                    d.process(&mut y[..frames]);
-                }
-            }
-        }
+        self.processor.process(
+            &views(&self.ins, 0..frames),
+            &mut views_mut(&mut self.outs, 0..frames),
+        );
         for (y, b) in output.iter_mut().zip(&self.outs) {
             for (d, &v) in y.iter_mut().zip(&b[..frames]) {
                 *d = T::of_f64(f64::from(v));
@@ -116,7 +107,12 @@ pub struct NonlinearStage {
 }
 
 impl NonlinearStage {
-    pub fn new(word: String, describe: String, processor: Processor, channels: usize) -> Self {
+    pub fn new(
+        word: String,
+        describe: String,
+        processor: Box<dyn Processor>,
+        channels: usize,
+    ) -> Self {
         let processor = Nonlinear::new(processor, channels, 0);
         NonlinearStage {
             word,

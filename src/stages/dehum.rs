@@ -40,11 +40,37 @@ pub(super) fn dehum_stage(w: &Spec, ctx: &Context) -> Result<Built> {
         stage: Stage::Nonlinear(NonlinearStage::new(
             w.text.to_string(),
             format!("dehum: {fitted} harmonics of {mains} Hz fitted and subtracted"),
-            Processor::Dehum(cancellers),
+            Box::new(Cancellers {
+                built: cancellers.clone(),
+                live: cancellers,
+            }),
             ctx.channels,
         )),
         reads: Vec::new(),
         note: None,
         upmix: None,
     })
+}
+
+/// One canceller per channel, and the same as built (to reset to).
+struct Cancellers {
+    live: Vec<Dehum>,
+    built: Vec<Dehum>,
+}
+
+impl Processor for Cancellers {
+    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
+        for ((d, x), y) in self.live.iter_mut().zip(input).zip(output.iter_mut()) {
+            y.copy_from_slice(x);
+            d.process(y);
+        }
+    }
+
+    fn latency(&self) -> usize {
+        0
+    }
+
+    fn reset(&mut self) {
+        self.live.clone_from(&self.built);
+    }
 }

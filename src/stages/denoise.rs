@@ -123,11 +123,34 @@ pub(super) fn denoise_stage(w: &Spec, ctx: &Context) -> Result<Built> {
         stage: Stage::Nonlinear(NonlinearStage::new(
             w.text.to_string(),
             describe,
-            Processor::Denoise(denoiser),
+            Box::new(AsBuilt {
+                built: denoiser.clone(),
+                live: denoiser,
+            }),
             ctx.channels,
         )),
         reads,
         note: None,
         upmix: None,
     })
+}
+
+/// The denoiser, and the same as built (to reset to).
+struct AsBuilt {
+    live: Denoiser,
+    built: Denoiser,
+}
+
+impl Processor for AsBuilt {
+    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
+        self.live.process(input, output);
+    }
+
+    fn latency(&self) -> usize {
+        self.live.latency()
+    }
+
+    fn reset(&mut self) {
+        self.live.clone_from(&self.built);
+    }
 }

@@ -17,6 +17,15 @@ use std::process::Command;
 mod common;
 use common::{RATE, noise, read_wav, write_wav};
 
+/// The live tests run one at a time: each is a real-time run on a 2-core machine, and one of
+/// them (item 8) keeps both cores busy on purpose. Run side by side (cargo's default), they
+/// starved each other into xruns the code under test did not cause.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A failed test poisons the lock; the next one still runs alone.
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn read_f32(path: &Path) -> Vec<f32> {
     fs::read(path)
         .unwrap()
@@ -158,6 +167,7 @@ fn runs() -> usize {
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn mic_to_speakers_through_ma31_is_continuous_and_exact() {
+    let _alone = one_at_a_time();
     for i in 0..runs() {
         live_run(&["ma:31"], 256, 2.0, 1e-6, 11 + i as u64);
     }
@@ -166,6 +176,7 @@ fn mic_to_speakers_through_ma31_is_continuous_and_exact() {
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
+    let _alone = one_at_a_time();
     let dir = std::env::temp_dir().join(format!("convoy-live-ir-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     // A decaying-noise IR with energy 0.5: the output stays well inside [-1, 1].
@@ -200,6 +211,7 @@ fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn ctrl_c_stops_a_live_run_cleanly_with_a_summary() {
+    let _alone = one_at_a_time();
     let bin = env!("CARGO_BIN_EXE_convoy");
     let dir = tempfile::TempDir::new().unwrap();
     let x = noise(RATE * 4, 3);
@@ -336,6 +348,7 @@ fn error_lines(out: &std::process::Output) -> Vec<String> {
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn item_07_a_sound_server_that_goes_away_ends_the_run() {
+    let _alone = one_at_a_time();
     use rustix::process::Signal;
     use std::time::Duration;
     let trials = runs().max(2);
@@ -416,6 +429,7 @@ fn item_07_a_sound_server_that_goes_away_ends_the_run() {
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn item_08_twenty_starts_through_a_null_sink_all_succeed() {
+    let _alone = one_at_a_time();
     let server = Server::start();
     let song = server.dir.path().join("short.wav");
     write_wav(&song, &noise(RATE / 2, 8));

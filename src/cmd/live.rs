@@ -186,6 +186,9 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
     }
     if !args.quiet || args.stats {
         eprintln!("convoy: {}", summary.live_line(rate, block));
+        for e in &summary.device_errors {
+            eprintln!("convoy: {e}");
+        }
     }
     Ok(())
 }

@@ -106,8 +106,9 @@ pub trait Input<T>: Send {
     fn start(&mut self) -> Result<()> {
         Ok(())
     }
-    /// Fills `block` (cleared to the input's channels first) with at most `max` frames. `Ok(0)` is the end of the input (a device returns it once a stop is asked
-    /// for; a file when its reader has handed over everything it took).
+    /// Fills `block` (cleared to the input's channels first) with at most `max` frames.
+    /// `Ok(0)` is the end of the input (a device returns it once a stop is asked for; a file
+    /// when its reader has handed over everything it took).
     ///
     /// # Errors
     /// A read error, a bad input, a device lost.
@@ -121,6 +122,11 @@ pub trait Input<T>: Send {
     /// Overruns so far.
     fn xruns(&self) -> u64 {
         0
+    }
+    /// A device: the errors its backend reported and carried on after, for the summary
+    /// (`None` when there were none).
+    fn stream_errors(&self) -> Option<String> {
+        None
     }
     /// Whether this is a live device (its end is a stop, and a lost device may leave a file).
     fn is_device(&self) -> bool {
@@ -155,6 +161,11 @@ pub trait Output<T>: Send {
     /// Underruns so far.
     fn xruns(&self) -> u64 {
         0
+    }
+    /// A device: the errors its backend reported and carried on after, for the summary
+    /// (`None` when there were none).
+    fn stream_errors(&self) -> Option<String> {
+        None
     }
     /// The finished file output (`None` for a device or stdout), with its figures.
     ///
@@ -225,6 +236,9 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// Whether the processing thread got real-time priority when asked.
     pub realtime: Option<bool>,
+    /// What the devices' backends reported and carried on after (`input: 3 stream errors,
+    /// the first: ...`): the why of xruns that the block times do not explain.
+    pub device_errors: Vec<String>,
 }
 
 impl Summary {
@@ -349,6 +363,13 @@ pub fn run<T: Sample>(
     let interrupted = input.stopped() || ctl.stopping();
     let xruns_in = input.xruns();
     let xruns_out = output.xruns();
+    let device_errors = [
+        input.stream_errors().map(|e| format!("input: {e}")),
+        output.stream_errors().map(|e| format!("output: {e}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     // A device's streams close on a thread nobody waits for (see io::device).
     drop(input);
     let lost = result?;
@@ -383,6 +404,7 @@ pub fn run<T: Sample>(
         wall: started.elapsed(),
         warnings,
         realtime: promoted,
+        device_errors,
     })
 }
 
@@ -475,10 +497,12 @@ impl<T: Sample> Job<T> {
     /// output was drained and may be kept.
     fn drive(&mut self) -> Result<Option<Error>> {
         let live_in = self.input.is_device();
+        // The microphone first: starting a stream can take a while through a sound server,
+        // and playback started first would spend that time out of its cushion.
+        self.input.start()?;
         if live_in {
             self.output.prime()?;
         }
-        self.input.start()?;
         let channels = self.input.channels();
         let mut block = Block::new(channels, self.read_frames);
         let (mut scratch_in, mut scratch_out) = match &self.runner {
@@ -540,12 +564,15 @@ impl<T: Sample> Job<T> {
                         for (s, b) in scratch_in.iter_mut().zip(block.iter()) {
                             s[..k].copy_from_slice(&b[at..at + k]);
                         }
-                        chain.process(&scratch_in, k, &mut scratch_out);
-                        ctl.block_times.record(nanos(t));
-                        scratch_out.resize(chain.channels_out(), k);
-                        output.write(&mut scratch_out, ctl)?;
-                        count_out(ctl, output.as_ref(), k);
-                        scratch_out.resize(chain.channels_out(), step);
+                        causal_block(
+                            chain,
+                            &scratch_in,
+                            &mut scratch_out,
+                            k,
+                            output.as_mut(),
+                            ctl,
+                            Some(t),
+                        )?;
                         at += k;
                     }
                 }
@@ -577,11 +604,15 @@ impl<T: Sample> Job<T> {
                 let mut tail = chain.tail_frames();
                 while tail > 0 {
                     let k = tail.min(chain.block());
-                    chain.process(&scratch_in, k, &mut scratch_out);
-                    scratch_out.resize(chain.channels_out(), k);
-                    output.write(&mut scratch_out, ctl)?;
-                    count_out(ctl, output.as_ref(), k);
-                    scratch_out.resize(chain.channels_out(), chain.block());
+                    causal_block(
+                        chain,
+                        &scratch_in,
+                        &mut scratch_out,
+                        k,
+                        output.as_mut(),
+                        ctl,
+                        None,
+                    )?;
                     tail -= k;
                 }
             }
@@ -592,6 +623,30 @@ impl<T: Sample> Job<T> {
             .store(self.output.xruns(), Ordering::Relaxed);
         Ok(lost)
     }
+}
+
+/// `k` frames of `input` through a causal chain to the output; the chain's time recorded
+/// from `started` when given.
+fn causal_block<T: Sample>(
+    chain: &mut LiveChain<T>,
+    input: &Block<T>,
+    out: &mut Block<T>,
+    k: usize,
+    output: &mut dyn Output<T>,
+    ctl: &Control,
+    started: Option<Instant>,
+) -> Result<()> {
+    chain.process(input, k, out);
+    if let Some(t) = started {
+        ctl.block_times.record(nanos(t));
+    }
+    out.resize(chain.channels_out(), k);
+    output.write(out, ctl)?;
+    count_out(ctl, output, k);
+    // Back to a whole block for the next call (the output may have swapped in a block of
+    // its own).
+    out.resize(chain.channels_out(), chain.block());
+    Ok(())
 }
 
 /// One piece of an exact chain's output to the output (and the picture).

@@ -104,6 +104,16 @@ fn negotiate(
     Ok((device, label, config, format))
 }
 
+/// The period the backend granted: what the stream says, else what was fixed in the config,
+/// else what was asked for.
+fn granted_period(stream: &cpal::Stream, config: &cpal::StreamConfig, asked: u32) -> u32 {
+    stream
+        .buffer_size()
+        .ok()
+        .or(fixed_period(config))
+        .unwrap_or(asked)
+}
+
 fn fixed_period(config: &cpal::StreamConfig) -> Option<u32> {
     match config.buffer_size {
         cpal::BufferSize::Fixed(p) => Some(p),
@@ -158,12 +168,7 @@ impl DeviceInput {
         let (prod, cons) = HeapRb::<f32>::new(frames * dev_channels).split();
         let counters = Arc::new(Counters::default());
         let opened = streams::open_capture(&device, &label, config, format, prod, &counters)?;
-        let got_period = opened
-            .stream
-            .buffer_size()
-            .ok()
-            .or(fixed_period(&config))
-            .unwrap_or(period);
+        let got_period = granted_period(&opened.stream, &config, period);
         let widest = dev_channels.max(channels);
         Ok(DeviceInput {
             report: format!(
@@ -248,6 +253,10 @@ impl Input<f32> for DeviceInput {
             .unwrap_or_else(|| self.counters.xruns.load(Ordering::Relaxed))
     }
 
+    fn stream_errors(&self) -> Option<String> {
+        self.counters.errors_line()
+    }
+
     fn is_device(&self) -> bool {
         true
     }
@@ -303,12 +312,7 @@ impl DeviceOutput {
         let (prod, cons) = HeapRb::<f32>::new(frames * dev_channels).split();
         let counters = Arc::new(Counters::default());
         let opened = streams::open_playback(&device, &label, config, format, cons, &counters)?;
-        let got_period = opened
-            .stream
-            .buffer_size()
-            .ok()
-            .or(fixed_period(&config))
-            .unwrap_or(period);
+        let got_period = granted_period(&opened.stream, &config, period);
         let widest = dev_channels.max(channels);
         Ok(DeviceOutput {
             report: format!(
@@ -414,6 +418,10 @@ impl Output<f32> for DeviceOutput {
 
     fn xruns(&self) -> u64 {
         self.counters.xruns.load(Ordering::Relaxed)
+    }
+
+    fn stream_errors(&self) -> Option<String> {
+        self.counters.errors_line()
     }
 
     fn finish(mut self: Box<Self>) -> Result<Written> {

@@ -34,6 +34,9 @@ pub struct Counters {
     /// is really lost is decided by whether audio keeps moving (the processing thread's
     /// watchdog).
     pub errors: AtomicU64,
+    /// Xruns the backend itself reported (an ALSA underrun or overrun it recovered from):
+    /// also in `xruns`, counted here too so a summary can tell them from a short ring.
+    pub device_xruns: AtomicU64,
     /// Playback: real audio has been queued, so an empty ring from now on is an underrun.
     pub primed: AtomicBool,
     /// Playback: no more audio will come, so an empty ring is the end, not an underrun.
@@ -41,6 +44,25 @@ pub struct Counters {
     /// The first stream error's text. Set from the error callback, which runs on cpal's
     /// thread, not in a data callback: a one-time allocation is fine there.
     pub message: std::sync::OnceLock<String>,
+}
+
+impl Counters {
+    /// `3 stream errors and 2 device xruns reported by the backend (the first error: ...)`,
+    /// or `None` when the backend reported nothing.
+    pub fn errors_line(&self) -> Option<String> {
+        let errors = self.errors.load(Ordering::Relaxed);
+        let device = self.device_xruns.load(Ordering::Relaxed);
+        if errors == 0 && device == 0 {
+            return None;
+        }
+        Some(format!(
+            "{errors} stream error(s) and {device} device xrun(s) reported by the backend{}",
+            self.message
+                .get()
+                .map(|m| format!(" (the first error: {m})"))
+                .unwrap_or_default()
+        ))
+    }
 }
 
 /// [`Counters::failed`]: the device is gone.
@@ -218,6 +240,7 @@ fn on_error(counters: Arc<Counters>) -> impl FnMut(cpal::Error) + Send + 'static
         // The backend prepared the stream again: a device xrun.
         cpal::ErrorKind::Xrun => {
             counters.xruns.fetch_add(1, Ordering::Relaxed);
+            counters.device_xruns.fetch_add(1, Ordering::Relaxed);
         }
         cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
         // Anything else (the ALSA pulse plugin's EIO from snd_pcm_avail_delay at start, for

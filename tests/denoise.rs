@@ -474,6 +474,8 @@ fn a_reset_chain_gives_what_a_new_one_gives() {
         "denoise",
         "delay:37",
         "lowpass:3000",
+        "butter:highpass,100",
+        "butter:lowpass,5k,mode=zero-phase",
         "taps:0.5,0.5,mode=valid",
     ];
     let fresh = stream(&mut offline_chain(&words, 2, rate), &other, 999);

@@ -374,7 +374,13 @@ fn engine_loop_allocations(
 #[test]
 fn the_engine_loop_for_a_live_chain_does_not_allocate() {
     let n = engine_loop_allocations(
-        &["highpass:80", "denoise,lookahead=0", "delay:10"],
+        &[
+            "highpass:80",
+            "butter:highpass,80",
+            "peq:1k,gain=3",
+            "denoise,lookahead=0",
+            "delay:10",
+        ],
         true,
         64,
         600,
@@ -392,7 +398,7 @@ fn the_engine_loop_for_a_live_chain_does_not_allocate() {
 fn the_engine_loop_for_an_offline_chain_does_not_allocate() {
     for words in [
         &["ma:9", "lowpass:8000", "denoise", "delay:100", "gain:-3db"][..],
-        &["ma:31,mode=full"][..],
+        &["ma:31,mode=full", "butter:lowpass,8k", "notch:60"][..],
         &["taps:0.5,0.5,mode=valid", "highpass:80,taps=2001"][..],
         &[][..],
     ] {

@@ -32,6 +32,8 @@ pub enum Filter<T: Sample> {
     Delay(super::steps::DelayLine<T>),
     /// Mono copied to this many channels (live chains only).
     Upmix(usize),
+    /// A cascade of second-order sections (causal; no latency beyond its phase).
+    Iir(crate::conv::iir::Cascade),
 }
 
 impl<T: Sample> Filter<T> {
@@ -40,7 +42,7 @@ impl<T: Sample> Filter<T> {
         match self {
             Filter::Partitioned(m) => m.latency(),
             Filter::Nonlinear(p) => p.latency(),
-            Filter::Direct(_) | Filter::Delay(_) | Filter::Upmix(_) => 0,
+            Filter::Direct(_) | Filter::Delay(_) | Filter::Upmix(_) | Filter::Iir(_) => 0,
         }
     }
 
@@ -50,7 +52,8 @@ impl<T: Sample> Filter<T> {
             Filter::Direct(f) => f.first().map_or(0, |f| f.kernel_len() - 1),
             Filter::Nonlinear(p) => p.latency(),
             Filter::Delay(d) => d.delay(),
-            Filter::Upmix(_) => 0,
+            // sosfilt's output is as long as its input: nothing to flush.
+            Filter::Upmix(_) | Filter::Iir(_) => 0,
         }
     }
 
@@ -72,6 +75,7 @@ impl<T: Sample> Filter<T> {
             }
             Filter::Nonlinear(p) => p.process(input, output),
             Filter::Delay(d) => d.process(input, output),
+            Filter::Iir(c) => c.process(input, output),
             Filter::Upmix(_) => {
                 for y in output.iter_mut() {
                     y.copy_from_slice(input[0]);
@@ -87,6 +91,7 @@ impl<T: Sample> Filter<T> {
             Filter::Direct(filters) => filters.iter_mut().for_each(DirectFir::reset),
             Filter::Nonlinear(p) => p.reset(),
             Filter::Delay(d) => d.reset(),
+            Filter::Iir(c) => c.reset(),
             Filter::Upmix(_) => {}
         }
     }

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod fused;
+pub mod iir;
 pub mod kernels;
 pub mod live;
 pub mod nonlinear;
@@ -49,6 +50,7 @@ use crate::conv::{Mode, MultiConvolver, PartitionedKernel, Sample, Schedule};
 use crate::error::{Error, Result};
 pub use crate::stages::{StageWord, bad_stage, kernel_from_word};
 pub use fused::{Filter, FusedStage, LinearStage};
+pub use iir::{IirStage, IirStep};
 pub use kernels::Kernels;
 pub use nonlinear::NonlinearStage;
 
@@ -111,6 +113,7 @@ pub struct Context {
 /// One step of a built chain.
 enum Step<T: Sample> {
     Linear(FusedStage<T>),
+    Iir(IirStep),
     Nonlinear(NonlinearStage),
     Shift(steps::Shift),
     Upmix(usize),
@@ -119,6 +122,8 @@ enum Step<T: Sample> {
 /// A parsed stage.
 pub enum Stage {
     Linear(LinearStage),
+    /// A recursive filter (second-order sections).
+    Iir(IirStage),
     Nonlinear(NonlinearStage),
     /// A delay of this many frames.
     Delay(u64),
@@ -139,6 +144,88 @@ pub struct Chain<T: Sample> {
     channels_out: usize,
     /// How many frames the chain may add to its input's length (full-mode tails, delays).
     extra: u64,
+    /// What the stages delay a live (causal) stream by, in samples: linear-phase FIR (M-1)/2,
+    /// other FIR and recursive stages their group delay, `delay:` its frames, denoise its
+    /// frame latency.
+    stage_delay: f64,
+    /// The live block the latency line is quoted for, and the engines' delay at it.
+    live_block: usize,
+    live_engines: usize,
+    rate: Option<u32>,
+}
+
+/// The processing block of a live run without `--block`: 256 frames (5.3 ms at 48 kHz).
+pub const LIVE_BLOCK: usize = 256;
+
+/// Whether a run of `kernels` streams through direct sums (no latency) rather than FFT
+/// partitions, and the partitioning it would use, for engine block `block`.
+fn engine_plan(kernels: &Kernels, block: Option<usize>) -> (bool, Schedule) {
+    let schedule = schedule_for(kernels.len(), block);
+    // Short kernels: a direct sum is cheaper than any FFT partitioning, and has no latency.
+    // (True-stereo matrices always take the partitioned engine.)
+    let direct =
+        !matches!(kernels, Kernels::Matrix(_)) && direct_cost(kernels.len()) < schedule.cost_ns;
+    (direct, schedule)
+}
+
+/// The delay of a FIR kernel on a causal stream, in samples, and the frequency it is quoted
+/// at (`None`: the same at every frequency). A linear-phase kernel (symmetric or
+/// antisymmetric) delays every frequency by (M-1)/2; any other (minimum phase, a measured IR)
+/// by its group delay at 1 kHz, or at its response's peak when 1 kHz is 20 dB below it.
+pub fn fir_delay(k: &Kernels, rate: Option<u32>) -> (f64, Option<f64>) {
+    let h: &[f64] = match k {
+        Kernels::Shared(h) => h,
+        Kernels::PerChannel(hs) => hs.first().map_or(&[][..], |h| &h[..]),
+        Kernels::Matrix(m) => m
+            .first()
+            .and_then(|r| r.first())
+            .map_or(&[][..], |h| &h[..]),
+    };
+    let m = h.len();
+    if m == 0 {
+        return (0.0, None);
+    }
+    let scale = h.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let tol = scale * 1e-12;
+    let symmetric = (0..m / 2).all(|i| (h[i] - h[m - 1 - i]).abs() <= tol);
+    let anti = (0..m / 2).all(|i| (h[i] + h[m - 1 - i]).abs() <= tol);
+    if symmetric || anti {
+        return ((m - 1) as f64 / 2.0, None);
+    }
+    let r = rate.map_or(48_000.0, f64::from);
+    let at = |f: f64| {
+        let w = 2.0 * std::f64::consts::PI * f / r;
+        let (mut re, mut im, mut nre, mut nim) = (0.0, 0.0, 0.0, 0.0);
+        for (n, &v) in h.iter().enumerate() {
+            let (s, c) = (w * n as f64).sin_cos();
+            re += v * c;
+            im -= v * s;
+            nre += n as f64 * v * c;
+            nim -= n as f64 * v * s;
+        }
+        let mag2 = re * re + im * im;
+        let gd = if mag2 > 0.0 {
+            (nre * re + nim * im) / mag2
+        } else {
+            0.0
+        };
+        (mag2.sqrt(), gd)
+    };
+    let reference = 1000.0f64.min(r / 4.0);
+    let (mag, gd) = at(reference);
+    // The peak on a coarse log grid (a few hundred sums of M taps: setup, not per block).
+    let grid: Vec<f64> = (0..200)
+        .map(|i| 20.0 * (r / 2.0 / 20.0).powf(i as f64 / 199.0) * 0.999)
+        .collect();
+    let (peak_f, peak) = grid
+        .iter()
+        .map(|&f| (f, at(f).0))
+        .fold((reference, mag), |a, b| if b.1 > a.1 { b } else { a });
+    if mag >= peak / 10.0 {
+        (gd, Some(reference))
+    } else {
+        (at(peak_f).1, Some(peak_f))
+    }
 }
 
 /// Picks the engine's partitioning for a kernel of `len` taps.
@@ -173,6 +260,7 @@ fn cost(len: usize, block: Option<usize>) -> f64 {
 /// What the greedy fusion collects before engines are built.
 enum Group {
     Linear(Vec<LinearStage>, Kernels, usize),
+    Iir(Vec<IirStage>, usize),
     Nonlinear(NonlinearStage),
     Shift(String, u64),
     Upmix(usize),
@@ -216,6 +304,19 @@ impl<T: Sample> Chain<T> {
                     groups.push(Group::Shift(word.text.clone(), d));
                     continue;
                 }
+                Stage::Iir(r) => {
+                    // Causal recursive stages in a row become one cascade.
+                    if let Some(Group::Iir(run, ch)) = groups.last_mut()
+                        && *ch == channels
+                        && !r.zero_phase
+                        && run.iter().all(|s| !s.zero_phase)
+                    {
+                        run.push(r);
+                    } else {
+                        groups.push(Group::Iir(vec![r], channels));
+                    }
+                    continue;
+                }
                 Stage::Linear(l) => l,
             };
             extra = extra.saturating_add(stage.kernels.len() as u64);
@@ -239,10 +340,14 @@ impl<T: Sample> Chain<T> {
         }
         let mut steps = Vec::new();
         let mut explain = Vec::new();
+        let mut stage_delay = 0.0f64;
+        let live_block = ctx.block.unwrap_or(LIVE_BLOCK).max(1);
+        let mut live_engines = 0usize;
         for (i, group) in groups.into_iter().enumerate() {
             let run = i + 1;
             let (group, kernels, ch) = match group {
                 Group::Nonlinear(n) => {
+                    stage_delay += n.latency() as f64;
                     explain.push(format!("  {:<28} {}", n.word, n.describe));
                     explain.push(format!(
                         "run {run}: {} (not a convolution), latency {} samples{}",
@@ -254,6 +359,7 @@ impl<T: Sample> Chain<T> {
                     continue;
                 }
                 Group::Shift(word, d) => {
+                    stage_delay += d as f64;
                     explain.push(format!(
                         "run {run}: {word}: the stream shifted by {d} frames{} (silence first; no kernel)",
                         ms(d, ctx.rate)
@@ -264,6 +370,39 @@ impl<T: Sample> Chain<T> {
                 Group::Upmix(n) => {
                     explain.push(format!("run {run}: mono copied to {n} channels"));
                     steps.push(Step::Upmix(n));
+                    continue;
+                }
+                Group::Iir(stages, ch) => {
+                    let mut delay = 0.0;
+                    for s in &stages {
+                        let d = s.delay(ctx.rate);
+                        delay += d;
+                        stage_delay += d;
+                        explain.push(format!(
+                            "  {:<28} {:>3} section(s) {}  delay {d:.1} samples{} at {} Hz",
+                            s.word,
+                            s.sos.len(),
+                            if s.zero_phase { "zero-phase" } else { "causal" },
+                            ms_f(d, ctx.rate),
+                            s.reference_hz
+                        ));
+                    }
+                    let step = IirStep::new(stages, ch);
+                    explain.push(format!(
+                        "run {run}: {} as one cascade of {} second-order section(s) (recursive, f64 state){}",
+                        if step.stages().len() > 1 {
+                            format!("{} recursive stages", step.stages().len())
+                        } else {
+                            "a recursive stage".to_string()
+                        },
+                        step.sections().len(),
+                        if step.zero_phase() {
+                            ", forwards then backwards over the whole input (zero phase, offline only)".to_string()
+                        } else {
+                            format!(", delay {delay:.1} samples{}", ms_f(delay, ctx.rate))
+                        }
+                    ));
+                    steps.push(Step::Iir(step));
                     continue;
                 }
                 Group::Linear(g, k, ch) => (g, k, ch),
@@ -280,12 +419,12 @@ impl<T: Sample> Chain<T> {
                     ),
                 ));
             }
-            let schedule = schedule_for(kernels.len(), ctx.block);
+            let (direct, schedule) = engine_plan(&kernels, ctx.block);
             let engine_kernels = kernels.engine_kernels::<T>();
-            // Short kernels: a direct sum is cheaper than any FFT partitioning, and has no
-            // latency. (True-stereo matrices always take the partitioned engine.)
-            let direct = !matches!(kernels, Kernels::Matrix(_))
-                && direct_cost(kernels.len()) < schedule.cost_ns;
+            live_engines += match engine_plan(&kernels, Some(live_block)) {
+                (true, _) => 0,
+                (false, s) => s.segments.first().map_or(0, |g| g.block),
+            };
             let engine = if direct {
                 let per_channel: Vec<DirectFir<T>> = (0..ch)
                     .map(|c| DirectFir::new(&engine_kernels[c.min(engine_kernels.len() - 1)]))
@@ -309,8 +448,10 @@ impl<T: Sample> Chain<T> {
                     .collect()
             };
             for s in &group {
+                let (d, at) = fir_delay(&s.kernels, ctx.rate);
+                stage_delay += d;
                 explain.push(format!(
-                    "  {:<28} {:>8} taps  {:<4}  DC gain {}",
+                    "  {:<28} {:>8} taps  {:<4}  DC gain {}  delay {d:.1}{}{}",
                     s.word,
                     s.kernels.len(),
                     match s.mode {
@@ -318,7 +459,9 @@ impl<T: Sample> Chain<T> {
                         Mode::Same => "same",
                         Mode::Valid => "valid",
                     },
-                    describe_gain(&s.kernels)
+                    describe_gain(&s.kernels),
+                    ms_f(d, ctx.rate),
+                    at.map(|f| format!(" at {f:.0} Hz")).unwrap_or_default()
                 ));
             }
             let what = if group.len() > 1 {
@@ -344,6 +487,10 @@ impl<T: Sample> Chain<T> {
             channels_in: ctx.channels,
             channels_out: channels,
             extra,
+            stage_delay,
+            live_block,
+            live_engines,
+            rate: ctx.rate,
         })
     }
 
@@ -391,6 +538,8 @@ impl<T: Sample> Chain<T> {
                     }
                 }
                 Step::Shift(s) => delay += s.frames,
+                // Recursive stages have no finite impulse response: see `recursive()`.
+                Step::Iir(_) => {}
                 Step::Upmix(n) => {
                     // Every output channel sees the mono input through what came before.
                     total = total.map(|k| k.upmixed(*n));
@@ -418,6 +567,18 @@ impl<T: Sample> Chain<T> {
             }
         };
         Ok((h, delay))
+    }
+
+    /// The recursive steps' sections, in order, each with whether it runs zero-phase (their
+    /// responses multiply the one of [`Chain::impulse_response`]).
+    pub fn recursive(&self) -> Vec<(&[crate::conv::iir::Section], bool)> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Iir(r) => Some((r.sections(), r.zero_phase())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The first stage that is not linear (and so has no impulse response), if any.
@@ -450,6 +611,7 @@ impl<T: Sample> Chain<T> {
             .iter()
             .map(|r| match r {
                 Step::Linear(f) => f.stages().len(),
+                Step::Iir(r) => r.stages().len(),
                 Step::Nonlinear(_) | Step::Shift(_) => 1,
                 Step::Upmix(_) => 0,
             })
@@ -471,7 +633,30 @@ impl<T: Sample> Chain<T> {
         if self.steps.is_empty() {
             s.push_str("  (no stages: input copied to output)\n");
         }
+        let (total, line) = self.live_latency();
+        s.push_str(&format!(
+            "latency live: {total:.0} samples{} = {line}, plus the devices' periods and cushion\n",
+            ms_f(total, self.rate)
+        ));
         s
+    }
+
+    /// What the stages delay a live (causal) stream by, in samples (see `stage_delay`).
+    pub fn stage_delay(&self) -> f64 {
+        self.stage_delay
+    }
+
+    /// The chain's latency on a live stream at its live block: the block, the engines'
+    /// partition heads, and the stages' own delays; with the breakdown.
+    pub fn live_latency(&self) -> (f64, String) {
+        let total = (self.live_block + self.live_engines) as f64 + self.stage_delay;
+        (
+            total,
+            format!(
+                "block {} + engines {} + stage delays {:.1}",
+                self.live_block, self.live_engines, self.stage_delay
+            ),
+        )
     }
 
     /// Pushes a block through every step; `emit` gets whatever comes out (possibly several
@@ -494,6 +679,7 @@ impl<T: Sample> Chain<T> {
             let buf = &mut head_bufs[i];
             match &mut head[i] {
                 Step::Linear(f) => f.finish(buf),
+                Step::Iir(r) => r.finish(buf)?,
                 Step::Nonlinear(n) => n.finish(buf),
                 Step::Shift(_) | Step::Upmix(_) => continue,
             }
@@ -510,6 +696,7 @@ impl<T: Sample> Chain<T> {
         for step in &mut self.steps {
             match step {
                 Step::Linear(f) => f.reset(),
+                Step::Iir(r) => r.reset(),
                 Step::Nonlinear(n) => n.reset(),
                 Step::Shift(s) => s.reset(),
                 Step::Upmix(_) => {}
@@ -537,6 +724,7 @@ impl<T: Sample> Chain<T> {
         for step in self.steps {
             engines.push(match step {
                 Step::Linear(run) => run.into_engine(),
+                Step::Iir(r) => Filter::Iir(r.into_cascade()?),
                 Step::Nonlinear(n) => {
                     let mut p = n.into_processor();
                     p.reserve(block.max(1));
@@ -579,6 +767,7 @@ fn run_steps<T: Sample>(
     };
     match first {
         Step::Linear(f) => f.process(block, buf),
+        Step::Iir(r) => r.process(block, buf)?,
         Step::Nonlinear(n) => n.process(block, buf),
         Step::Shift(s) => {
             while let Some(n) = s.next_silence(frames) {
@@ -606,6 +795,12 @@ fn run_steps<T: Sample>(
         return Ok(());
     }
     run_steps(rest, rest_bufs, buf, emit)
+}
+
+/// " (1.250 ms)" for a fractional delay of `frames` at `rate`, or nothing without a rate.
+fn ms_f(frames: f64, rate: Option<u32>) -> String {
+    rate.map(|r| format!(" ({:.3} ms)", frames * 1e3 / f64::from(r)))
+        .unwrap_or_default()
 }
 
 /// " (12.500 ms)" for `frames` at `rate`, or nothing without a rate.

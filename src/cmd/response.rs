@@ -57,6 +57,10 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     let freqs = response::log_frequencies(rate, args.points);
     let mut points = response::evaluate(&h, rate, &freqs);
     response::delay(&mut points, delay, rate);
+    let recursive = chain.recursive();
+    for (sos, zero_phase) in &recursive {
+        response::recursive(&mut points, sos, *zero_phase, rate);
+    }
     if args.csv {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut text = String::from("frequency_hz,magnitude_db,phase_deg\n");
@@ -78,10 +82,14 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
     } else {
         let stages: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
         format!(
-            "response of {} at {} Hz ({} taps{})",
+            "response of {} at {} Hz ({} taps{}{})",
             stages.join(" "),
             args.rate,
             h.len(),
+            match recursive.iter().map(|(s, _)| s.len()).sum::<usize>() {
+                0 => String::new(),
+                n => format!(" and {n} recursive sections"),
+            },
             if delay > 0 {
                 format!(", delayed {delay} samples")
             } else {

@@ -6,6 +6,8 @@
 //! * [`boundary`]: `np.pad`-style signal extension.
 //! * [`direct`]: time-domain sums (the oracle, and the fast path for short kernels).
 //! * [`fft`]: FFT and overlap-add convolution with a cost-modelled transform length.
+//! * [`iir`]: second-order-section cascades (scipy's sosfilt, sosfiltfilt, responses).
+//! * [`minphase`]: the minimum-phase kernel with a kernel's own magnitude.
 //! * [`multichannel`]: shared, per-channel and true-stereo kernels over planar channels.
 //! * [`nd`]: 2-D/3-D convolution with scipy.signal / scipy.ndimage semantics.
 //! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
@@ -19,6 +21,8 @@ pub mod cost;
 pub mod direct;
 pub mod fft;
 pub mod fir;
+pub mod iir;
+pub mod minphase;
 pub mod mode;
 pub mod multichannel;
 pub mod named;

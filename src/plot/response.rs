@@ -94,6 +94,42 @@ pub fn delay(points: &mut [Point], frames: u64, rate: f64) {
     }
 }
 
+/// Multiplies a response by a recursive cascade's exact one (evaluated from its sections, not
+/// from a truncated impulse response): magnitudes add in dB, phases and group delays add. A
+/// zero-phase cascade (run forwards and backwards) contributes its magnitude twice and no
+/// phase.
+pub fn recursive(
+    points: &mut [Point],
+    sos: &[crate::conv::iir::Section],
+    zero_phase: bool,
+    rate: f64,
+) {
+    for p in points {
+        let w = 2.0 * std::f64::consts::PI * p.hz / rate;
+        let h = crate::conv::iir::response(sos, w);
+        let mag2 = h.norm_sqr();
+        let db = if mag2 > 0.0 {
+            10.0 * mag2.log10()
+        } else {
+            -400.0
+        };
+        if zero_phase {
+            p.magnitude_db += 2.0 * db;
+            continue;
+        }
+        p.magnitude_db += db;
+        let mut phase = p.phase_deg + h.arg().to_degrees();
+        while phase <= -180.0 {
+            phase += 360.0;
+        }
+        while phase > 180.0 {
+            phase -= 360.0;
+        }
+        p.phase_deg = phase;
+        p.group_delay += crate::conv::iir::group_delay(sos, w);
+    }
+}
+
 /// `(Re H, Im H, Re N, Im N)` at normalized frequency `f` (cycles per sample), with `N` the
 /// transform of `n h[n]`. The phasor is recomputed exactly every 256 taps so rounding cannot
 /// build up over long kernels.

@@ -26,6 +26,8 @@ mod denoise;
 pub mod design;
 mod fir;
 mod gain_delay;
+mod iir;
+pub mod iir_design;
 mod registry;
 pub mod spec;
 pub mod units;

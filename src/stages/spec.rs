@@ -76,6 +76,22 @@ impl<'a> Spec<'a> {
         }
     }
 
+    /// The same word without option `key` (for a wrapper that handles it itself).
+    pub fn without(&self, key: &str) -> Spec<'a> {
+        Spec {
+            text: self.text,
+            name: self.name,
+            args: self.args.clone(),
+            opts: self
+                .opts
+                .iter()
+                .filter(|(k, _)| *k != key)
+                .copied()
+                .collect(),
+            origin: self.origin,
+        }
+    }
+
     /// An error about this word.
     pub fn err(&self, msg: impl std::fmt::Display) -> Error {
         bad_stage(self.text, msg)

@@ -37,6 +37,20 @@ fn read_f32(path: &Path) -> Vec<f32> {
 /// One live run of `seconds` of noise through `stages` at `block`; returns the measured
 /// latency (frames from the mic sink to the speaker sink) and the max block time (% of period).
 fn live_run(stages: &[&str], block: usize, seconds: f64, tol: f32, seed: u64) -> (usize, f64) {
+    let (latency, max_pct, _) = live_run_at(stages, block, 100, seconds, tol, seed);
+    (latency, max_pct)
+}
+
+/// [`live_run`] with a cushion of `cushion_ms`; also returns the start-up line's latency
+/// (total samples, and the stages' part of it).
+fn live_run_at(
+    stages: &[&str],
+    block: usize,
+    cushion_ms: u32,
+    seconds: f64,
+    tol: f32,
+    seed: u64,
+) -> (usize, f64, (f64, f64)) {
     let bin = env!("CARGO_BIN_EXE_convoy");
     let dir = tempfile::TempDir::new().unwrap();
     let w = dir.path();
@@ -63,7 +77,13 @@ fn live_run(stages: &[&str], block: usize, seconds: f64, tol: f32, seed: u64) ->
             "--channels",
             "1",
         ])
-        .args(["--block", &block.to_string(), "--latency", "100", "--stats"])
+        .args([
+            "--block",
+            &block.to_string(),
+            "--latency",
+            &cushion_ms.to_string(),
+            "--stats",
+        ])
         .args(["--duration", &format!("{}s", seconds + 2.0)])
         .args(&stages)
         .output()
@@ -87,7 +107,21 @@ fn live_run(stages: &[&str], block: usize, seconds: f64, tol: f32, seed: u64) ->
     let src = w.join("mic.wav");
     write_wav(&src, got);
     let reference = w.join("ref.wav");
-    let full: Vec<String> = stages.iter().map(|s| format!("{s},mode=full")).collect();
+    // Live, every FIR stage runs causally (mode=full); gains and recursive stages have no
+    // modes to set.
+    let full: Vec<String> = stages
+        .iter()
+        .map(|s| {
+            let name = s.split([':', ',']).next().unwrap_or("");
+            if ["gain", "butter", "peq", "notch", "lowshelf", "highshelf"].contains(&name)
+                || s.contains("phase=minimum")
+            {
+                s.to_string()
+            } else {
+                format!("{s},mode=full")
+            }
+        })
+        .collect();
     let st = Command::new(bin)
         .args([
             "run",
@@ -154,7 +188,23 @@ fn live_run(stages: &[&str], block: usize, seconds: f64, tol: f32, seed: u64) ->
         r.len(),
         latency as f64 * 1e3 / RATE as f64
     );
-    (latency, max_pct)
+    // "latency 36.7 ms (1760 samples = ... + stage delays 0.0)"
+    let line = log
+        .lines()
+        .find(|l| l.contains("; latency "))
+        .expect("the start-up line gives the latency");
+    let total: f64 = line
+        .split('(')
+        .nth(1)
+        .and_then(|t| t.split(" samples").next())
+        .and_then(|t| t.parse().ok())
+        .expect("latency samples");
+    let stage: f64 = line
+        .rsplit("stage delays ")
+        .next()
+        .and_then(|t| t.trim_end_matches(')').parse().ok())
+        .expect("stage delays");
+    (latency, max_pct, (total, stage))
 }
 
 fn runs() -> usize {
@@ -206,6 +256,40 @@ fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
         "live: 2^16 taps at block 64: worst max block time {worst} % over {} run(s)",
         runs()
     );
+}
+
+/// Issue 16: the latency the start-up line prints is what the speaker shows. Measured: where
+/// the chain's offline output of what the mic carried lines up in the speaker recording, plus
+/// the stages' own delay (the offline reference already contains it). Through PulseAudio the
+/// device path moves in 10 ms steps from run to run and by up to a capture period, so the
+/// bound is 12 ms; what it guards is the class of error the issue found (a linear-phase
+/// high-pass's 69 ms left out of the figure).
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn the_printed_latency_is_what_the_speaker_shows() {
+    let _alone = one_at_a_time();
+    for (i, chain) in [
+        "gain:1",
+        "highpass:80",
+        "highpass:80,phase=minimum",
+        "butter:highpass,80",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (path, _, (total, stage)) = live_run_at(&[chain], 64, 30, 1.5, 1e-5, 40 + i as u64);
+        let measured = path as f64 + stage;
+        let off_ms = (measured - total) * 1e3 / RATE as f64;
+        eprintln!(
+            "live latency {chain}: printed {:.1} ms, measured {:.1} ms",
+            total * 1e3 / RATE as f64,
+            measured * 1e3 / RATE as f64
+        );
+        assert!(
+            off_ms.abs() < 12.0,
+            "{chain}: printed {total} samples, measured {measured} ({off_ms:+.1} ms)"
+        );
+    }
 }
 
 #[test]

@@ -633,9 +633,22 @@ impl<T: Sample> Chain<T> {
         if self.steps.is_empty() {
             s.push_str("  (no stages: input copied to output)\n");
         }
-        let (total, line) = self.live_latency();
+        let (total, line) = self.live_latency(0, 0);
         s.push_str(&format!(
             "latency live: {total:.0} samples{} = {line}, plus the devices' periods and cushion\n",
+            ms_f(total, self.rate)
+        ));
+        s
+    }
+
+    /// The `--explain` text of a live run whose capture period is `input_period` frames (0:
+    /// not a device) and whose playback cushion is `cushion` frames.
+    pub fn explain_live(&self, input_period: usize, cushion: usize) -> String {
+        let mut s = self.explain();
+        s.truncate(s.trim_end().rfind('\n').map_or(0, |i| i + 1));
+        let (total, line) = self.live_latency(input_period, cushion);
+        s.push_str(&format!(
+            "latency live: {total:.0} samples{} = {line}\n",
             ms_f(total, self.rate)
         ));
         s
@@ -646,17 +659,28 @@ impl<T: Sample> Chain<T> {
         self.stage_delay
     }
 
-    /// The chain's latency on a live stream at its live block: the block, the engines'
-    /// partition heads, and the stages' own delays; with the breakdown.
-    pub fn live_latency(&self) -> (f64, String) {
-        let total = (self.live_block + self.live_engines) as f64 + self.stage_delay;
-        (
-            total,
-            format!(
-                "block {} + engines {} + stage delays {:.1}",
-                self.live_block, self.live_engines, self.stage_delay
-            ),
-        )
+    /// The latency of this chain on a live stream at its live block, from the moment a sample
+    /// is captured to the moment it is played, in samples, with its breakdown: the playback
+    /// cushion, the age of the audio when it reaches the chain (half a capture period on
+    /// average, or the block when the block is longer), the engines' partition heads, and the
+    /// stages' own delays. The playback period does not add (the cushion fills it). Through
+    /// PulseAudio the measured figure lies within half a capture period of this, plus the
+    /// server's own 10 ms steps (see the README).
+    pub fn live_latency(&self, input_period: usize, cushion: usize) -> (f64, String) {
+        let age = (input_period / 2).max(self.live_block);
+        let total = (cushion + age + self.live_engines) as f64 + self.stage_delay;
+        let mut parts = Vec::new();
+        if cushion > 0 {
+            parts.push(format!("cushion {cushion}"));
+        }
+        parts.push(if input_period / 2 > self.live_block {
+            format!("half the capture period {}", input_period / 2)
+        } else {
+            format!("block {}", self.live_block)
+        });
+        parts.push(format!("engines {}", self.live_engines));
+        parts.push(format!("stage delays {:.1}", self.stage_delay));
+        (total, parts.join(" + "))
     }
 
     /// Pushes a block through every step; `emit` gets whatever comes out (possibly several

@@ -62,10 +62,15 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
     let mut report = Vec::new();
 
     // The input decides the rate and the channels.
+    let mut input_period = 0;
     let (input, rate, channels, wav_format): (Box<dyn Input<f32>>, u32, usize, _) = match mic {
         Some(name) => {
-            let dev = DeviceInput::open(&host, name, args.rate, args.channels, period, block)?;
+            let mut dev = DeviceInput::open(&host, name, args.rate, args.channels, period, block)?;
+            if speakers.is_some() {
+                dev.play_live();
+            }
             report.push(dev.report.clone());
+            input_period = dev.period as usize;
             let (rate, ch) = (dev.rate, Input::channels(&dev));
             (Box::new(dev), rate, ch, None)
         }
@@ -94,14 +99,16 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
         block: Some(block),
     };
     let chain = f32::build_chain(words, &ctx)?;
+    let cushion = (args.latency * 1e-3 * f64::from(rate)).round() as usize;
+    let played = if speakers.is_some() { cushion } else { 0 };
     if args.explain {
-        print!("{}", chain.explain());
+        print!("{}", chain.explain_live(input_period, played));
         return Ok(());
     }
+    let (total, breakdown) = chain.live_latency(input_period, played);
     let out_channels = chain.channels_out();
     inputs.extend(chain.inputs.iter().cloned());
     notes(args, &chain);
-    let cushion = (args.latency * 1e-3 * f64::from(rate)).round() as usize;
 
     // The output: speakers at the chain's rate, or a file or pipe.
     let (output, runner): (Box<dyn Output<f32>>, Runner<f32>) = match speakers {
@@ -122,23 +129,14 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
             (f32::file_output(sink)?, Runner::Exact(chain))
         }
     };
-    let latency = match &runner {
-        Runner::Causal(c) => c.latency(),
-        Runner::Exact(_) => 0,
-    };
     let period_ns = block as f64 * 1e9 / f64::from(rate);
     if !args.quiet {
         for line in &report {
             eprintln!("convoy: {line}");
         }
-        let in_period = if mic.is_some() { period as usize } else { 0 };
-        let total = in_period + block + latency + if speakers.is_some() { cushion } else { 0 };
-        let ms = |f: usize| f as f64 * 1e3 / f64::from(rate);
         eprintln!(
-            "convoy: block {block} frames, chain latency {latency} samples ({:.2} ms), ring cushion {:.1} ms; expected latency about {:.1} ms plus the output period",
-            ms(latency),
-            ms(cushion),
-            ms(total),
+            "convoy: block {block} frames; latency {:.1} ms ({total:.0} samples = {breakdown})",
+            total * 1e3 / f64::from(rate),
         );
     }
     let ctl = Arc::new(Control::default());

@@ -497,12 +497,12 @@ impl<T: Sample> Job<T> {
     /// output was drained and may be kept.
     fn drive(&mut self) -> Result<Option<Error>> {
         let live_in = self.input.is_device();
-        // The microphone first: starting a stream can take a while through a sound server,
-        // and playback started first would spend that time out of its cushion.
+        // The microphone first, and playback only once its first audio is here: starting a
+        // capture can take a while through a sound server, and playback started earlier
+        // would spend that time out of its cushion (the latency would then depend on how
+        // long the capture took to start).
         self.input.start()?;
-        if live_in {
-            self.output.prime()?;
-        }
+        let mut primed = !live_in;
         let channels = self.input.channels();
         let mut block = Block::new(channels, self.read_frames);
         let (mut scratch_in, mut scratch_out) = match &self.runner {
@@ -531,6 +531,10 @@ impl<T: Sample> Job<T> {
             };
             if n == 0 {
                 break;
+            }
+            if !primed {
+                self.output.prime()?;
+                primed = true;
             }
             consumed += n as u64;
             self.ctl.frames_in.store(consumed, Ordering::Relaxed);

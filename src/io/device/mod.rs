@@ -137,10 +137,16 @@ pub struct DeviceInput {
     stopped: bool,
     /// Overruns counted up to the end of the input (a paused capture may count more).
     final_xruns: Option<u64>,
+    /// How far the capture is in its start.
+    settling: Settling,
+    /// Drop audio the backend held from before the start (see [`DeviceInput::play_live`]).
+    fresh_only: bool,
     /// `input 'hw:0': 2 ch f32 48000 Hz, period 256 frames`.
     pub report: String,
     /// The rate the device runs at.
     pub rate: u32,
+    /// The period (frames per callback) the backend granted.
+    pub period: u32,
 }
 
 impl DeviceInput {
@@ -186,9 +192,75 @@ impl DeviceInput {
             nap: Duration::from_secs_f64(block.max(1) as f64 / f64::from(rate) / 4.0),
             stopped: false,
             final_xruns: None,
+            settling: Settling::Before,
+            fresh_only: false,
             rate,
+            period: got_period,
         })
     }
+}
+
+impl DeviceInput {
+    /// The capture feeds speakers: the latency is what counts, so audio a sound server held
+    /// from before the start is dropped instead of delaying everything after it by its length.
+    /// (A recording keeps every frame the device gave, as before.)
+    pub fn play_live(&mut self) {
+        self.fresh_only = true;
+    }
+}
+
+/// How long after the start a capture is watched for a backlog.
+const SETTLE: Duration = Duration::from_millis(300);
+
+impl DeviceInput {
+    /// In the first moments after the start, a sound server may hand over audio it buffered
+    /// before (PulseAudio's ALSA plugin: up to its whole buffer, a different amount every
+    /// run), and played, that backlog would add its length to the latency for the whole run.
+    /// So at the first read only the newest period (or `want` frames, if more) is kept, and
+    /// for [`SETTLE`] after it no more than real time's worth (plus a period) may arrive:
+    /// the excess is dropped from the front.
+    fn drop_backlog(&mut self, want: usize) {
+        if !self.fresh_only {
+            return;
+        }
+        let dch = self.dev_channels;
+        let pushed = self.counters.frames.load(Ordering::Relaxed);
+        match self.settling {
+            Settling::Before => {
+                let occupied = self.ring.occupied_len() / dch;
+                let keep = (self.period as usize).max(want).min(occupied);
+                self.ring.skip((occupied - keep) * dch);
+                self.settling = Settling::From(Instant::now(), pushed - keep as u64);
+            }
+            Settling::From(at, from) => {
+                let elapsed = at.elapsed();
+                if elapsed > SETTLE {
+                    self.settling = Settling::Done;
+                    return;
+                }
+                let came = pushed - from;
+                let possible = (elapsed.as_secs_f64() * f64::from(self.rate)).ceil() as u64
+                    + u64::from(self.period);
+                if came > possible {
+                    let excess = ((came - possible) as usize).min(self.ring.occupied_len() / dch);
+                    self.ring.skip(excess * dch);
+                    self.settling = Settling::From(at, from + excess as u64);
+                }
+            }
+            Settling::Done => {}
+        }
+    }
+}
+
+/// Where a capture is in its start (see [`DeviceInput::drop_backlog`]).
+#[derive(Clone, Copy)]
+enum Settling {
+    /// No audio read yet.
+    Before,
+    /// Audio read since this moment, when this many frames had arrived (the kept ones not
+    /// counted).
+    From(Instant, u64),
+    Done,
 }
 
 impl Input<f32> for DeviceInput {
@@ -201,6 +273,14 @@ impl Input<f32> for DeviceInput {
             s.play()
                 .map_err(|e| Error::Device(format!("cannot start the audio stream: {e}")))?;
         }
+        // Audio captured before now (a backend may run the stream from the moment it is
+        // built, while the chain was still being designed) is stale: played, it would add
+        // its length to the latency for the whole run.
+        if self.fresh_only {
+            let stale = self.ring.occupied_len();
+            self.ring.skip(stale);
+        }
+        self.settling = Settling::Before;
         self.progress = Progress::new();
         Ok(())
     }
@@ -223,7 +303,11 @@ impl Input<f32> for DeviceInput {
         if self.stopped {
             return Ok(0);
         }
+        self.drop_backlog(want);
         let got = self.ring.pop_slice(&mut self.scratch[..want * dch]) / dch;
+        if got == 0 {
+            return self.read(block, max, ctl);
+        }
         block.resize(self.channels, got);
         for i in 0..got {
             streams::remix(

@@ -7,10 +7,9 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
 use common::cmd as convoy;
-use common::{read_wav, write_wav};
+use common::{numbers, read_text, read_wav, response_rows, write_text, write_wav};
 use convoy::Block;
 use convoy::chain::{Chain, Context};
 use tempfile::TempDir;
@@ -19,14 +18,6 @@ struct Case {
     word: String,
     causal: Vec<f64>,
     zero: Vec<f64>,
-}
-
-fn numbers(line: &str, key: &str) -> Vec<f64> {
-    line.strip_prefix(key)
-        .unwrap_or_else(|| panic!("expected '{key}'"))
-        .split_whitespace()
-        .map(|v| v.parse().unwrap())
-        .collect()
 }
 
 fn fixtures() -> (Vec<f64>, Vec<Case>) {
@@ -49,19 +40,6 @@ fn fixtures() -> (Vec<f64>, Vec<Case>) {
     }
     assert!(cases.len() >= 18, "fixtures");
     (x, cases)
-}
-
-fn write_text(path: &Path, x: &[f64]) {
-    let text: String = x.iter().map(|v| format!("{v:?}\n")).collect();
-    fs::write(path, text).unwrap();
-}
-
-fn read_text(path: &Path) -> Vec<f64> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect()
 }
 
 /// Largest difference over the reference's peak.
@@ -330,36 +308,14 @@ fn a_scipy_sos_file_runs_as_scipy_runs_it() {
     assert!(e < 1e-9, "sos file: {e:e}");
 }
 
-/// `convoy response --csv` rows: (Hz, dB, degrees).
-fn response(words: &[&str]) -> Vec<(f64, f64, f64)> {
-    let run = convoy()
-        .args(["response", "--rate", "48000", "--csv", "--points", "300"])
-        .args(words)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let v: Vec<f64> = l.split(',').map(|t| t.parse().unwrap()).collect();
-            (v[0], v[1], v[2])
-        })
-        .collect()
-}
-
 #[test]
 fn the_response_of_a_recursive_stage_is_its_exact_one() {
     // A bilinear Butterworth high-pass: |H|^2 = 1 / (1 + (tan(wc/2) / tan(w/2))^(2N)).
     let (rate, fc, order) = (48_000.0f64, 80.0f64, 4);
     let t = |f: f64| (std::f64::consts::PI * f / rate).tan();
     let want = |f: f64| -10.0 * (1.0 + (t(fc) / t(f)).powi(2 * order)).log10();
-    let causal = response(&["butter:highpass,80"]);
-    let zero = response(&["butter:highpass,80,mode=zero-phase"]);
+    let causal = response_rows(300, &["butter:highpass,80"]);
+    let zero = response_rows(300, &["butter:highpass,80,mode=zero-phase"]);
     for ((f, db, _), (_, db2, deg2)) in causal.iter().zip(&zero) {
         if want(*f) > -200.0 && *f < 23_000.0 {
             assert!((db - want(*f)).abs() < 1e-6, "{f} Hz: {db} vs {}", want(*f));
@@ -368,7 +324,7 @@ fn the_response_of_a_recursive_stage_is_its_exact_one() {
         }
     }
     // A peaking EQ is +6 dB at its centre, in a chain with a FIR smoother after it.
-    let rows = response(&["peq:1k,gain=6,q=1"]);
+    let rows = response_rows(300, &["peq:1k,gain=6,q=1"]);
     let near = rows
         .iter()
         .min_by(|a, b| (a.0 - 1000.0).abs().total_cmp(&(b.0 - 1000.0).abs()))

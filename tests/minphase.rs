@@ -6,30 +6,16 @@
 mod common;
 
 use common::cmd as convoy;
-use common::{Rng, write_wav};
-use tempfile::TempDir;
+use common::{Rng, response_rows, write_wav};
 
+/// (Hz, dB) of a stage.
 fn response(word: &str) -> Vec<(f64, f64)> {
-    let run = convoy()
-        .args([
-            "response", "--rate", "48000", "--csv", "--points", "3000", word,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{word}: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let v: Vec<f64> = l.split(',').map(|t| t.parse().unwrap()).collect();
-            (v[0], v[1])
-        })
+    response_rows(3000, &[word])
+        .into_iter()
+        .map(|(f, db, _)| (f, db))
         .collect()
 }
+use tempfile::TempDir;
 
 /// The stage's kernel: an impulse through it (mode=full for the linear one).
 fn kernel(word: &str) -> Vec<f64> {

@@ -39,6 +39,7 @@ pub mod kernels;
 pub mod live;
 pub mod nonlinear;
 pub mod steps;
+pub mod whole;
 
 use std::path::PathBuf;
 
@@ -53,6 +54,7 @@ pub use fused::{Filter, FusedStage, LinearStage};
 pub use iir::{IirStage, IirStep};
 pub use kernels::Kernels;
 pub use nonlinear::NonlinearStage;
+pub use whole::{Edges, WholeStage, WholeStep};
 
 /// The most taps any stage, or any fused run of stages, may have: 2^22 (87 s at 48 kHz; the
 /// kernel, its spectra and the delay line take ~100 MB per channel). Refused before anything
@@ -114,6 +116,7 @@ pub struct Context {
 enum Step<T: Sample> {
     Linear(FusedStage<T>),
     Iir(IirStep),
+    Whole(WholeStep),
     Nonlinear(NonlinearStage),
     Shift(steps::Shift),
     Upmix(usize),
@@ -124,6 +127,8 @@ pub enum Stage {
     Linear(LinearStage),
     /// A recursive filter (second-order sections).
     Iir(IirStage),
+    /// A FIR stage whose edges need the whole signal (offline).
+    Whole(WholeStage),
     Nonlinear(NonlinearStage),
     /// A delay of this many frames.
     Delay(u64),
@@ -166,6 +171,38 @@ fn engine_plan(kernels: &Kernels, block: Option<usize>) -> (bool, Schedule) {
     let direct =
         !matches!(kernels, Kernels::Matrix(_)) && direct_cost(kernels.len()) < schedule.cost_ns;
     (direct, schedule)
+}
+
+/// The streaming engine for `kernels` on `ch` channels at engine block `block`: direct sums
+/// or FFT partitions, whichever the cost model prefers; with the choice and the partitioning.
+fn causal_filter<T: Sample>(
+    kernels: &Kernels,
+    ch: usize,
+    block: Option<usize>,
+) -> Result<(Filter<T>, bool, Schedule)> {
+    let (direct, schedule) = engine_plan(kernels, block);
+    let engine_kernels = kernels.engine_kernels::<T>();
+    let engine = if direct {
+        let per_channel: Vec<DirectFir<T>> = (0..ch)
+            .map(|c| DirectFir::new(&engine_kernels[c.min(engine_kernels.len() - 1)]))
+            .collect::<Result<_>>()?;
+        Filter::Direct(per_channel)
+    } else if engine_kernels.len() == 1 {
+        let pk = PartitionedKernel::with_schedule(&engine_kernels[0], &schedule)?;
+        Filter::Partitioned(MultiConvolver::shared(&pk, ch))
+    } else {
+        let refs: Vec<&[T]> = engine_kernels.iter().map(|k| &k[..]).collect();
+        Filter::Partitioned(MultiConvolver::with_schedule(&refs, ch, &schedule)?)
+    };
+    Ok((engine, direct, schedule))
+}
+
+/// The partition head (its latency) of `kernels`' engine at live block `block`.
+fn live_head(kernels: &Kernels, block: usize) -> usize {
+    match engine_plan(kernels, Some(block)) {
+        (true, _) => 0,
+        (false, s) => s.segments.first().map_or(0, |g| g.block),
+    }
 }
 
 /// The delay of a FIR kernel on a causal stream, in samples, and the frequency it is quoted
@@ -261,6 +298,7 @@ fn cost(len: usize, block: Option<usize>) -> f64 {
 enum Group {
     Linear(Vec<LinearStage>, Kernels, usize),
     Iir(Vec<IirStage>, usize),
+    Whole(WholeStage, usize),
     Nonlinear(NonlinearStage),
     Shift(String, u64),
     Upmix(usize),
@@ -302,6 +340,10 @@ impl<T: Sample> Chain<T> {
                 Stage::Delay(d) => {
                     extra = extra.saturating_add(d);
                     groups.push(Group::Shift(word.text.clone(), d));
+                    continue;
+                }
+                Stage::Whole(w) => {
+                    groups.push(Group::Whole(w, channels));
                     continue;
                 }
                 Stage::Iir(r) => {
@@ -372,6 +414,29 @@ impl<T: Sample> Chain<T> {
                     steps.push(Step::Upmix(n));
                     continue;
                 }
+                Group::Whole(w, ch) => {
+                    let (d, at) = fir_delay(&w.kernels, ctx.rate);
+                    stage_delay += d;
+                    live_engines += live_head(&w.kernels, live_block);
+                    explain.push(format!(
+                        "  {:<28} {:>8} taps  same  DC gain {}  delay {d:.1}{}{}",
+                        w.word,
+                        w.kernels.len(),
+                        describe_gain(&w.kernels),
+                        ms_f(d, ctx.rate),
+                        at.map(|f| format!(" at {f:.0} Hz")).unwrap_or_default()
+                    ));
+                    explain.push(format!(
+                        "run {run}: {} over the whole input ({}; live, the stream runs causally: its front extended by silence)",
+                        w.word,
+                        match w.edges {
+                            Edges::Extend(b) => format!("edges extended as np.pad's '{}'", b.name()),
+                            Edges::Interp { .. } => "edges fitted by polynomials, as savgol_filter's mode='interp'".to_string(),
+                        }
+                    ));
+                    steps.push(Step::Whole(WholeStep::new(w, ch)));
+                    continue;
+                }
                 Group::Iir(stages, ch) => {
                     let mut delay = 0.0;
                     for s in &stages {
@@ -419,24 +484,8 @@ impl<T: Sample> Chain<T> {
                     ),
                 ));
             }
-            let (direct, schedule) = engine_plan(&kernels, ctx.block);
-            let engine_kernels = kernels.engine_kernels::<T>();
-            live_engines += match engine_plan(&kernels, Some(live_block)) {
-                (true, _) => 0,
-                (false, s) => s.segments.first().map_or(0, |g| g.block),
-            };
-            let engine = if direct {
-                let per_channel: Vec<DirectFir<T>> = (0..ch)
-                    .map(|c| DirectFir::new(&engine_kernels[c.min(engine_kernels.len() - 1)]))
-                    .collect::<Result<_>>()?;
-                Filter::Direct(per_channel)
-            } else if engine_kernels.len() == 1 {
-                let pk = PartitionedKernel::with_schedule(&engine_kernels[0], &schedule)?;
-                Filter::Partitioned(MultiConvolver::shared(&pk, ch))
-            } else {
-                let refs: Vec<&[T]> = engine_kernels.iter().map(|k| &k[..]).collect();
-                Filter::Partitioned(MultiConvolver::with_schedule(&refs, ch, &schedule)?)
-            };
+            live_engines += live_head(&kernels, live_block);
+            let (engine, direct, schedule) = causal_filter(&kernels, ch, ctx.block)?;
             let latency = engine.latency();
             let parts: Vec<String> = if direct {
                 vec!["direct (time domain)".to_string()]
@@ -540,6 +589,13 @@ impl<T: Sample> Chain<T> {
                 Step::Shift(s) => delay += s.frames,
                 // Recursive stages have no finite impulse response: see `recursive()`.
                 Step::Iir(_) => {}
+                Step::Whole(w) => {
+                    let k = &w.stage.kernels;
+                    total = Some(match total {
+                        None => k.clone(),
+                        Some(t) => k.after(&t, channels)?,
+                    });
+                }
                 Step::Upmix(n) => {
                     // Every output channel sees the mono input through what came before.
                     total = total.map(|k| k.upmixed(*n));
@@ -612,6 +668,7 @@ impl<T: Sample> Chain<T> {
             .map(|r| match r {
                 Step::Linear(f) => f.stages().len(),
                 Step::Iir(r) => r.stages().len(),
+                Step::Whole(_) => 1,
                 Step::Nonlinear(_) | Step::Shift(_) => 1,
                 Step::Upmix(_) => 0,
             })
@@ -704,6 +761,7 @@ impl<T: Sample> Chain<T> {
             match &mut head[i] {
                 Step::Linear(f) => f.finish(buf),
                 Step::Iir(r) => r.finish(buf)?,
+                Step::Whole(w) => w.finish(buf)?,
                 Step::Nonlinear(n) => n.finish(buf),
                 Step::Shift(_) | Step::Upmix(_) => continue,
             }
@@ -721,6 +779,7 @@ impl<T: Sample> Chain<T> {
             match step {
                 Step::Linear(f) => f.reset(),
                 Step::Iir(r) => r.reset(),
+                Step::Whole(w) => w.reset(),
                 Step::Nonlinear(n) => n.reset(),
                 Step::Shift(s) => s.reset(),
                 Step::Upmix(_) => {}
@@ -749,6 +808,7 @@ impl<T: Sample> Chain<T> {
             engines.push(match step {
                 Step::Linear(run) => run.into_engine(),
                 Step::Iir(r) => Filter::Iir(r.into_cascade()?),
+                Step::Whole(w) => causal_filter(&w.stage.kernels, channels, Some(block))?.0,
                 Step::Nonlinear(n) => {
                     let mut p = n.into_processor();
                     p.reserve(block.max(1));
@@ -792,6 +852,7 @@ fn run_steps<T: Sample>(
     match first {
         Step::Linear(f) => f.process(block, buf),
         Step::Iir(r) => r.process(block, buf)?,
+        Step::Whole(w) => w.process(block, buf)?,
         Step::Nonlinear(n) => n.process(block, buf),
         Step::Shift(s) => {
             while let Some(n) = s.next_silence(frames) {

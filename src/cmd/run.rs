@@ -72,6 +72,26 @@ fn offline<T: Precision>(
     inputs.extend(chain.inputs.iter().cloned());
     let plan = plan_output(args, &source.info, &inputs)?;
     notes(args, &chain);
+    if source.info.rate.is_none() && !args.quiet {
+        // Text and raw input carry no rate: say where one was assumed rather than assume it
+        // silently (stages that need it already refuse without --rate).
+        let mut uses = Vec::new();
+        if plan.format == convoy::io::WireFormat::Wav {
+            uses.push("the WAV header");
+        }
+        if args.duration.is_some() {
+            uses.push("--duration");
+        }
+        if args.plot.is_some() {
+            uses.push("the picture's time axis");
+        }
+        if !uses.is_empty() {
+            eprintln!(
+                "convoy: the input does not say its rate: 48000 Hz assumed for {} (give --rate)",
+                uses.join(", ")
+            );
+        }
+    }
     let max_frames = duration_frames(args, rate)?;
     let expected = source
         .info

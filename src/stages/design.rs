@@ -90,6 +90,38 @@ pub fn gaussian_taps(sigma: f64) -> usize {
 /// work and O(window) memory, and far better conditioned than the normal equations of a
 /// Vandermonde matrix.
 pub fn savitzky_golay(window: usize, order: usize) -> Vec<f64> {
+    let mut h = vec![0.0; window];
+    orthonormal_polynomials(window, order, |p, p0| {
+        for (hi, v) in h.iter_mut().zip(p) {
+            *hi += v * p0;
+        }
+    });
+    // Symmetric for the centre value, so convolution order is the same as correlation order.
+    h
+}
+
+/// The least-squares polynomial of degree `order` through `y` (at points 0, 1, ...),
+/// evaluated at every point: `np.polyval(np.polyfit(arange(len(y)), y, order), arange(len(y)))`
+/// (what scipy.signal.savgol_filter's mode='interp' puts at the edges), by the same
+/// orthonormal polynomials.
+pub fn polynomial_fit(y: &[f64], order: usize) -> Vec<f64> {
+    let mut fit = vec![0.0; y.len()];
+    orthonormal_polynomials(y.len(), order, |p, _| {
+        let c: f64 = p.iter().zip(y).map(|(a, b)| a * b).sum();
+        for (f, v) in fit.iter_mut().zip(p) {
+            *f += c * v;
+        }
+    });
+    fit
+}
+
+/// Calls `visit(p_k, p_k(centre))` for the polynomials of degree 0 to `order` orthonormal on
+/// `window` evenly spaced points (mapped to [-1, 1]), from the three-term (Stieltjes)
+/// recurrence: O(window x order) work, O(window) memory.
+fn orthonormal_polynomials(window: usize, order: usize, mut visit: impl FnMut(&[f64], f64)) {
+    if window == 0 {
+        return;
+    }
     let half = (window as f64 - 1.0) / 2.0;
     let scale = half.max(1.0);
     let xs: Vec<f64> = (0..window).map(|i| (i as f64 - half) / scale).collect();
@@ -98,7 +130,7 @@ pub fn savitzky_golay(window: usize, order: usize) -> Vec<f64> {
     let mut prev = vec![0.0; window];
     let mut cur = vec![1.0 / (window as f64).sqrt(); window];
     let (mut prev0, mut cur0) = (0.0, 1.0 / (window as f64).sqrt());
-    let mut h: Vec<f64> = cur.iter().map(|p| p * cur0).collect();
+    visit(&cur, cur0);
     let mut beta = 0.0;
     for _ in 0..order.min(window - 1) {
         let alpha: f64 = xs.iter().zip(&cur).map(|(x, p)| x * p * p).sum();
@@ -119,15 +151,11 @@ pub fn savitzky_golay(window: usize, order: usize) -> Vec<f64> {
         }
         next.iter_mut().for_each(|v| *v /= b);
         let next0 = ((0.0 - alpha) * cur0 - beta * prev0) / b;
-        for (hi, p) in h.iter_mut().zip(&next) {
-            *hi += p * next0;
-        }
+        visit(&next, next0);
         prev = std::mem::replace(&mut cur, next);
         (prev0, cur0) = (cur0, next0);
         beta = b;
     }
-    // Symmetric for the centre value, so convolution order is the same as correlation order.
-    h
 }
 
 /// Which band a windowed-sinc design passes.
@@ -338,8 +366,8 @@ pub fn taps_for(transition: f64, rate: f64, window: Window) -> usize {
 
 use super::spec::Spec;
 use super::{Built, check_kernel, linear, rate, units};
-use crate::chain::{Context, Kernels, MAX_TAPS};
-use crate::conv::Mode;
+use crate::chain::{Context, Edges, Kernels, MAX_TAPS, Stage, WholeStage};
+use crate::conv::{Boundary, Mode};
 use crate::error::Result;
 
 /// The most a Savitzky-Golay window times its order may be (the design costs about that many
@@ -481,10 +509,53 @@ pub(super) fn savgol_stage(w: &Spec, _ctx: &Context) -> Result<Built> {
                 window.saturating_mul(order + 1)
             )));
         }
-        (
-            Kernels::Shared(savitzky_golay(window, order)),
-            w.mode(same)?,
-        )
+        let kernels = Kernels::Shared(savitzky_golay(window, order));
+        // scipy.signal.savgol_filter's edge modes (interp by default, for an odd window: an
+        // even one has no centre point, and keeps np.convolve's 'same'), or np.convolve's.
+        let edges = match w.opt("mode") {
+            None if window % 2 == 1 => Some(Edges::Interp {
+                window,
+                order,
+                asked: false,
+            }),
+            None => None,
+            Some("interp") if window % 2 == 0 => {
+                return Err(w.err("mode=interp needs an odd window (as scipy's savgol_filter)"));
+            }
+            Some("interp") => Some(Edges::Interp {
+                window,
+                order,
+                asked: true,
+            }),
+            Some("mirror") => Some(Edges::Extend(Boundary::Reflect)),
+            Some("nearest") => Some(Edges::Extend(Boundary::Edge)),
+            Some("wrap") => Some(Edges::Extend(Boundary::Wrap)),
+            Some("constant") => None,
+            Some("same" | "full" | "valid") => None,
+            Some(other) => {
+                return Err(w.err(format!(
+                    "mode '{other}' is not interp, mirror, nearest, constant, wrap (scipy's savgol_filter) or same, full, valid (np.convolve's)"
+                )));
+            }
+        };
+        if let Some(edges) = edges {
+            return Ok(Built {
+                stage: Stage::Whole(WholeStage {
+                    word: w.text.to_string(),
+                    kernels,
+                    edges,
+                }),
+                reads: Vec::new(),
+                note: None,
+                upmix: None,
+            });
+        }
+        let mode = if w.opt("mode") == Some("constant") {
+            same
+        } else {
+            w.mode(same)?
+        };
+        (kernels, mode)
     };
     Ok(Built {
         stage: linear(w, kernels, mode),

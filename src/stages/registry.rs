@@ -5,7 +5,8 @@
 
 use super::spec::{Spec, StageWord, bad_stage};
 use super::{Built, dehum, denoise, design, fir, gain_delay, iir};
-use crate::chain::{Context, Kernels, MAX_TAPS, Stage};
+use crate::chain::{Context, Edges, Kernels, MAX_TAPS, Stage, WholeStage};
+use crate::conv::Boundary;
 use crate::conv::Mode;
 use crate::conv::minphase::minimum_phase;
 use crate::error::{Error, Result};
@@ -89,9 +90,9 @@ pub fn build(word: &StageWord, ctx: &Context) -> Result<Built> {
         return Err(w.err("no stage name (e.g. ma:9, lowpass:3000)"));
     }
     if let Some(f) = FAMILIES.iter().find(|f| f.names.contains(&w.name)) {
-        return match w.opt("phase") {
-            None => (f.build)(&w, ctx),
-            Some(phase) => with_phase(&w, f, phase, ctx),
+        return match w.opt("boundary") {
+            None => with_family(&w, f, ctx),
+            Some(b) => with_boundary(&w, f, b, ctx),
         };
     }
     if TWO_D.contains(&w.name) {
@@ -123,6 +124,66 @@ pub fn build(word: &StageWord, ctx: &Context) -> Result<Built> {
 const FIR_FAMILIES: [&str; 10] = [
     "fir", "taps", "ma", "box", "gauss", "savgol", "lowpass", "highpass", "bandpass", "bandstop",
 ];
+
+/// A family's stage, with `phase=` handled.
+fn with_family(w: &Spec, f: &Family, ctx: &Context) -> Result<Built> {
+    match w.opt("phase") {
+        None => (f.build)(w, ctx),
+        Some(phase) => with_phase(w, f, phase, ctx),
+    }
+}
+
+/// A FIR stage with `boundary=`: in `mode=same`, the signal extended as np.pad's mode before a
+/// 'valid' convolution (what `convoy convolve --boundary` computes), over the whole input.
+fn with_boundary(w: &Spec, f: &Family, b: &str, ctx: &Context) -> Result<Built> {
+    if !FIR_FAMILIES.contains(&w.name) {
+        return Err(w.err(format!(
+            "boundary= applies to FIR stages ({}); '{}' takes none",
+            FIR_FAMILIES.join(", "),
+            w.name
+        )));
+    }
+    let boundary = match b {
+        "zero" => Boundary::Zero,
+        "reflect" => Boundary::Reflect,
+        "symmetric" => Boundary::Symmetric,
+        "wrap" => Boundary::Wrap,
+        "edge" => Boundary::Edge,
+        other => {
+            return Err(w.err(format!(
+                "boundary '{other}' is not zero, reflect, symmetric, wrap or edge"
+            )));
+        }
+    };
+    let mut built = with_family(&w.without("boundary"), f, ctx)?;
+    let (kernels, mode) = match &built.stage {
+        Stage::Linear(l) => (l.kernels.clone(), l.mode),
+        Stage::Whole(x) => (x.kernels.clone(), Mode::Same),
+        _ => return Err(w.err("boundary= applies to FIR stages")),
+    };
+    if mode != Mode::Same {
+        return Err(w.err(
+            "boundary= says how mode=same extends the signal; this stage runs in another mode (give mode=same)",
+        ));
+    }
+    if matches!(kernels, Kernels::Matrix(_)) {
+        return Err(w.err("boundary= on a true-stereo IR is not supported"));
+    }
+    built.stage = if boundary == Boundary::Zero {
+        Stage::Linear(crate::chain::LinearStage {
+            word: w.text.to_string(),
+            kernels,
+            mode,
+        })
+    } else {
+        Stage::Whole(WholeStage {
+            word: w.text.to_string(),
+            kernels,
+            edges: Edges::Extend(boundary),
+        })
+    };
+    Ok(built)
+}
 
 /// A FIR stage with `phase=`: built as usual, then (for `minimum`) every kernel replaced by
 /// the minimum-phase kernel of the same magnitude. A minimum-phase kernel is causal, so the
@@ -156,6 +217,14 @@ fn with_phase(w: &Spec, family: &Family, phase: &str, ctx: &Context) -> Result<B
         Some(other) => return Err(w.err(format!("mode '{other}' is not full, same or valid"))),
     };
     let mut built = (family.build)(&plain, ctx)?;
+    // A stage with whole-signal edges (savgol's default) becomes a plain causal one.
+    if let Stage::Whole(x) = &built.stage {
+        built.stage = Stage::Linear(crate::chain::LinearStage {
+            word: x.word.clone(),
+            kernels: x.kernels.clone(),
+            mode: Mode::Full,
+        });
+    }
     if let Stage::Linear(l) = &mut built.stage {
         // A silent path (a true-stereo IR's empty cross feed) stays silent.
         let mut worst: f64 = 0.0;
@@ -232,6 +301,10 @@ pub fn kernel_from_word(text: &str, rate: Option<u32>) -> Result<Vec<f64>> {
             Ok(k)
         }
         Stage::Nonlinear(_) => Err(bad_stage(text, "is not a linear filter")),
+        Stage::Whole(w) => match w.kernels {
+            Kernels::Shared(k) => Ok(k),
+            _ => Err(bad_stage(text, "is not a single kernel")),
+        },
         Stage::Iir(_) => Err(bad_stage(
             text,
             "is a recursive filter: its impulse response never ends, so it is not a kernel",
@@ -249,7 +322,10 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
   taps:0.2,0.6,0.2 inline kernel (commas or spaces)   taps:@kernel.txt  from a file (.txt/.npy/.wav)
   ma:N  box:N      moving average (boxcar) of N taps
   gauss:SIGMA      Gaussian, sigma in samples (or gauss:sigma=S); taps=N (default +-4 sigma)
-  savgol:W,ORDER   Savitzky-Golay smoothing (scipy.signal.savgol_coeffs(W, ORDER))
+  savgol:W,ORDER   Savitzky-Golay smoothing, scipy.signal.savgol_filter(x, W, ORDER): edges by
+                   mode=interp (default for an odd W: a polynomial fitted to the first and last
+                   W samples; an input shorter than W gets mode=constant), mirror, nearest,
+                   constant (zero padding = np.convolve 'same') or wrap; or same/full/valid
   lowpass:HZ  highpass:HZ  bandpass:LO,HI  bandstop:LO,HI
                    windowed-sinc, linear phase; HZ is the -3 dB point of the designed response.
                    window=hann|hamming|blackman|kaiser (default hamming), beta=B (kaiser, 8.6),
@@ -289,6 +365,9 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
   dehum:50|60      removes mains hum and its harmonics by fitting and subtracting each tone
                    (phase- and frequency-tracking; the speech under the hum stays);
                    harmonics=N (default: every harmonic up to 1 kHz). No latency.
+FIR stages in mode=same take boundary=zero|reflect|symmetric|wrap|edge: the signal extended
+as np.pad's mode before a 'valid' convolution (exactly convoy convolve --boundary); offline the
+stage holds the input to the end (wrap needs it), live it runs causally (no end to extend).
 FIR stages (fir, taps, ma, box, gauss, savgol, lowpass, highpass, bandpass, bandstop) take
 phase=linear (default) or phase=minimum: the minimum-phase kernel with the same magnitude
 (within 0.1 dB wherever the design is above -60 dB) and length, its energy at the front, so its

@@ -180,3 +180,63 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .filter(|n| n.starts_with(".convoy-"))
         .collect()
 }
+
+/// The numbers after `key` on a fixture line (`x 1.5 2 ...`).
+#[allow(dead_code)]
+pub fn numbers(line: &str, key: &str) -> Vec<f64> {
+    line.strip_prefix(key)
+        .unwrap_or_else(|| panic!("expected '{key}'"))
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
+/// One value per line, in the shortest form that reads back exactly.
+#[allow(dead_code)]
+pub fn write_text(path: &Path, x: &[f64]) {
+    std::fs::write(
+        path,
+        x.iter().map(|v| format!("{v:?}\n")).collect::<String>(),
+    )
+    .unwrap();
+}
+
+/// One value per line.
+#[allow(dead_code)]
+pub fn read_text(path: &Path) -> Vec<f64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// `convoy response --rate 48000 --csv --points N WORDS...`: (Hz, dB, degrees) rows.
+#[allow(dead_code)]
+pub fn response_rows(points: usize, words: &[&str]) -> Vec<(f64, f64, f64)> {
+    let run = convoy()
+        .args([
+            "response",
+            "--rate",
+            "48000",
+            "--csv",
+            "--points",
+            &points.to_string(),
+        ])
+        .args(words)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{words:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|t| t.parse().unwrap()).collect();
+            (v[0], v[1], v[2])
+        })
+        .collect()
+}

@@ -29,7 +29,7 @@ pacat -r -d mic.monitor $F --latency-msec=10 > "$W/mic.raw" & MICREC=$!; PIDS+=(
 "$APP" "$@" > "$W/app.log" 2>&1 & APPPID=$!
 # STOP_AFTER=S: Ctrl-C the app after S seconds instead of letting --duration end it.
 if [ -n "${STOP_AFTER:-}" ]; then (sleep "$STOP_AFTER"; kill -INT $APPPID 2>/dev/null || true) & PIDS+=($!); fi
-sleep 0.5
+sleep 1.0
 pacat -p -d mic $F --latency-msec=10 "$W/in.raw"
 rc=0; wait $APPPID || rc=$?
 sleep 0.3; kill $REC $MICREC; wait $REC $MICREC 2>/dev/null || true

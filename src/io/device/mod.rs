@@ -210,15 +210,15 @@ impl DeviceInput {
 }
 
 /// How long after the start a capture is watched for a backlog.
-const SETTLE: Duration = Duration::from_millis(300);
+const SETTLE: Duration = Duration::from_millis(150);
 
 impl DeviceInput {
     /// In the first moments after the start, a sound server may hand over audio it buffered
     /// before (PulseAudio's ALSA plugin: up to its whole buffer, a different amount every
     /// run), and played, that backlog would add its length to the latency for the whole run.
     /// So at the first read only the newest period (or `want` frames, if more) is kept, and
-    /// for [`SETTLE`] after it no more than real time's worth (plus a period) may arrive:
-    /// the excess is dropped from the front.
+    /// for [`SETTLE`] after it no more than real time's worth (plus two periods and 20 ms)
+    /// may arrive: the excess is dropped from the front.
     fn drop_backlog(&mut self, want: usize) {
         if !self.fresh_only {
             return;
@@ -239,8 +239,11 @@ impl DeviceInput {
                     return;
                 }
                 let came = pushed - from;
+                // Generous: callbacks that come late deliver late, and dropping audio that
+                // was fresh would be a dropout.
                 let possible = (elapsed.as_secs_f64() * f64::from(self.rate)).ceil() as u64
-                    + u64::from(self.period);
+                    + 2 * u64::from(self.period)
+                    + u64::from(self.rate / 50);
                 if came > possible {
                     let excess = ((came - possible) as usize).min(self.ring.occupied_len() / dch);
                     self.ring.skip(excess * dch);

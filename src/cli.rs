@@ -248,6 +248,11 @@ pub struct RunArgs {
     /// ahead so a late block does not drop out; it adds that much latency).
     #[arg(long, value_name = "MS", default_value_t = 60.0)]
     pub latency: f64,
+    /// Text input: which columns are signals (names from the header line, or numbers from 1),
+    /// e.g. `--columns value` or `--columns 2,3`; the others pass through unchanged (a time
+    /// column). Default: every column is a signal.
+    #[arg(long, value_name = "NAME|N,...", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
     /// Stop after this much input (10s, 500ms, 2.5 = seconds), live or from a file; default:
     /// until Ctrl-C or the end of the input.
     #[arg(long, value_name = "TIME")]

@@ -83,6 +83,10 @@ fn fixtures(dir: &Path) {
     fs::write(dir.join("noisy.txt"), column(500, &mut rng)).unwrap();
     fs::write(dir.join("smooth.txt"), column(500, &mut rng)).unwrap();
     fs::write(dir.join("data.txt"), column(50, &mut rng)).unwrap();
+    let log: String = (0..200)
+        .map(|i| format!("{},{},{}\n", i as f64 * 0.01, rng.next(), 20.0 + rng.next()))
+        .collect();
+    fs::write(dir.join("log.csv"), format!("time,value,temp\n{log}")).unwrap();
     let grid = |rows: usize, cols: usize, rng: &mut common::Rng| -> String {
         (0..rows)
             .map(|_| {

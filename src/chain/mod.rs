@@ -553,6 +553,20 @@ impl<T: Sample> Chain<T> {
         self.channels_out
     }
 
+    /// Whether the output has exactly the input's frames, row for row: every linear stage in
+    /// `mode=same` with a kernel no longer than the input (`min_frames`), no delay, no upmix.
+    pub fn keeps_length(&self, min_frames: usize) -> bool {
+        self.steps.iter().all(|s| match s {
+            Step::Linear(f) => f
+                .stages()
+                .iter()
+                .all(|l| l.mode == Mode::Same && l.kernels.len() <= min_frames.max(1)),
+            Step::Whole(w) => w.stage.kernels.len() <= min_frames.max(1),
+            Step::Iir(_) | Step::Nonlinear(_) => true,
+            Step::Shift(_) | Step::Upmix(_) => false,
+        })
+    }
+
     /// At most how many frames the output may have beyond the input's.
     pub fn extra_frames(&self) -> u64 {
         self.extra

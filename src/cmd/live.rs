@@ -41,6 +41,12 @@ pub fn run(args: &RunArgs, words: &[StageWord], inputs: Vec<PathBuf>) -> Result<
 }
 
 fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> Result<()> {
+    if args.columns.is_some() {
+        return Err(Error::input(
+            "--columns",
+            "chooses columns of a text file run to a file, not of a live run",
+        ));
+    }
     let block = args.block.unwrap_or(DEFAULT_BLOCK);
     let (mic, speakers) = (
         device_arg(&args.input, "mic"),
@@ -123,6 +129,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
                 channels,
                 frames: None,
                 wav_format,
+                columns: None,
             };
             let plan = plan_output(args, &info, &inputs)?;
             let sink = Sink::create(&args.output, plan, rate, out_channels, None)?;

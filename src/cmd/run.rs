@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::run_args::{
-    check_args, check_terminals, device_arg, duration_frames, notes, plan_output, plot_title,
+    check_args, check_terminals, csv_output, device_arg, duration_frames, notes, pick_columns,
+    plan_output, plot_title,
 };
 use crate::cli::RunArgs;
 use convoy::chain::{Context, StageWord};
+use convoy::engine::columns::Columns;
 use convoy::engine::{self, Control, Options, Precision, Runner};
-use convoy::error::Result;
+use convoy::error::{Error, Result};
 use convoy::io::{Sink, Source};
 
 /// Frames per read from a file: the engine takes any chunk length and keeps its own
@@ -56,12 +58,24 @@ fn offline<T: Precision>(
     mut inputs: Vec<PathBuf>,
 ) -> Result<()> {
     let rate = source.info.rate.unwrap_or(48_000);
+    let columns = pick_columns(args, &source)?;
     let ctx = Context {
         rate: source.info.rate,
-        channels: source.info.channels,
+        channels: columns
+            .as_ref()
+            .map_or(source.info.channels, Columns::signals),
         block: args.block,
     };
     let chain = T::build_chain(words, &ctx)?;
+    // A kernel longer than the input would make 'same' longer than it; Merge checks that.
+    if columns.is_some()
+        && (!chain.keeps_length(usize::MAX) || chain.channels_out() != ctx.channels)
+    {
+        return Err(Error::input(
+            "--columns",
+            "pass-through columns need a chain that keeps the length and the channels (mode=same stages, recursive stages, gains; no full mode, delay or upmix)",
+        ));
+    }
     if args.explain {
         print!("{}", chain.explain());
         return Ok(());
@@ -97,10 +111,22 @@ fn offline<T: Precision>(
         .info
         .frames
         .map(|f| max_frames.map_or(f, |m| m.min(f)) + chain.extra_frames());
-    let channels = chain.channels_out();
-    let sink = Sink::create(&args.output, plan, rate, channels, expected)?;
+    let channels = match &columns {
+        Some(c) => c.signal.len(),
+        None => chain.channels_out(),
+    };
+    let header = source.info.columns.clone();
+    let mut sink = Sink::create(&args.output, plan, rate, channels, expected)?;
+    sink.text_layout(
+        csv_output(args),
+        header.as_deref().filter(|h| h.len() == channels),
+    )?;
     let input = T::file_input(source, READ_FRAMES)?;
     let output = T::file_output(sink)?;
+    let (input, output) = match columns {
+        Some(c) => engine::columns::split(input, output, c),
+        None => (input, output),
+    };
     let total = (!args.quiet && std::io::stderr().is_terminal())
         .then_some(expected)
         .flatten();

@@ -120,3 +120,32 @@ pub(crate) fn plot_title(args: &RunArgs, words: &[StageWord]) -> String {
     };
     format!("{} -> {}: {stages}", args.input, args.output)
 }
+
+/// `--columns` resolved against a text input's header or width (`None`: every column is a
+/// signal).
+pub(crate) fn pick_columns(
+    args: &RunArgs,
+    source: &convoy::io::Source,
+) -> Result<Option<convoy::engine::columns::Columns>> {
+    let Some(wanted) = &args.columns else {
+        return Ok(None);
+    };
+    if !source.is_text() {
+        return Err(Error::input(
+            "--columns",
+            "chooses columns of a text input; this input is not text",
+        ));
+    }
+    convoy::engine::columns::Columns::pick(
+        wanted,
+        source.info.columns.as_deref(),
+        source.info.channels,
+    )
+    .map(Some)
+}
+
+/// Text output separated by commas: a `.csv` path, or stdout from a `.csv` input.
+pub(crate) fn csv_output(args: &RunArgs) -> bool {
+    let csv = |p: &str| p.to_ascii_lowercase().ends_with(".csv");
+    csv(&args.output) || (args.output == "-" && csv(&args.input))
+}

@@ -53,6 +53,7 @@
 //! ```
 
 pub mod bench;
+pub mod columns;
 pub mod files;
 pub mod stats;
 pub mod stop;

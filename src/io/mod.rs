@@ -360,4 +360,6 @@ pub struct StreamInfo {
     pub frames: Option<u64>,
     /// The encoding, for WAV input (the default output depth follows it).
     pub wav_format: Option<SampleFormat>,
+    /// Text with a header line (`time,value,...`): the columns' names.
+    pub columns: Option<Vec<String>>,
 }

@@ -53,6 +53,8 @@ pub struct Sink {
     /// Frames written so far.
     pub frames: u64,
     bytes: Vec<u8>,
+    /// Between a text frame's values: a space, or a comma for CSV.
+    separator: u8,
     /// The reader of stdout or the FIFO went away (EPIPE): the rest is dropped quietly.
     pub closed: bool,
 }
@@ -167,6 +169,7 @@ impl Sink {
             rf64_room,
             frames: 0,
             bytes: Vec::new(),
+            separator: b' ',
             closed: false,
         };
         if plan.format == WireFormat::Wav {
@@ -212,6 +215,24 @@ impl Sink {
 
     /// Writes planar frames.
     ///
+    /// Text output: values separated by commas (`csv`) or spaces, and a header line of column
+    /// names first when `header` is given (its names joined by the separator).
+    ///
+    /// # Errors
+    /// Writing the header fails.
+    pub fn text_layout(&mut self, csv: bool, header: Option<&[String]>) -> Result<()> {
+        if self.format != WireFormat::Text {
+            return Ok(());
+        }
+        self.separator = if csv { b',' } else { b' ' };
+        if let Some(names) = header {
+            let sep = if csv { "," } else { " " };
+            let line = format!("{}\n", names.join(sep));
+            self.put(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// # Errors
     /// The write fails (disk full...).
     pub fn write<T: Sample>(&mut self, block: &[Vec<T>]) -> Result<()> {
@@ -227,7 +248,7 @@ impl Sink {
             for i in 0..frames {
                 for (c, ch) in block.iter().enumerate() {
                     if c > 0 {
-                        bytes.push(b' ');
+                        bytes.push(self.separator);
                     }
                     let v = ch[i];
                     if v.is_nan() {

@@ -243,6 +243,7 @@ impl Source {
                         channels: h.channels,
                         frames: h.frames,
                         wav_format: Some(h.format),
+                        columns: None,
                     },
                     Decoder::Binary(h.format),
                 )
@@ -269,13 +270,25 @@ impl Source {
                         channels,
                         frames: None,
                         wav_format: None,
+                        columns: None,
                     },
                     Decoder::Binary(f),
                 )
             }
             WireFormat::Text => {
-                // Channels: from the first data line, unless --channels says.
+                // A header line (`time,value`) names the columns; channels: from the first
+                // data line, unless --channels says.
+                let header = text_header(&mut input).map_err(bad)?;
+                let had_header = header.is_some();
                 let found = first_text_width(&mut input).map_err(bad)?;
+                if let (Some(h), Some(f)) = (&header, found)
+                    && h.len() != f
+                {
+                    return Err(bad(format!(
+                        "the header names {} column(s) but the first data line has {f} value(s)",
+                        h.len()
+                    )));
+                }
                 let channels = match (channels, found) {
                     (Some(c), Some(f)) if c != f => {
                         return Err(bad(format!(
@@ -292,8 +305,11 @@ impl Source {
                         channels,
                         frames: None,
                         wav_format: None,
+                        columns: header,
                     },
-                    Decoder::Text { line: 0 },
+                    Decoder::Text {
+                        line: usize::from(had_header),
+                    },
                 )
             }
         };
@@ -590,6 +606,49 @@ fn describe_unknown(head: &[u8]) -> String {
     match what {
         Some(w) => format!("is {w}, which convoy does not decode; convert it to WAV (e.g. ffmpeg -i IN out.wav)"),
         None => "not a WAV file or text; for raw samples say --in-format f32le|s16le with --rate and --channels".into(),
+    }
+}
+
+/// A header line: the first line that is not blank or a comment, if any of its tokens is not a
+/// number (`time,value`); consumed, its tokens returned as the columns' names.
+fn text_header(input: &mut Input) -> std::result::Result<Option<Vec<String>>, String> {
+    loop {
+        let buf = input.buffered();
+        let Some(i) = buf.iter().position(|&b| b == b'\n') else {
+            if buf.len() > MAX_LINE {
+                return Err(format!(
+                    "first line longer than {MAX_LINE} bytes with no end (not text frames?)"
+                ));
+            }
+            if input
+                .fill(READ_BUFFER)
+                .map_err(|e| crate::error::describe_io(&e))?
+                == 0
+            {
+                return Ok(None);
+            }
+            continue;
+        };
+        let line = String::from_utf8_lossy(&buf[..i]).into_owned();
+        let body = line
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('\u{feff}');
+        let toks = tokens(body);
+        if toks.is_empty() {
+            // Blank or comment: data reading skips it too.
+            return Ok(None);
+        }
+        if toks.iter().all(|t| parse_number(t).is_some()) {
+            return Ok(None);
+        }
+        let names = toks
+            .iter()
+            .map(|t| t.trim_matches('"').to_string())
+            .collect();
+        input.consume(i + 1);
+        return Ok(Some(names));
     }
 }
 

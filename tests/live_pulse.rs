@@ -261,10 +261,9 @@ fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
 /// Issue 16: the latency the start-up line prints is what the speaker shows. Measured: where
 /// the chain's offline output of what the mic carried lines up in the speaker recording, plus
 /// the stages' own delay (the offline reference already contains it). Through PulseAudio the
-/// device path moves in 10 ms steps from run to run and by up to a capture period (measured
-/// idle: within 2 to 8 ms; with both cores loaded, 13 ms), so the bound is 20 ms; what it
-/// guards is the class of error the issue found (a linear-phase high-pass's 69 ms left out of
-/// the figure).
+/// device path moves in 10 ms steps now and then from run to run (measured idle: within
+/// 1.5 ms, or one step of 10 ms), so the bound is 20 ms; what it guards is the class of error
+/// the issue found (a linear-phase high-pass's 69 ms left out of the figure).
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn the_printed_latency_is_what_the_speaker_shows() {

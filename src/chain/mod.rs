@@ -732,20 +732,20 @@ impl<T: Sample> Chain<T> {
 
     /// The latency of this chain on a live stream at its live block, from the moment a sample
     /// is captured to the moment it is played, in samples, with its breakdown: the playback
-    /// cushion, the age of the audio when it reaches the chain (half a capture period on
-    /// average, or the block when the block is longer), the engines' partition heads, and the
-    /// stages' own delays. The playback period does not add (the cushion fills it). Through
-    /// PulseAudio the measured figure lies within half a capture period of this, plus the
-    /// server's own 10 ms steps (see the README).
+    /// cushion, the age of the audio when it reaches the chain (a capture period: the device
+    /// hands over a period once it is full; or the block when the block is longer), the
+    /// engines' partition heads, and the stages' own delays. The playback period does not add
+    /// (the cushion fills it). Through PulseAudio the measured figure lies within a few ms of
+    /// this, plus now and then the server's own 10 ms steps (see the README).
     pub fn live_latency(&self, input_period: usize, cushion: usize) -> (f64, String) {
-        let age = (input_period / 2).max(self.live_block);
+        let age = input_period.max(self.live_block);
         let total = (cushion + age + self.live_engines) as f64 + self.stage_delay;
         let mut parts = Vec::new();
         if cushion > 0 {
             parts.push(format!("cushion {cushion}"));
         }
-        parts.push(if input_period / 2 > self.live_block {
-            format!("half the capture period {}", input_period / 2)
+        parts.push(if input_period > self.live_block {
+            format!("capture period {input_period}")
         } else {
             format!("block {}", self.live_block)
         });

@@ -498,6 +498,9 @@ impl<T: Sample> Job<T> {
     /// output was drained and may be kept.
     fn drive(&mut self) -> Result<Option<Error>> {
         let live_in = self.input.is_device();
+        if let Runner::Causal(chain) = &mut self.runner {
+            warm_up(chain);
+        }
         // The microphone first, and playback only once its first audio is here: starting a
         // capture can take a while through a sound server, and playback started earlier
         // would spend that time out of its cushion (the latency would then depend on how
@@ -628,6 +631,21 @@ impl<T: Sample> Job<T> {
             .store(self.output.xruns(), Ordering::Relaxed);
         Ok(lost)
     }
+}
+
+/// Runs silence through a live chain until every partition has worked once, then resets it:
+/// the first blocks of a cold engine touch its buffers and spectra for the first time, and a
+/// stall there would leave a backlog in the capture ring, which is latency for the rest of the
+/// run (measured: up to 15 ms more with a 6601-tap kernel at block 64 on a loaded machine).
+fn warm_up<T: Sample>(chain: &mut LiveChain<T>) {
+    let block = chain.block();
+    let zeros = Block::<T>::zeros(chain.channels(), block);
+    let mut out = Block::<T>::zeros(chain.channels_out(), block);
+    let blocks = (chain.tail_frames() / block.max(1) + 2).min(4096);
+    for _ in 0..blocks {
+        chain.process(&zeros, block, &mut out);
+    }
+    chain.reset();
 }
 
 /// `k` frames of `input` through a causal chain to the output; the chain's time recorded

@@ -137,9 +137,8 @@ pub struct DeviceInput {
     stopped: bool,
     /// Overruns counted up to the end of the input (a paused capture may count more).
     final_xruns: Option<u64>,
-    /// How far the capture is in its start.
-    settling: Settling,
-    /// Drop audio the backend held from before the start (see [`DeviceInput::play_live`]).
+    /// Drop audio the backend held from before the start (see [`DeviceInput::play_live`] and
+    /// `settle`).
     fresh_only: bool,
     /// `input 'hw:0': 2 ch f32 48000 Hz, period 256 frames`.
     pub report: String,
@@ -192,7 +191,6 @@ impl DeviceInput {
             nap: Duration::from_secs_f64(block.max(1) as f64 / f64::from(rate) / 4.0),
             stopped: false,
             final_xruns: None,
-            settling: Settling::Before,
             fresh_only: false,
             rate,
             period: got_period,
@@ -209,61 +207,40 @@ impl DeviceInput {
     }
 }
 
-/// How long after the start a capture is watched for a backlog.
-const SETTLE: Duration = Duration::from_millis(150);
+/// The longest a capture start waits for the audio to come at its real pace.
+const SETTLE: Duration = Duration::from_millis(500);
 
 impl DeviceInput {
-    /// In the first moments after the start, a sound server may hand over audio it buffered
-    /// before (PulseAudio's ALSA plugin: up to its whole buffer, a different amount every
-    /// run), and played, that backlog would add its length to the latency for the whole run.
-    /// So at the first read only the newest period (or `want` frames, if more) is kept, and
-    /// for [`SETTLE`] after it no more than real time's worth (plus two periods and 20 ms)
-    /// may arrive: the excess is dropped from the front.
-    fn drop_backlog(&mut self, want: usize) {
-        if !self.fresh_only {
-            return;
-        }
-        let dch = self.dev_channels;
-        let pushed = self.counters.frames.load(Ordering::Relaxed);
-        match self.settling {
-            Settling::Before => {
-                let occupied = self.ring.occupied_len() / dch;
-                let keep = (self.period as usize).max(want).min(occupied);
-                self.ring.skip((occupied - keep) * dch);
-                self.settling = Settling::From(Instant::now(), pushed - keep as u64);
+    /// After the start, a sound server may hand over audio it buffered from before (PulseAudio's
+    /// ALSA plugin: up to its whole buffer, callback after callback with no pause; more the
+    /// longer the chain took to design after the device opened). Played, that backlog would
+    /// add its length to the latency for the whole run. So until two callbacks come a period
+    /// apart (the device's own pace; at most [`SETTLE`]) whatever arrives is dropped.
+    fn settle(&mut self) {
+        let period = Duration::from_secs_f64(f64::from(self.period.max(1)) / f64::from(self.rate));
+        let t0 = Instant::now();
+        let mut seen = self.counters.callbacks.load(Ordering::Relaxed);
+        let mut since: Option<Instant> = None;
+        while t0.elapsed() < SETTLE {
+            std::thread::sleep(period / 8);
+            let stale = self.ring.occupied_len();
+            self.ring.skip(stale);
+            let now_seen = self.counters.callbacks.load(Ordering::Relaxed);
+            if now_seen == seen {
+                continue;
             }
-            Settling::From(at, from) => {
-                let elapsed = at.elapsed();
-                if elapsed > SETTLE {
-                    self.settling = Settling::Done;
-                    return;
-                }
-                let came = pushed - from;
-                // Generous: callbacks that come late deliver late, and dropping audio that
-                // was fresh would be a dropout.
-                let possible = (elapsed.as_secs_f64() * f64::from(self.rate)).ceil() as u64
-                    + 2 * u64::from(self.period)
-                    + u64::from(self.rate / 50);
-                if came > possible {
-                    let excess = ((came - possible) as usize).min(self.ring.occupied_len() / dch);
-                    self.ring.skip(excess * dch);
-                    self.settling = Settling::From(at, from + excess as u64);
-                }
+            let now = Instant::now();
+            if now_seen == seen + 1
+                && since.is_some_and(|t| now.duration_since(t) >= period * 7 / 10)
+            {
+                break;
             }
-            Settling::Done => {}
+            seen = now_seen;
+            since = Some(now);
         }
+        let stale = self.ring.occupied_len();
+        self.ring.skip(stale);
     }
-}
-
-/// Where a capture is in its start (see [`DeviceInput::drop_backlog`]).
-#[derive(Clone, Copy)]
-enum Settling {
-    /// No audio read yet.
-    Before,
-    /// Audio read since this moment, when this many frames had arrived (the kept ones not
-    /// counted).
-    From(Instant, u64),
-    Done,
 }
 
 impl Input<f32> for DeviceInput {
@@ -280,10 +257,8 @@ impl Input<f32> for DeviceInput {
         // built, while the chain was still being designed) is stale: played, it would add
         // its length to the latency for the whole run.
         if self.fresh_only {
-            let stale = self.ring.occupied_len();
-            self.ring.skip(stale);
+            self.settle();
         }
-        self.settling = Settling::Before;
         self.progress = Progress::new();
         Ok(())
     }
@@ -306,11 +281,7 @@ impl Input<f32> for DeviceInput {
         if self.stopped {
             return Ok(0);
         }
-        self.drop_backlog(want);
         let got = self.ring.pop_slice(&mut self.scratch[..want * dch]) / dch;
-        if got == 0 {
-            return self.read(block, max, ctl);
-        }
         block.resize(self.channels, got);
         for i in 0..got {
             streams::remix(

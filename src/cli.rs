@@ -180,7 +180,16 @@ pub enum Command {
     Plot(PlotArgs),
     /// List sound input and output devices: ids, descriptions, default and supported
     /// configurations (rates, channels, sample formats); `*` marks the defaults.
-    Devices,
+    Devices(DevicesArgs),
+}
+
+/// `convoy devices`.
+#[derive(Args, Debug)]
+pub struct DevicesArgs {
+    /// Also list the ALSA plugin PCMs that cannot be opened here (rate converters, JACK, OSS
+    /// without their servers), with why.
+    #[arg(long)]
+    pub all: bool,
 }
 
 const RUN_EXAMPLES: &str = "\

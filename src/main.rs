@@ -30,9 +30,9 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Run(args) => cmd::run::run(args),
         #[cfg(feature = "device")]
-        Command::Devices => cmd::devices::run(),
+        Command::Devices(a) => cmd::devices::run(a),
         #[cfg(not(feature = "device"))]
-        Command::Devices => Err(cmd::no_devices()),
+        Command::Devices(_) => Err(cmd::no_devices()),
         Command::Response(args) => cmd::response::run(args),
         Command::Plot(args) => cmd::plot::run(args),
     };

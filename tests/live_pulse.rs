@@ -556,3 +556,29 @@ fn item_08_twenty_starts_through_a_null_sink_all_succeed() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Issue 16: `convoy devices` under PulseAudio lists what can be opened, by name, with no
+/// JACK or alsa-lib chatter; `--all` adds the plugin PCMs that cannot be opened here.
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn devices_lists_what_can_be_opened_without_chatter() {
+    let _alone = one_at_a_time();
+    let server = Server::start();
+    let out = server.convoy().arg("devices").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.trim().is_empty(), "nothing on stderr: {err}");
+    assert!(
+        text.contains("test_mic") && text.contains("test speaker"),
+        "{text}"
+    );
+    assert!(!text.contains("cannot query"), "{text}");
+    let all = server.convoy().args(["devices", "--all"]).output().unwrap();
+    let all_text = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        all_text.lines().count() > text.lines().count(),
+        "{all_text}"
+    );
+    assert!(String::from_utf8_lossy(&all.stderr).trim().is_empty());
+}

@@ -2,13 +2,17 @@
 
 use cpal::traits::DeviceTrait;
 
+use crate::cli::DevicesArgs;
 use convoy::error::Result;
 use convoy::io::device::choose::{self as devices, Direction};
-use convoy::io::device::quiet::AlsaChatter;
+use convoy::io::device::quiet::{AlsaChatter, MutedStderr};
 
 /// Runs `convoy devices`.
-pub fn run() -> Result<()> {
+pub fn run(args: &DevicesArgs) -> Result<()> {
     let _chatter = AlsaChatter::capture();
+    // What this prints goes to stdout; the plugins' own chatter on stderr is muted.
+    let _muted = MutedStderr::mute();
+    let mut hidden = 0;
     let host = cpal::default_host();
     println!("host: {}", host.id().name());
     for dir in [Direction::Input, Direction::Output] {
@@ -32,16 +36,22 @@ pub fn run() -> Result<()> {
         }
         for d in &list {
             let (id, name) = devices::id_and_name(d);
+            let default = match dir {
+                Direction::Input => d.default_input_config(),
+                Direction::Output => d.default_output_config(),
+            };
+            // A plugin PCM that cannot even say its default (a rate converter with no slave,
+            // JACK or OSS without their servers) cannot be opened either: hidden unless --all.
+            if default.is_err() && !args.all {
+                hidden += 1;
+                continue;
+            }
             let mark = if Some(&id) == default_id.as_ref() {
                 "*"
             } else {
                 " "
             };
             println!("{mark} {id:<24} {name}");
-            let default = match dir {
-                Direction::Input => d.default_input_config(),
-                Direction::Output => d.default_output_config(),
-            };
             match default {
                 Ok(c) => println!(
                     "      default: {} ch, {}, {} Hz",
@@ -55,6 +65,9 @@ pub fn run() -> Result<()> {
                 println!("      supports: {line}");
             }
         }
+    }
+    if hidden > 0 {
+        println!("({hidden} device(s) that cannot be opened here not shown; --all lists them)");
     }
     Ok(())
 }

@@ -8,13 +8,11 @@
 //! (it runs backwards), so it holds the input and gives it out filtered at the end: offline
 //! only.
 
+use super::steps::hold;
 use crate::block::{Block, views};
 use crate::conv::Sample;
 use crate::conv::iir::{Cascade, Section, group_delay, sosfiltfilt};
 use crate::error::{Error, Result};
-
-/// The most samples (frames x channels) a zero-phase step holds: 2^28, 2 GiB of f64.
-pub const MAX_HELD: usize = 1 << 28;
 
 /// A recursive stage as parsed.
 #[derive(Clone, Debug)]
@@ -102,22 +100,18 @@ impl IirStep {
     /// Filters a block into `out` (causal), or holds it (zero phase: `out` stays empty).
     ///
     /// # Errors
-    /// A zero-phase step would hold more than [`MAX_HELD`] samples.
+    /// A zero-phase step would hold more than [`super::steps::MAX_HELD`] samples.
     pub fn process<T: Sample>(&mut self, input: &[Vec<T>], out: &mut Block<T>) -> Result<()> {
         let frames = input.first().map_or(0, Vec::len);
         out.clear(self.channels);
         if self.zero_phase {
-            let held = self.held.first().map_or(0, Vec::len);
-            if (held + frames).saturating_mul(self.channels) > MAX_HELD {
-                return Err(Error::Usage(format!(
-                    "{}: mode=zero-phase holds the whole input in memory, and this one is over 2^28 samples (frames x channels); split it, or use mode=causal",
-                    self.stages[0].word
-                )));
-            }
-            for (h, x) in self.held.iter_mut().zip(input) {
-                h.extend(x.iter().map(|v| v.as_f64()));
-            }
-            return Ok(());
+            return hold(
+                &mut self.held,
+                input,
+                &self.stages[0].word,
+                "mode=zero-phase holds the whole input",
+                "use mode=causal",
+            );
         }
         out.resize(self.channels, frames);
         self.cascade

@@ -725,11 +725,6 @@ impl<T: Sample> Chain<T> {
         s
     }
 
-    /// What the stages delay a live (causal) stream by, in samples (see `stage_delay`).
-    pub fn stage_delay(&self) -> f64 {
-        self.stage_delay
-    }
-
     /// The latency of this chain on a live stream at its live block, from the moment a sample
     /// is captured to the moment it is played, in samples, with its breakdown: the playback
     /// cushion, the age of the audio when it reaches the chain (a capture period: the device

@@ -115,6 +115,36 @@ impl Shift {
     }
 }
 
+/// The most samples (frames x channels) a step that needs the whole input holds: 2^28, 2 GiB
+/// of f64.
+pub const MAX_HELD: usize = 1 << 28;
+
+/// Appends a block to `held` (one f64 buffer per channel) for a step that needs the end of
+/// its input (zero phase, whole-signal edges).
+///
+/// # Errors
+/// More than [`MAX_HELD`] samples in all: `{word}: {why} in memory, ...; split it, or
+/// {instead}`.
+pub fn hold<T: crate::conv::Sample>(
+    held: &mut [Vec<f64>],
+    input: &[Vec<T>],
+    word: &str,
+    why: &str,
+    instead: &str,
+) -> crate::error::Result<()> {
+    let frames = input.first().map_or(0, Vec::len);
+    let before = held.first().map_or(0, Vec::len);
+    if (before + frames).saturating_mul(held.len()) > MAX_HELD {
+        return Err(crate::error::Error::Usage(format!(
+            "{word}: {why} in memory, and this one is over 2^28 samples (frames x channels); split it, or {instead}"
+        )));
+    }
+    for (h, x) in held.iter_mut().zip(input) {
+        h.extend(x.iter().map(|v| v.as_f64()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

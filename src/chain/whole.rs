@@ -12,8 +12,8 @@ use crate::block::Block;
 use crate::conv::{Boundary, Mode, Options, Sample, convolve_with};
 use crate::error::{Error, Result};
 
-use super::iir::MAX_HELD;
 use super::kernels::Kernels;
+use super::steps::hold;
 
 /// How a whole-signal stage treats its edges.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -116,21 +116,16 @@ impl WholeStep {
     /// Holds a block.
     ///
     /// # Errors
-    /// More than [`MAX_HELD`] samples in all.
+    /// More than [`super::steps::MAX_HELD`] samples in all.
     pub fn process<T: Sample>(&mut self, input: &[Vec<T>], out: &mut Block<T>) -> Result<()> {
         out.clear(self.held.len());
-        let frames = input.first().map_or(0, Vec::len);
-        let held = self.held.first().map_or(0, Vec::len);
-        if (held + frames).saturating_mul(self.held.len()) > MAX_HELD {
-            return Err(Error::Usage(format!(
-                "{}: these edges need the whole input in memory, and this one is over 2^28 samples (frames x channels); split it, or use mode=same without boundary=",
-                self.stage.word
-            )));
-        }
-        for (h, x) in self.held.iter_mut().zip(input) {
-            h.extend(x.iter().map(|v| v.as_f64()));
-        }
-        Ok(())
+        hold(
+            &mut self.held,
+            input,
+            &self.stage.word,
+            "these edges need the whole input",
+            "use mode=same without boundary=",
+        )
     }
 
     /// The end: every channel filtered, into `out`.

@@ -19,9 +19,6 @@ use convoy::io::device::quiet::AlsaChatter;
 use convoy::io::device::{DeviceInput, DeviceOutput};
 use convoy::io::{Sink, Source, StreamInfo};
 
-/// Processing block when `--block` is not given: 256 frames (5.3 ms at 48 kHz).
-const DEFAULT_BLOCK: usize = 256;
-
 /// Runs `convoy run` with `mic` and/or `speakers`.
 ///
 /// # Errors
@@ -47,7 +44,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
             "chooses columns of a text file run to a file, not of a live run",
         ));
     }
-    let block = args.block.unwrap_or(DEFAULT_BLOCK);
+    let block = args.block.unwrap_or(convoy::chain::LIVE_BLOCK);
     let (mic, speakers) = (
         device_arg(&args.input, "mic"),
         device_arg(&args.output, "speakers"),

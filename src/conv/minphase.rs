@@ -217,20 +217,26 @@ fn by_roots(h: &[f64]) -> Option<Vec<f64>> {
         }
     }
     // (z - r) for every root, then the zeros at the origin the trailing zeros of h gave.
-    let mut poly = vec![C::new(1.0, 0.0)];
-    for r in &roots {
-        let mut next = vec![C::new(0.0, 0.0); poly.len() + 1];
-        for (i, v) in poly.iter().enumerate() {
+    let mut out = poly_from_roots(&roots);
+    debug_assert_eq!(out.len(), degree + 1);
+    // The kernel's own leading delay is not part of its magnitude: the result starts at tap 0.
+    out.resize(h.len(), 0.0);
+    Some(out)
+}
+
+/// The real polynomial (highest power first, leading 1) with these roots, each complex root
+/// given with its conjugate: `np.real(np.poly(roots))`.
+pub fn poly_from_roots(roots: &[C]) -> Vec<f64> {
+    let mut c = vec![C::new(1.0, 0.0)];
+    for r in roots {
+        let mut next = vec![C::new(0.0, 0.0); c.len() + 1];
+        for (i, v) in c.iter().enumerate() {
             next[i] += v;
             next[i + 1] -= v * r;
         }
-        poly = next;
+        c = next;
     }
-    debug_assert_eq!(poly.len(), degree + 1);
-    // The kernel's own leading delay is not part of its magnitude: the result starts at tap 0.
-    let mut out: Vec<f64> = poly.iter().map(|v| v.re).collect();
-    out.resize(h.len(), 0.0);
-    Some(out)
+    c.into_iter().map(|v| v.re).collect()
 }
 
 /// The roots of the polynomial with coefficients `p` (highest power first), by Aberth's

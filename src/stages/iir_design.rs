@@ -11,6 +11,7 @@ use std::f64::consts::PI;
 use realfft::num_complex::Complex64 as C;
 
 use crate::conv::iir::Section;
+use crate::conv::minphase::poly_from_roots;
 
 /// The band of a Butterworth design, edges in Hz.
 #[derive(Clone, Copy, Debug)]
@@ -141,23 +142,9 @@ fn nearest(from: &[C], to: C, real: Option<bool>) -> Option<usize> {
         .find(|&i| real.is_none_or(|r| is_real(from[i]) == r))
 }
 
-/// The real polynomial with these roots (each complex root with its conjugate).
-fn poly(roots: &[C]) -> Vec<f64> {
-    let mut c = vec![C::new(1.0, 0.0)];
-    for r in roots {
-        let mut next = vec![C::new(0.0, 0.0); c.len() + 1];
-        for (i, v) in c.iter().enumerate() {
-            next[i] += v;
-            next[i + 1] -= v * r;
-        }
-        c = next;
-    }
-    c.into_iter().map(|v| v.re).collect()
-}
-
 /// scipy's `_single_zpksos`: one section from up to two zeros and two poles, right-aligned.
 fn single(z: &[C], p: &[C]) -> Section {
-    let (b, a) = (poly(z), poly(p));
+    let (b, a) = (poly_from_roots(z), poly_from_roots(p));
     let mut s = [0.0; 6];
     s[3 - b.len()..3].copy_from_slice(&b);
     s[6 - a.len()..6].copy_from_slice(&a);

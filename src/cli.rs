@@ -210,16 +210,18 @@ Examples:
 #[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", convoy::stages::help()))]
 pub struct RunArgs {
     /// Source: a WAV file, - for stdin (WAV recognized by its header; raw and text with
-    /// --in-format), or mic / mic:NAME for a sound input device (NAME: an id from `convoy
-    /// devices` or part of a description; a file called "mic" is ./mic).
+    /// --in-format), or mic / mic:NAME for a sound input device (NAME: an ALSA id or a
+    /// PulseAudio/PipeWire source name from `convoy devices`, or part of a description; a file
+    /// called "mic" is ./mic).
     #[arg(short = 'i', long = "input", value_name = "SRC", default_value = "-")]
     pub input: String,
     /// Sink: a WAV file (or .txt for text), - for stdout (a streaming 32-bit float WAV unless
-    /// --out-format says otherwise), or speakers / speakers:NAME for a sound output device.
+    /// --out-format says otherwise), or speakers / speakers:NAME for a sound output device
+    /// (NAME: an ALSA id or a PulseAudio/PipeWire sink name, as for mic:NAME).
     #[arg(short = 'o', long = "output", value_name = "SINK", default_value = "-")]
     pub output: String,
     /// Processing block in frames (any N >= 1): the latency the engine must meet. Without it,
-    /// the engine uses whatever partitioning is fastest (offline).
+    /// the engine uses whatever partitioning is fastest (offline), and 64 frames live.
     #[arg(long, value_name = "N")]
     pub block: Option<usize>,
     /// Read stages from FILE, one per line (# comments), before those on the command line.

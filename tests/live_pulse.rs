@@ -223,13 +223,9 @@ fn mic_to_speakers_through_ma31_is_continuous_and_exact() {
     }
 }
 
-#[test]
-#[ignore = "needs pulseaudio (installed by .ci/run)"]
-fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
-    let _alone = one_at_a_time();
-    let dir = std::env::temp_dir().join(format!("convoy-live-ir-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
-    // A decaying-noise IR with energy 0.5: the output stays well inside [-1, 1].
+/// A decaying-noise IR of 2^16 taps with energy 0.5 (the output stays well inside [-1, 1]),
+/// written as a WAV in `dir`.
+fn long_ir(dir: &Path) -> std::path::PathBuf {
     let m = 1 << 16;
     let raw = noise(m, 5);
     let mut k: Vec<f32> = raw
@@ -241,7 +237,15 @@ fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
     k.iter_mut().for_each(|v| *v *= (0.5 / e).sqrt());
     let ir = dir.join("ir.wav");
     write_wav(&ir, &k);
-    let stage = format!("fir:{}", ir.display());
+    ir
+}
+
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
+    let _alone = one_at_a_time();
+    let dir = tempfile::TempDir::new().unwrap();
+    let stage = format!("fir:{}", long_ir(dir.path()).display());
     let seconds = std::env::var("LIVE_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -251,11 +255,31 @@ fn mic_to_speakers_through_a_65536_tap_ir_at_block_64() {
         let (_, max_pct) = live_run(&[&stage], 64, seconds, 1e-5, 21 + i as u64);
         worst = worst.max(max_pct);
     }
-    let _ = fs::remove_dir_all(&dir);
     eprintln!(
         "live: 2^16 taps at block 64: worst max block time {worst} % over {} run(s)",
         runs()
     );
+}
+
+/// Issue 16: ten seconds without a dropout or an xrun at a short cushion, for `gain:1` at the
+/// default live block (64) and a 2^16-tap IR at block 64 (one continuous segment, exact, and
+/// `xruns: input 0, output 0` in the summary). The cushion is `LIVE_GLITCH_MS`, default 40 ms:
+/// a margin over what held 10 runs of 10 s out of 10 on a 2-core VM through this PulseAudio
+/// (20 ms for `gain:1`, 30 ms for the IR; the README has the table, next to arecord | aplay).
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn ten_seconds_without_a_dropout_at_a_short_cushion() {
+    let _alone = one_at_a_time();
+    let ms: u32 = std::env::var("LIVE_GLITCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let dir = tempfile::TempDir::new().unwrap();
+    let stage = format!("fir:{}", long_ir(dir.path()).display());
+    for i in 0..runs() {
+        live_run_at(&["gain:1"], 64, ms, 10.0, 1e-6, 60 + i as u64);
+        live_run_at(&[&stage], 64, ms, 10.0, 1e-5, 70 + i as u64);
+    }
 }
 
 /// Issue 16: the latency the start-up line prints is what the speaker shows. Measured: where
@@ -581,4 +605,98 @@ fn devices_lists_what_can_be_opened_without_chatter() {
         "{all_text}"
     );
     assert!(String::from_utf8_lossy(&all.stderr).trim().is_empty());
+}
+
+/// Issue 16: the sound server's sources and sinks by their own names (`mic:mic.monitor`, by
+/// description too), listed by `convoy devices`; the start-up line says what was opened; a mono
+/// source is opened mono, directly and behind an ALSA PCM of the server's plugin.
+#[test]
+#[ignore = "needs pulseaudio (installed by .ci/run)"]
+fn server_devices_by_name_and_a_mono_source_opened_mono() {
+    let _alone = one_at_a_time();
+    let server = Server::start();
+    let devices = server.convoy().arg("devices").output().unwrap();
+    let text = String::from_utf8_lossy(&devices.stdout);
+    assert!(
+        text.contains("PulseAudio/PipeWire server sources")
+            && text.contains("mic.monitor")
+            && text.contains("Monitor of test-mic"),
+        "{text}"
+    );
+    assert!(
+        text.contains("goes to the PulseAudio/PipeWire server's 'mic.monitor'"),
+        "test_mic's target is named: {text}"
+    );
+    let dir = tempfile::TempDir::new().unwrap();
+    let record = |device: &str, name: &str| -> (String, u16, bool) {
+        let out_path = dir.path().join(name);
+        let out = server
+            .convoy()
+            .args(["run", "-i", device, "-o"])
+            .arg(&out_path)
+            .args(["--duration", "0.3s", "gain:1"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let channels = if out.status.success() {
+            hound::WavReader::open(&out_path).unwrap().spec().channels
+        } else {
+            0
+        };
+        (err, channels, out.status.success())
+    };
+    // On the server's own host, by name and by exact description.
+    for device in [
+        "mic:mic.monitor",
+        "mic:Monitor of test-mic",
+        "mic:pulseaudio:mic.monitor",
+    ] {
+        let (err, channels, ok) = record(device, "a.wav");
+        assert!(ok, "{device}: {err}");
+        assert!(
+            err.contains(
+                "input 'mic.monitor' (Monitor of test-mic, on the PulseAudio/PipeWire server): 1 ch"
+            ),
+            "{device}: {err}"
+        );
+        assert_eq!(channels, 1, "{device}: a mono source records mono");
+    }
+    // Through ALSA's plugin PCM, named by the line after the server device it goes to.
+    let (err, channels, ok) = record("mic:test_mic", "b.wav");
+    assert!(ok, "{err}");
+    assert!(
+        err.contains(
+            "input 'test_mic' (PulseAudio/PipeWire source 'mic.monitor': Monitor of test-mic): 1 ch"
+        ),
+        "{err}"
+    );
+    assert_eq!(channels, 1, "behind the plugin too");
+    // Ambiguous and unknown names: one line naming the candidates.
+    let (err, _, ok) = record("mic:monitor", "c.wav");
+    assert!(
+        !ok && err.contains("ambiguous") && err.contains("'spk.monitor'"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (err, _, ok) = record("mic:no-such-thing", "d.wav");
+    assert!(
+        !ok && err.contains("no input device matches 'no-such-thing'"),
+        "{err}"
+    );
+    // Playback to a server sink by name.
+    let wav = dir.path().join("tone.wav");
+    write_wav(&wav, &noise(RATE / 4, 9));
+    let out = server
+        .convoy()
+        .args(["run", "-i"])
+        .arg(&wav)
+        .args(["-o", "speakers:spk", "gain:0.5"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("output 'spk' (test-speaker, on the PulseAudio/PipeWire server): 1 ch"),
+        "{err}"
+    );
 }

@@ -142,6 +142,8 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
     use std::sync::Arc;
 
     let counters = Arc::new(Counters::default());
+    // A processing thread waits on the capture: the callbacks wake it (an unpark) every time.
+    let _ = counters.waiter.set(std::thread::current());
     let (prod, cons) = HeapRb::<f32>::new(2048).split();
     let mut cap_f32 = capture_callback::<f32>(prod, Arc::clone(&counters), 2);
     let mut play_f32 = playback_callback::<f32>(cons, Arc::clone(&counters), 2);

@@ -159,8 +159,8 @@ pub struct Chain<T: Sample> {
     rate: Option<u32>,
 }
 
-/// The processing block of a live run without `--block`: 256 frames (5.3 ms at 48 kHz).
-pub const LIVE_BLOCK: usize = 256;
+/// The processing block of a live run without `--block`: 64 frames (1.3 ms at 48 kHz).
+pub const LIVE_BLOCK: usize = 64;
 
 /// Whether a run of `kernels` streams through direct sums (no latency) rather than FFT
 /// partitions, and the partitioning it would use, for engine block `block`.

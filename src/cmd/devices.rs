@@ -4,7 +4,7 @@ use cpal::traits::DeviceTrait;
 
 use crate::cli::DevicesArgs;
 use convoy::error::Result;
-use convoy::io::device::choose::{self as devices, Direction};
+use convoy::io::device::choose::{self as devices, Direction, SERVER};
 use convoy::io::device::quiet::{AlsaChatter, MutedStderr};
 
 /// Runs `convoy devices`.
@@ -13,24 +13,13 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
     // What this prints goes to stdout; the plugins' own chatter on stderr is muted.
     let _muted = MutedStderr::mute();
     let mut hidden = 0;
-    let host = cpal::default_host();
+    let hosts = devices::Hosts::new();
+    let host = &hosts.main;
     println!("host: {}", host.id().name());
     for dir in [Direction::Input, Direction::Output] {
-        let default_id = devices::default_device(&host, dir).map(|d| devices::id_and_name(&d).0);
-        let list = devices::list(&host, dir)?;
-        println!(
-            "{} devices (use as {}):",
-            if dir == Direction::Input {
-                "input"
-            } else {
-                "output"
-            },
-            if dir == Direction::Input {
-                "-i mic:NAME"
-            } else {
-                "-o speakers:NAME"
-            }
-        );
+        let default_id = devices::default_device(host, dir).map(|d| devices::id_and_name(&d).0);
+        let list = devices::list(host, dir)?;
+        heading(dir, "input devices", "output devices");
         if list.is_empty() {
             println!("  (none)");
         }
@@ -52,6 +41,11 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
                 " "
             };
             println!("{mark} {id:<24} {name}");
+            if let Some((sname, sdesc, ch)) = devices::server_behind(&hosts, dir, &id, &name) {
+                println!(
+                    "      goes to the {SERVER} server's '{sname}' ({sdesc}): opened with its {ch} ch"
+                );
+            }
             match default {
                 Ok(c) => println!(
                     "      default: {} ch, {}, {} Hz",
@@ -66,8 +60,59 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
             }
         }
     }
+    server_devices(&hosts);
     if hidden > 0 {
         println!("({hidden} device(s) that cannot be opened here not shown; --all lists them)");
     }
     Ok(())
+}
+
+/// The sound server's own sources and sinks, by the names `mic:NAME`/`speakers:NAME` take.
+fn server_devices(hosts: &devices::Hosts) {
+    let Some(server) = hosts.server() else {
+        return;
+    };
+    for dir in [Direction::Input, Direction::Output] {
+        let Ok(list) = devices::list(server, dir) else {
+            continue;
+        };
+        let default_id = devices::default_device(server, dir).map(|d| devices::id_and_name(&d).0);
+        heading(
+            dir,
+            &format!("{SERVER} server sources"),
+            &format!("{SERVER} server sinks"),
+        );
+        if list.is_empty() {
+            println!("  (none)");
+        }
+        for d in &list {
+            let (id, name) = devices::id_and_name(d);
+            let mark = if Some(&id) == default_id.as_ref() {
+                "*"
+            } else {
+                " "
+            };
+            println!("{mark} {id:<24} {name}");
+            let native = match dir {
+                Direction::Input => d.default_input_config(),
+                Direction::Output => d.default_output_config(),
+            };
+            if let Ok(c) = native {
+                println!(
+                    "      native: {} ch, {}, {} Hz",
+                    c.channels(),
+                    c.sample_format(),
+                    c.sample_rate()
+                );
+            }
+        }
+    }
+}
+
+/// `input devices (use as -i mic:NAME):` and its output twin.
+fn heading(dir: Direction, input: &str, output: &str) {
+    match dir {
+        Direction::Input => println!("{input} (use as -i mic:NAME):"),
+        Direction::Output => println!("{output} (use as -o speakers:NAME):"),
+    }
 }

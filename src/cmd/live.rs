@@ -57,18 +57,23 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
             "cannot draw a run that plays to speakers; record to a WAV (-o take.wav --plot take.png)",
         ));
     }
-    // The device period: a third of the cushion, at least the block (tying it to a small block
-    // would wake the backend every 1.3 ms, which the cushion exists to make unnecessary).
-    let period = ((args.latency * 1e-3 * f64::from(args.rate.unwrap_or(48_000)) / 3.0) as usize)
+    // The device period: a third of the cushion up to 6.7 ms, at least the block (tying it to
+    // a small block would wake the backend every 1.3 ms, which the cushion exists to make
+    // unnecessary). Measured through PulseAudio at a 20 ms cushion (10 runs of 10 s each):
+    // smaller periods (a shallower server-side buffer) and larger ones (a thinner ring) both
+    // dropped out where a third held; and at a 40 ms cushion a third (13 ms periods) counted
+    // xruns where 6.7 ms periods, the rest of the cushion left in the ring, did not.
+    let rate_guess = f64::from(args.rate.unwrap_or(48_000));
+    let period = ((args.latency.min(20.0) * 1e-3 * rate_guess / 3.0) as usize)
         .clamp(block, 2048.max(block)) as u32;
-    let host = cpal::default_host();
+    let hosts = convoy::io::device::choose::Hosts::new();
     let mut report = Vec::new();
 
     // The input decides the rate and the channels.
     let mut input_period = 0;
     let (input, rate, channels, wav_format): (Box<dyn Input<f32>>, u32, usize, _) = match mic {
         Some(name) => {
-            let mut dev = DeviceInput::open(&host, name, args.rate, args.channels, period, block)?;
+            let mut dev = DeviceInput::open(&hosts, name, args.rate, args.channels, period, block)?;
             if speakers.is_some() {
                 dev.play_live();
             }
@@ -116,7 +121,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
     // The output: speakers at the chain's rate, or a file or pipe.
     let (output, runner): (Box<dyn Output<f32>>, Runner<f32>) = match speakers {
         Some(name) => {
-            let dev = DeviceOutput::open(&host, name, rate, out_channels, period, block, cushion)?;
+            let dev = DeviceOutput::open(&hosts, name, rate, out_channels, period, block, cushion)?;
             report.push(dev.report.clone());
             (Box::new(dev), Runner::Causal(chain.into_live(block)?))
         }

@@ -50,60 +50,300 @@ pub fn default_device(host: &cpal::Host, dir: Direction) -> Option<cpal::Device>
     }
 }
 
-/// The device `name` selects: `None` is the default one; otherwise an exact id (`hw:0`, with
-/// or without the host prefix `alsa:`), then an exact description, then a case-insensitive
-/// substring of the description or id. No match or several: an error listing the candidates.
-pub fn choose(host: &cpal::Host, dir: Direction, name: Option<&str>) -> Result<cpal::Device> {
-    let Some(want) = name else {
-        return default_device(host, dir)
-            .ok_or_else(|| Error::Device(format!("no audio {} device available", dir.noun())));
-    };
-    let devices = list(host, dir)?;
-    let named: Vec<(cpal::Device, String, String)> = devices
-        .into_iter()
-        .map(|d| {
-            let (id, desc) = id_and_name(&d);
-            (d, id, desc)
-        })
-        .collect();
-    let bare = want.split_once(':').map_or(want, |(host_part, rest)| {
-        if host_part.eq_ignore_ascii_case(host.id().name()) {
-            rest
-        } else {
-            want
+/// The hosts devices are found on: the platform's own (ALSA on Linux) and, when a PulseAudio
+/// or PipeWire (pipewire-pulse) server answers, the server's sinks and sources by their own
+/// names. The server is asked only when needed (a name ALSA does not know, `convoy devices`, the
+/// channel count behind ALSA's `default`): connecting costs a handshake, and a frozen server a
+/// 2 s timeout.
+pub struct Hosts {
+    pub main: cpal::Host,
+    #[cfg(target_os = "linux")]
+    server: std::cell::OnceCell<Option<cpal::Host>>,
+}
+
+impl Default for Hosts {
+    fn default() -> Self {
+        Hosts::new()
+    }
+}
+
+impl Hosts {
+    pub fn new() -> Hosts {
+        Hosts {
+            main: main_host(),
+            #[cfg(target_os = "linux")]
+            server: std::cell::OnceCell::new(),
         }
-    });
-    let pick = |pred: &dyn Fn(&str, &str) -> bool| -> Vec<usize> {
-        named
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, id, desc))| pred(id, desc))
-            .map(|(i, _)| i)
-            .collect()
+    }
+
+    /// The PulseAudio/PipeWire server as a host, if one answers.
+    pub fn server(&self) -> Option<&cpal::Host> {
+        #[cfg(target_os = "linux")]
+        {
+            self.server
+                .get_or_init(|| {
+                    if !cpal::available_hosts().contains(&cpal::HostId::PulseAudio) {
+                        return None;
+                    }
+                    cpal::host_from_id(cpal::HostId::PulseAudio).ok()
+                })
+                .as_ref()
+        }
+        #[cfg(not(target_os = "linux"))]
+        None
+    }
+}
+
+/// A test of a device's id and description.
+type Matcher<'a> = dyn Fn(&str, &str) -> bool + 'a;
+
+/// ALSA on Linux (cpal's own default there is the sound server when one answers; ALSA reaches
+/// the server too, through its plugin, and also every PCM the user configured), else cpal's
+/// default.
+fn main_host() -> cpal::Host {
+    #[cfg(target_os = "linux")]
+    if let Ok(h) = cpal::host_from_id(cpal::HostId::Alsa) {
+        return h;
+    }
+    cpal::default_host()
+}
+
+/// What the server's host is called in messages.
+pub const SERVER: &str = "PulseAudio/PipeWire";
+
+/// A device chosen by name, and how to say which one it is.
+pub struct Chosen {
+    pub device: cpal::Device,
+    /// Its id on its host (`hw:0`, `test_mic`, or the server's `mic.monitor`).
+    pub id: String,
+    /// Its description's first line.
+    pub desc: String,
+    /// Found on the sound server's own host rather than through ALSA.
+    pub on_server: bool,
+    /// ALSA's `default`/`pulse` PCM routed to the server: the server device behind it (name,
+    /// description, channels), so a mono source is opened mono and the start-up line can say
+    /// what was really opened.
+    pub behind: Option<(String, String, u16)>,
+}
+
+impl Chosen {
+    fn new(device: cpal::Device, on_server: bool) -> Chosen {
+        let (id, desc) = id_and_name(&device);
+        Chosen {
+            device,
+            id,
+            desc,
+            on_server,
+            behind: None,
+        }
+    }
+
+    /// `'test_mic' (test microphone)`, `'mic.monitor' (Monitor of test-mic, on the
+    /// PulseAudio/PipeWire server)`, `'default' (PulseAudio/PipeWire source 'mic.monitor': ...)`.
+    pub fn label(&self, dir: Direction) -> String {
+        if self.on_server {
+            format!("'{}' ({}, on the {SERVER} server)", self.id, self.desc)
+        } else if let Some((name, desc, _)) = &self.behind {
+            let what = match dir {
+                Direction::Input => "source",
+                Direction::Output => "sink",
+            };
+            format!("'{}' ({SERVER} {what} '{name}': {desc})", self.id)
+        } else if self.desc == self.id || self.desc.is_empty() {
+            format!("'{}'", self.id)
+        } else {
+            format!("'{}' ({})", self.id, self.desc)
+        }
+    }
+}
+
+/// Which server device an ALSA PCM hands its audio to, if it is the server's plugin: `Some(None)`
+/// for the server's default (`default` while the server runs, `pulse`, `pipewire`, or a `type
+/// pulse` PCM without a `device`), `Some(Some(name))` for a `type pulse` PCM naming one (the
+/// test rigs' `pcm.test_mic { type pulse device "mic.monitor" }`).
+fn server_target(id: &str, desc: &str) -> Option<Option<String>> {
+    if matches!(id, "default" | "pulse" | "pipewire")
+        && (desc.contains("PulseAudio") || desc.contains("PipeWire"))
+    {
+        return Some(None);
+    }
+    pulse_pcm_device(id)
+}
+
+/// The `device` of a `pcm.ID { type pulse ... }` definition in ALSA's configuration, read from
+/// the tree alsa-lib loaded. Anything else: `None`.
+#[cfg(target_os = "linux")]
+fn pulse_pcm_device(id: &str) -> Option<Option<String>> {
+    if id.is_empty() || id.contains([' ', ':', '{']) {
+        return None;
+    }
+    let tree = alsa::config::update_ref().ok()?;
+    let mut out = alsa::Output::buffer_open().ok()?;
+    tree.save(&mut out).ok()?;
+    pulse_device_in(&out.to_string(), id)
+}
+
+/// [`pulse_pcm_device`] on the configuration as alsa-lib writes its tree back out: one
+/// `pcm.ID {` block per definition, one `key value` per line.
+fn pulse_device_in(text: &str, id: &str) -> Option<Option<String>> {
+    let mut lines = text.lines();
+    let opening = [format!("pcm.{id} {{"), format!("pcm.!{id} {{")];
+    lines.find(|l| opening.iter().any(|o| l.trim() == o))?;
+    let (mut depth, mut pulse, mut device) = (1usize, false, None);
+    for line in lines {
+        let t = line.trim();
+        if depth == 1 {
+            let mut words = t.splitn(2, char::is_whitespace);
+            match (words.next(), words.next().map(str::trim)) {
+                (Some("type"), Some(v)) => pulse = v.trim_matches(['\'', '"']) == "pulse",
+                (Some("device"), Some(v)) => {
+                    device = Some(v.trim_matches(['\'', '"']).to_string());
+                }
+                _ => {}
+            }
+        }
+        depth += t.matches('{').count();
+        depth = depth.saturating_sub(t.matches('}').count());
+        if depth == 0 {
+            break;
+        }
+    }
+    pulse.then_some(device.filter(|d| !d.is_empty()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pulse_pcm_device(_id: &str) -> Option<Option<String>> {
+    None
+}
+
+/// The server device an ALSA PCM goes to (the server's default for `default`, `pulse` and
+/// `pipewire`; the `device` of a `type pulse` PCM): name, description, channels.
+pub fn server_behind(
+    hosts: &Hosts,
+    dir: Direction,
+    id: &str,
+    desc: &str,
+) -> Option<(String, String, u16)> {
+    match server_target(id, desc)? {
+        None => server_default(hosts, dir),
+        Some(name) => {
+            let server = hosts.server()?;
+            let d = list(server, dir)
+                .ok()?
+                .into_iter()
+                .find(|d| id_and_name(d).0 == name)?;
+            named_channels(&d, dir)
+        }
+    }
+}
+
+/// A device's id, description and default channel count.
+fn named_channels(d: &cpal::Device, dir: Direction) -> Option<(String, String, u16)> {
+    use cpal::traits::DeviceTrait;
+    let (name, desc) = id_and_name(d);
+    let config = match dir {
+        Direction::Input => d.default_input_config(),
+        Direction::Output => d.default_output_config(),
+    }
+    .ok()?;
+    Some((name, desc, config.channels()))
+}
+
+/// The sound server's default device for `dir`: its name, description and channel count.
+pub fn server_default(hosts: &Hosts, dir: Direction) -> Option<(String, String, u16)> {
+    named_channels(&default_device(hosts.server()?, dir)?, dir)
+}
+
+/// The device `name` selects. `None` is the default one. Otherwise, over ALSA's devices and
+/// (if it answers) the sound server's sinks and sources, in this order: an exact id (`hw:0`,
+/// `test_mic`, the server's `mic.monitor`; a host prefix `alsa:` or `pulseaudio:` limits the
+/// search to that host), then an exact description, then a case-insensitive piece of either.
+/// Within a step ALSA's devices come first; several matches on one host, or none anywhere: an
+/// error listing the candidates.
+pub fn choose(hosts: &Hosts, dir: Direction, name: Option<&str>) -> Result<Chosen> {
+    let Some(want) = name else {
+        let device = default_device(&hosts.main, dir)
+            .ok_or_else(|| Error::Device(format!("no audio {} device available", dir.noun())))?;
+        let mut chosen = Chosen::new(device, false);
+        // cpal names the default "Default Audio Device"; the PCM's own hint says where it goes.
+        if let Some(desc) = list(&hosts.main, dir).ok().and_then(|l| {
+            l.iter()
+                .map(id_and_name)
+                .find(|(id, _)| *id == chosen.id)
+                .map(|(_, desc)| desc)
+        }) {
+            chosen.desc = desc;
+        }
+        chosen.behind = server_behind(hosts, dir, &chosen.id, &chosen.desc);
+        return Ok(chosen);
     };
-    let lower = want.to_lowercase();
-    let mut hits = pick(&|id, _| id == want || id == bare);
-    if hits.is_empty() {
-        hits = pick(&|_, desc| desc.eq_ignore_ascii_case(want));
+    let (only, bare) = match want.split_once(':') {
+        Some((h, rest)) if h.eq_ignore_ascii_case(hosts.main.id().name()) => (Some(false), rest),
+        Some((h, rest))
+            if ["pulseaudio", "pulse", "pipewire"]
+                .iter()
+                .any(|n| h.eq_ignore_ascii_case(n))
+                && !rest.is_empty() =>
+        {
+            (Some(true), rest)
+        }
+        _ => (None, want),
+    };
+    let mut named: Vec<(cpal::Device, String, String, bool)> = Vec::new();
+    if only != Some(true) {
+        for d in list(&hosts.main, dir)? {
+            let (id, desc) = id_and_name(&d);
+            named.push((d, id, desc, false));
+        }
     }
-    if hits.is_empty() {
-        hits = pick(&|id, desc| {
-            desc.to_lowercase().contains(&lower) || id.to_lowercase().contains(&lower)
-        });
+    // The server is asked when ALSA has no exact match (or when named explicitly).
+    let exact_alsa = named
+        .iter()
+        .any(|(_, id, desc, _)| id == want || id == bare || desc.eq_ignore_ascii_case(want));
+    if only == Some(true) || (only.is_none() && !exact_alsa) {
+        if let Some(server) = hosts.server() {
+            for d in list(server, dir).unwrap_or_default() {
+                let (id, desc) = id_and_name(&d);
+                named.push((d, id, desc, true));
+            }
+        }
     }
-    let candidates = || {
-        named
-            .iter()
-            .map(|(_, id, desc)| format!("'{id}' ({desc})"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let lower = bare.to_lowercase();
+    let steps: [&Matcher<'_>; 3] = [
+        &|id, _| id == want || id == bare,
+        &|_, desc| desc.eq_ignore_ascii_case(bare),
+        &|id, desc| desc.to_lowercase().contains(&lower) || id.to_lowercase().contains(&lower),
+    ];
+    let mut hits: Vec<usize> = Vec::new();
+    for step in steps {
+        for on_server in [false, true] {
+            hits = named
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, id, desc, s))| *s == on_server && step(id, desc))
+                .map(|(i, _)| i)
+                .collect();
+            if !hits.is_empty() {
+                break;
+            }
+        }
+        if !hits.is_empty() {
+            break;
+        }
+    }
+    let show = |(_, id, desc, on_server): &(cpal::Device, String, String, bool)| {
+        let server = if *on_server { ", on the server" } else { "" };
+        format!("'{id}' ({desc}{server})")
     };
     match hits.len() {
-        1 => Ok(named
-            .into_iter()
-            .nth(hits[0])
-            .map(|(d, _, _)| d)
-            .ok_or_else(|| Error::Device(format!("{} device '{want}' vanished", dir.noun())))?),
+        1 => {
+            let (device, _, _, on_server) = named.swap_remove(hits[0]);
+            let mut chosen = Chosen::new(device, on_server);
+            if !on_server {
+                chosen.behind = server_behind(hosts, dir, &chosen.id, &chosen.desc);
+            }
+            Ok(chosen)
+        }
         0 => Err(Error::Device(format!(
             "no {} device matches '{want}'; {} devices: {}",
             dir.noun(),
@@ -111,14 +351,14 @@ pub fn choose(host: &cpal::Host, dir: Direction, name: Option<&str>) -> Result<c
             if named.is_empty() {
                 "none".to_string()
             } else {
-                candidates()
+                named.iter().map(show).collect::<Vec<_>>().join(", ")
             }
         ))),
         _ => Err(Error::Device(format!(
             "{} device name '{want}' is ambiguous: it matches {}",
             dir.noun(),
             hits.iter()
-                .map(|&i| format!("'{}' ({})", named[i].1, named[i].2))
+                .map(|&i| show(&named[i]))
                 .collect::<Vec<_>>()
                 .join(", ")
         ))),
@@ -197,5 +437,27 @@ pub fn describe_configs(device: &cpal::Device, dir: Direction) -> Vec<String> {
         }
         Ok(_) => vec!["(no configurations reported)".into()],
         Err(e) => vec![format!("(cannot query: {e})")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pulse_device_in;
+
+    const SAVED: &str = "pcm.null {\n\ttype null\n}\npcm.test_mic {\n\ttype pulse\n\tdevice 'mic.monitor'\n\thint {\n\t\tshow on\n\t\tdescription 'test microphone'\n\t}\n}\npcm.test_spk {\n\ttype pulse\n\tdevice spk\n}\npcm.pulse {\n\ttype pulse\n\thint {\n\t\tdevice 'not this'\n\t}\n}\n";
+
+    #[test]
+    fn a_pulse_pcm_names_its_server_device() {
+        assert_eq!(
+            pulse_device_in(SAVED, "test_mic"),
+            Some(Some("mic.monitor".into()))
+        );
+        assert_eq!(pulse_device_in(SAVED, "test_spk"), Some(Some("spk".into())));
+        // No device of its own (a `device` nested deeper does not count): the server's default.
+        assert_eq!(pulse_device_in(SAVED, "pulse"), Some(None));
+        // Not the server's plugin, or not defined.
+        assert_eq!(pulse_device_in(SAVED, "null"), None);
+        assert_eq!(pulse_device_in(SAVED, "hw"), None);
+        assert_eq!(pulse_device_in(SAVED, "test"), None);
     }
 }

@@ -79,24 +79,29 @@ impl Progress {
     }
 }
 
-/// Opens `device_name` (`None`: the default) for `dir` at `rate`/`channels` when given,
-/// falling back to the device's own channel count (remixed at the edge). Returns the device,
-/// its id, the configuration and the sample format.
+/// Opens `device_name` (`None`: the default) for `dir` at `rate`/`channels` when given, else
+/// at the device's own channel count (a mono server source behind ALSA's `default` is opened
+/// mono; anything else is remixed at the edge). Returns the device, how to name it, the
+/// configuration and the sample format.
 fn negotiate(
-    host: &cpal::Host,
+    hosts: &choose::Hosts,
     dir: Direction,
     device_name: Option<&str>,
     rate: Option<u32>,
     channels: Option<usize>,
     period: u32,
 ) -> Result<(cpal::Device, String, cpal::StreamConfig, cpal::SampleFormat)> {
-    let device = choose::choose(host, dir, device_name)?;
-    let label = choose::id_and_name(&device).0;
-    let want = channels.map(|c| c.min(u16::MAX as usize) as u16);
-    let (config, format) = streams::negotiate(&device, dir, &label, rate, want, Some(period))
+    let chosen = choose::choose(hosts, dir, device_name)?;
+    let label = chosen.label(dir);
+    let want = channels
+        .map(|c| c.min(u16::MAX as usize) as u16)
+        .or(chosen.behind.as_ref().map(|b| b.2));
+    let device = chosen.device;
+    let id = chosen.id;
+    let (config, format) = streams::negotiate(&device, dir, &id, rate, want, Some(period))
         .or_else(|e| {
             if want.is_some() {
-                streams::negotiate(&device, dir, &label, rate, None, Some(period))
+                streams::negotiate(&device, dir, &id, rate, None, Some(period))
             } else {
                 Err(e)
             }
@@ -155,7 +160,7 @@ impl DeviceInput {
     /// # Errors
     /// No such device, a configuration it cannot do, a stream that cannot be built.
     pub fn open(
-        host: &cpal::Host,
+        hosts: &choose::Hosts,
         name: Option<&str>,
         rate: Option<u32>,
         channels: Option<usize>,
@@ -163,7 +168,7 @@ impl DeviceInput {
         block: usize,
     ) -> Result<DeviceInput> {
         let (device, label, config, format) =
-            negotiate(host, Direction::Input, name, rate, channels, period)?;
+            negotiate(hosts, Direction::Input, name, rate, channels, period)?;
         let dev_channels = usize::from(config.channels);
         let channels = channels.unwrap_or(dev_channels);
         let rate = config.sample_rate;
@@ -177,7 +182,7 @@ impl DeviceInput {
         let widest = dev_channels.max(channels);
         Ok(DeviceInput {
             report: format!(
-                "input '{label}': {dev_channels} ch {} {rate} Hz, period {got_period} frames",
+                "input {label}: {dev_channels} ch {} {rate} Hz, period {got_period} frames",
                 opened.format
             ),
             stream: Some(opened.stream),
@@ -270,13 +275,18 @@ impl Input<f32> for DeviceInput {
         if ctl.stopping() {
             self.stopped = true;
         }
+        if self.counters.waiter.get().is_none() {
+            let _ = self.counters.waiter.set(std::thread::current());
+        }
         while !self.stopped && self.ring.occupied_len() < want * dch {
             if ctl.stopping() {
                 self.stopped = true;
                 break;
             }
             self.progress.check(&self.counters, "input")?;
-            std::thread::sleep(self.nap);
+            // Woken by the capture callback as soon as audio arrives; the timeout keeps the
+            // stop and the stall watchdog looked at.
+            std::thread::park_timeout(self.nap);
         }
         if self.stopped {
             return Ok(0);
@@ -349,7 +359,7 @@ impl DeviceOutput {
     /// # Errors
     /// No such device, a configuration it cannot do, a stream that cannot be built.
     pub fn open(
-        host: &cpal::Host,
+        hosts: &choose::Hosts,
         name: Option<&str>,
         rate: u32,
         channels: usize,
@@ -358,7 +368,7 @@ impl DeviceOutput {
         cushion: usize,
     ) -> Result<DeviceOutput> {
         let (device, label, config, format) = negotiate(
-            host,
+            hosts,
             Direction::Output,
             name,
             Some(rate),
@@ -374,7 +384,7 @@ impl DeviceOutput {
         let widest = dev_channels.max(channels);
         Ok(DeviceOutput {
             report: format!(
-                "output '{label}': {dev_channels} ch {} {} Hz, period {got_period} frames",
+                "output {label}: {dev_channels} ch {} {} Hz, period {got_period} frames",
                 opened.format, config.sample_rate
             ),
             stream: Some(opened.stream),

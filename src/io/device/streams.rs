@@ -44,6 +44,14 @@ pub struct Counters {
     /// The first stream error's text. Set from the error callback, which runs on cpal's
     /// thread, not in a data callback: a one-time allocation is fine there.
     pub message: std::sync::OnceLock<String>,
+    /// The thread that waits for this stream (the processing thread, once it first waits):
+    /// a capture callback wakes it as soon as audio is in the ring. After a stall (the sound
+    /// server or the machine stops everyone for 10-20 ms) captured audio and the speaker's
+    /// requests come back in one burst, a few hundred microseconds apart; a reader that
+    /// looked at the ring every quarter block missed that window and the speaker played
+    /// silence with the audio already captured. `Thread::unpark` is an atomic swap and, only if
+    /// the thread sleeps, one futex wake: no lock, no allocation.
+    pub waiter: std::sync::OnceLock<std::thread::Thread>,
 }
 
 impl Counters {
@@ -91,6 +99,9 @@ where
             .frames
             .fetch_add((n / channels) as u64, Ordering::Relaxed);
         counters.callbacks.fetch_add(1, Ordering::Relaxed);
+        if let Some(t) = counters.waiter.get() {
+            t.unpark();
+        }
     }
 }
 

@@ -624,8 +624,9 @@ fn server_devices_by_name_and_a_mono_source_opened_mono() {
         "{text}"
     );
     assert!(
-        text.contains("goes to the PulseAudio/PipeWire server's 'mic.monitor'"),
-        "test_mic's target is named: {text}"
+        text.contains("goes to the PulseAudio/PipeWire server's 'mic.monitor'")
+            && text.contains("default: 1 ch, f32, 48000 Hz (the server device's channels)"),
+        "test_mic's target is named, with the channels it opens with: {text}"
     );
     let dir = tempfile::TempDir::new().unwrap();
     let record = |device: &str, name: &str| -> (String, u16, bool) {

@@ -41,17 +41,23 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
                 " "
             };
             println!("{mark} {id:<24} {name}");
-            if let Some((sname, sdesc, ch)) = devices::server_behind(&hosts, dir, &id, &name) {
-                println!(
-                    "      goes to the {SERVER} server's '{sname}' ({sdesc}): opened with its {ch} ch"
-                );
+            let behind = devices::server_behind(&hosts, dir, &id, &name);
+            if let Some((sname, sdesc, _)) = &behind {
+                println!("      goes to the {SERVER} server's '{sname}' ({sdesc})");
             }
             match default {
+                // What convoy opens: the server device's channels behind the plugin (which
+                // offers any count and calls 2 its default).
                 Ok(c) => println!(
-                    "      default: {} ch, {}, {} Hz",
-                    c.channels(),
+                    "      default: {} ch, {}, {} Hz{}",
+                    behind.as_ref().map_or(c.channels(), |b| b.2),
                     c.sample_format(),
-                    c.sample_rate()
+                    c.sample_rate(),
+                    if behind.is_some() {
+                        " (the server device's channels)"
+                    } else {
+                        ""
+                    }
                 ),
                 Err(e) => println!("      default: (cannot query: {e})"),
             }

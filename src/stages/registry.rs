@@ -133,16 +133,22 @@ fn with_family(w: &Spec, f: &Family, ctx: &Context) -> Result<Built> {
     }
 }
 
+/// `OPTION=` is for the FIR families only: one error line naming them otherwise.
+fn fir_only(w: &Spec, option: &str) -> Result<()> {
+    if FIR_FAMILIES.contains(&w.name) {
+        return Ok(());
+    }
+    Err(w.err(format!(
+        "{option}= applies to FIR stages ({}); '{}' takes none",
+        FIR_FAMILIES.join(", "),
+        w.name
+    )))
+}
+
 /// A FIR stage with `boundary=`: in `mode=same`, the signal extended as np.pad's mode before a
 /// 'valid' convolution (what `convoy convolve --boundary` computes), over the whole input.
 fn with_boundary(w: &Spec, f: &Family, b: &str, ctx: &Context) -> Result<Built> {
-    if !FIR_FAMILIES.contains(&w.name) {
-        return Err(w.err(format!(
-            "boundary= applies to FIR stages ({}); '{}' takes none",
-            FIR_FAMILIES.join(", "),
-            w.name
-        )));
-    }
+    fir_only(w, "boundary")?;
     let boundary = match b {
         "zero" => Boundary::Zero,
         "reflect" => Boundary::Reflect,
@@ -190,13 +196,7 @@ fn with_boundary(w: &Spec, f: &Family, b: &str, ctx: &Context) -> Result<Built> 
 /// stage runs as `mode=full` (its front is not trimmed: that would advance the signal) unless
 /// `mode=valid` is asked for.
 fn with_phase(w: &Spec, family: &Family, phase: &str, ctx: &Context) -> Result<Built> {
-    if !FIR_FAMILIES.contains(&w.name) {
-        return Err(w.err(format!(
-            "phase= applies to FIR stages ({}); '{}' takes none",
-            FIR_FAMILIES.join(", "),
-            w.name
-        )));
-    }
+    fir_only(w, "phase")?;
     let minimum = match phase {
         "linear" => false,
         "minimum" => true,

@@ -375,3 +375,44 @@ pub fn remix(src: &[f32], dst: &mut [f32]) {
         dst[n..].fill(0.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Counters, capture_callback};
+    use ringbuf::HeapRb;
+    use ringbuf::traits::Split;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    /// The thread waiting for captured audio is woken by the capture itself, not by its own
+    /// timeout (which here is 30 s).
+    #[test]
+    fn a_capture_wakes_the_thread_that_waits_for_it() {
+        let counters = Arc::new(Counters::default());
+        let (prod, _cons) = HeapRb::<f32>::new(64).split();
+        let mut capture = capture_callback::<f32>(prod, Arc::clone(&counters), 1);
+        let (ready, waiting) = std::sync::mpsc::channel();
+        let watched = Arc::clone(&counters);
+        let reader = std::thread::spawn(move || {
+            let _ = watched.waiter.set(std::thread::current());
+            ready.send(()).unwrap();
+            let t0 = Instant::now();
+            // park may return spuriously: wait until audio has really arrived.
+            while watched.frames.load(Ordering::Relaxed) == 0
+                && t0.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::park_timeout(Duration::from_secs(30));
+            }
+            t0.elapsed()
+        });
+        waiting.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        capture(&[0.5f32; 8]);
+        let waited = reader.join().unwrap();
+        assert!(
+            waited < Duration::from_secs(5),
+            "woken after {waited:?}, not by the capture"
+        );
+    }
+}

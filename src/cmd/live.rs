@@ -57,12 +57,10 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
             "cannot draw a run that plays to speakers; record to a WAV (-o take.wav --plot take.png)",
         ));
     }
-    // The device period: a third of the cushion up to 6.7 ms, at least the block (tying it to
+    // The capture period: a third of the cushion up to 6.7 ms, at least the block (tying it to
     // a small block would wake the backend every 1.3 ms, which the cushion exists to make
-    // unnecessary). Measured through PulseAudio at a 20 ms cushion (10 runs of 10 s each):
-    // smaller periods (a shallower server-side buffer) and larger ones (a thinner ring) both
-    // dropped out where a third held; and at a 40 ms cushion a third (13 ms periods) counted
-    // xruns where 6.7 ms periods, the rest of the cushion left in the ring, did not.
+    // unnecessary). Larger capture periods arrive as larger bursts that the ring must absorb:
+    // at a 40 ms cushion, 13 ms periods counted xruns where 6.7 ms periods did not.
     let rate_guess = f64::from(args.rate.unwrap_or(48_000));
     let period = ((args.latency.min(20.0) * 1e-3 * rate_guess / 3.0) as usize)
         .clamp(block, 2048.max(block)) as u32;
@@ -121,6 +119,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
     // The output: speakers at the chain's rate, or a file or pipe.
     let (output, runner): (Box<dyn Output<f32>>, Runner<f32>) = match speakers {
         Some(name) => {
+            let period = playback_period(cushion, block);
             let dev = DeviceOutput::open(&hosts, name, rate, out_channels, period, block, cushion)?;
             report.push(dev.report.clone());
             (Box::new(dev), Runner::Causal(chain.into_live(block)?))
@@ -198,4 +197,30 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
         }
     }
     Ok(())
+}
+
+/// The playback period to ask for: a quarter of the cushion (at least the block), so that the
+/// device's buffer (cpal asks for two periods) holds half the cushion and convoy's ring the
+/// other half. The buffer is what survives a late playback thread or a stalled sound server
+/// (the server's underrun is silent: no xrun reaches convoy, the audio just drops out); the
+/// ring is what survives a late capture or a slow block (an xrun convoy counts). Measured
+/// through PulseAudio on a noisy 2-core VM, 5 runs of 10 s each, `gain:1` at block 64: at a
+/// 40 ms cushion a buffer of a third of it dropped out in 5 of 6 runs, of a half in none, of
+/// two thirds in 1 of 5 (a ring too thin); at 30 ms, a half held 5 of 5, a bit more than a
+/// half 4 of 5 and 2 of 5.
+fn playback_period(cushion: usize, block: usize) -> u32 {
+    u32::try_from((cushion / 4).max(block)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::playback_period;
+
+    #[test]
+    fn the_playback_buffer_is_half_the_cushion() {
+        // 40 ms at 48 kHz: two periods of 480 frames, 20 ms, in the device.
+        assert_eq!(playback_period(1920, 64), 480);
+        // Never below the block: a block's worth must fit in one callback.
+        assert_eq!(playback_period(100, 64), 64);
+    }
 }

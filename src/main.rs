@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     convoy::engine::stop::prepare();
     let _ = ctrlc::set_handler(convoy::engine::stop::signal);
     convoy::rt::keep_freed_memory();
+    convoy::io::media::quiet_decoder_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return clap_error(&err),

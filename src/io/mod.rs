@@ -31,6 +31,7 @@
 pub mod codec;
 #[cfg(feature = "device")]
 pub mod device;
+pub mod media;
 pub mod npy;
 pub mod operand;
 pub mod output;
@@ -155,7 +156,9 @@ pub fn load_file(path: &Path) -> Result<Array> {
         || head.starts_with(b"RIFX")
         || head.starts_with(b"RF64")
         || head.starts_with(b"BW64")
+        || media::sniff(head).is_some()
     {
+        // WAV, or audio decoded through symphonia (FLAC, MP3, ...): both by Source.
         Format::Wav
     } else {
         Format::Text
@@ -163,6 +166,9 @@ pub fn load_file(path: &Path) -> Result<Array> {
     match (extension(path).as_str(), format) {
         ("wav", f) if f != Format::Wav => {
             return Err(Error::input(&name, "not a WAV file (no RIFF header)"));
+        }
+        ("flac" | "mp3" | "ogg" | "m4a" | "aiff" | "aif" | "caf", f) if f != Format::Wav => {
+            return Err(Error::input(&name, "not an audio file"));
         }
         ("npy", f) if f != Format::Npy => {
             return Err(Error::input(&name, "not a .npy file (no NUMPY magic)"));

@@ -20,6 +20,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use super::codec::{SampleFormat, decode};
+use super::media::{self, Media};
 use super::riff;
 use super::{StreamInfo, WireFormat};
 use crate::block::Block;
@@ -35,12 +36,16 @@ pub const MAX_LINE: usize = 1 << 20;
 
 enum Decoder {
     Binary(SampleFormat),
-    Text { line: usize },
+    Text {
+        line: usize,
+    },
+    /// FLAC, MP3, Ogg, AIFF, CAF, MP4/M4A, through symphonia.
+    Media(Box<Media>),
 }
 
 /// Bytes from the input, with a buffer of our own so nothing read is ever lost to a stop.
 struct Input {
-    inner: Box<dyn Read + Send>,
+    inner: Box<dyn Read + Send + Sync>,
     /// For pipes, FIFOs, terminals and sockets: the descriptor to `poll` before reading.
     poll: Option<OwnedFd>,
     buf: Vec<u8>,
@@ -97,6 +102,20 @@ impl Input {
             self.eof = true;
         }
         got
+    }
+}
+
+/// The bytes of the input as a plain reader (for symphonia on a pipe): what is buffered first,
+/// then the input itself, still stopping on Ctrl-C.
+impl Read for Input {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.buffered().is_empty() && self.fill(out.len())? == 0 {
+            return Ok(0);
+        }
+        let n = self.buffered().len().min(out.len());
+        out[..n].copy_from_slice(&self.buffered()[..n]);
+        self.consume(n);
+        Ok(n)
     }
 }
 
@@ -170,7 +189,7 @@ impl Source {
             arg.to_string()
         };
         let bad = |msg: String| Error::input(&name, msg);
-        let (inner, poll): (Box<dyn Read + Send>, Option<OwnedFd>) = if arg == "-" {
+        let (inner, poll): (Box<dyn Read + Send + Sync>, Option<OwnedFd>) = if arg == "-" {
             let stdin = io::stdin();
             let poll = pollable(&stdin);
             (Box::new(stdin), poll)
@@ -205,6 +224,10 @@ impl Source {
             || head.starts_with(b"RIFX")
         {
             Some(WireFormat::Wav)
+        } else if matches!(format, None | Some(WireFormat::Wav))
+            && let Some(what) = media::sniff(head)
+        {
+            return Source::open_media(name, arg, input, what, rate, channels);
         } else if !head.is_empty()
             && head
                 .iter()
@@ -228,15 +251,7 @@ impl Source {
         let (info, decoder) = match format {
             WireFormat::Wav => {
                 let h = riff::read_header(&mut HeaderReader(&mut input)).map_err(bad)?;
-                if let Some(c) = channels.filter(|&c| c != h.channels) {
-                    return Err(bad(format!(
-                        "has {} channel(s) but --channels says {c}",
-                        h.channels
-                    )));
-                }
-                if let Some(r) = rate.filter(|&r| r != h.rate) {
-                    return Err(bad(format!("is {} Hz but --rate says {r}", h.rate)));
-                }
+                agrees(h.channels, h.rate, channels, rate).map_err(bad)?;
                 (
                     StreamInfo {
                         rate: Some(h.rate),
@@ -331,9 +346,68 @@ impl Source {
         })
     }
 
+    /// A FLAC, MP3, Ogg, AIFF, CAF or MP4 input ([`media::sniff`] said `what`): a regular file is
+    /// opened again for symphonia, seekable (an MP4's index may sit at its end); a pipe is read
+    /// on through `input`, which still stops on Ctrl-C.
+    fn open_media(
+        name: String,
+        arg: &str,
+        input: Input,
+        what: &'static str,
+        rate: Option<u32>,
+        channels: Option<usize>,
+    ) -> Result<Source> {
+        use symphonia::core::io::{MediaSource, ReadOnlySource};
+        let bad = |msg: String| Error::input(&name, msg);
+        let streamed = input.poll.is_some();
+        let mut edit = None;
+        let source: Box<dyn MediaSource> = if arg != "-" && !streamed {
+            let path = Path::new(arg);
+            if what == "MP4/M4A" {
+                edit = media::mp4_edit_list(path);
+            }
+            Box::new(File::open(path).map_err(|e| Error::read(path, &e))?)
+        } else {
+            Box::new(ReadOnlySource::new(input))
+        };
+        let m = Media::open(source, what, edit).map_err(bad)?;
+        agrees(m.channels, m.rate, channels, rate).map_err(bad)?;
+        if m.channels > 1024 {
+            return Err(bad(format!("{} channels: must be 1 to 1024", m.channels)));
+        }
+        let info = StreamInfo {
+            rate: Some(m.rate),
+            channels: m.channels,
+            frames: m.frames,
+            wav_format: Some(m.depth),
+            columns: None,
+        };
+        Ok(Source {
+            name,
+            remaining: None,
+            info,
+            input: Input {
+                inner: Box::new(io::empty()),
+                poll: None,
+                buf: Vec::new(),
+                start: 0,
+                eof: true,
+                stopped: false,
+            },
+            decoder: Decoder::Media(Box::new(m)),
+            deferred: None,
+            done: false,
+            streamed,
+        })
+    }
+
     /// Whether reading ended because a stop (Ctrl-C) was asked for.
     pub fn stopped(&self) -> bool {
-        self.input.stopped
+        match self.decoder {
+            // The input moved into the decoder; a stop there reads as the end of the data.
+            Decoder::Media(_) => crate::engine::stop::requested(),
+            _ => self.input.stopped,
+        }
     }
 
     /// Whether the stream came from a pipe, FIFO or terminal and broke off early (a WAV shorter
@@ -374,9 +448,16 @@ impl Source {
         if self.done {
             return Ok(0);
         }
-        let got = match self.decoder {
-            Decoder::Binary(format) => self.read_binary(format, frames, out)?,
+        let got = match &mut self.decoder {
+            Decoder::Binary(format) => {
+                let format = *format;
+                self.read_binary(format, frames, out)?
+            }
             Decoder::Text { .. } => self.read_text(frames, out)?,
+            Decoder::Media(m) => m.read(frames, out).map_err(|e| {
+                self.done = true;
+                Error::input(&self.name, e)
+            })?,
         };
         if got == 0 {
             self.done = true;
@@ -585,27 +666,31 @@ impl Read for HeaderReader<'_> {
 }
 
 /// What an input that is neither WAV nor text looks like, for the error.
+/// A header's channels and rate against what `--channels` / `--rate` say, if they say.
+fn agrees(
+    found_channels: usize,
+    found_rate: u32,
+    channels: Option<usize>,
+    rate: Option<u32>,
+) -> std::result::Result<(), String> {
+    if let Some(c) = channels.filter(|&c| c != found_channels) {
+        return Err(format!(
+            "has {found_channels} channel(s) but --channels says {c}"
+        ));
+    }
+    if let Some(r) = rate.filter(|&r| r != found_rate) {
+        return Err(format!("is {found_rate} Hz but --rate says {r}"));
+    }
+    Ok(())
+}
+
 fn describe_unknown(head: &[u8]) -> String {
-    let what = if head.starts_with(b"fLaC") {
-        Some("a FLAC file")
-    } else if head.starts_with(b"OggS") {
-        Some("an Ogg file")
-    } else if head.starts_with(b"ID3")
-        || (head.len() > 1 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0)
-    {
-        Some("an MP3 file")
-    } else if head.starts_with(b"\x93NUMPY") {
-        Some("a .npy array (use convoy convolve for arrays)")
-    } else if head.len() >= 12 && &head[4..8] == b"ftyp" {
-        Some("an MP4/M4A file")
-    } else if head.starts_with(b"FORM") {
-        Some("an AIFF file")
+    if head.starts_with(b"\x93NUMPY") {
+        "is a .npy array, not audio (use convoy convolve for arrays)".into()
     } else {
-        None
-    };
-    match what {
-        Some(w) => format!("is {w}, which convoy does not decode; convert it to WAV (e.g. ffmpeg -i IN out.wav)"),
-        None => "not a WAV file or text; for raw samples say --in-format f32le|s16le with --rate and --channels".into(),
+        "not a WAV or any other audio file convoy reads (FLAC, MP3, Ogg Vorbis/FLAC, AIFF, CAF, \
+         MP4/M4A), nor text; for raw samples say --in-format f32le|s16le with --rate and --channels"
+            .into()
     }
 }
 

@@ -89,6 +89,7 @@ impl Choice for WireFormat {
         WireFormat::F32le,
         WireFormat::S16le,
         WireFormat::Text,
+        WireFormat::Flac,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -96,6 +97,7 @@ impl Choice for WireFormat {
             WireFormat::F32le => "f32le",
             WireFormat::S16le => "s16le",
             WireFormat::Text => "text",
+            WireFormat::Flac => "flac",
         }
     }
     fn help(self) -> &'static str {
@@ -108,6 +110,9 @@ impl Choice for WireFormat {
                 "raw interleaved signed 16-bit (reading needs --rate and --channels)"
             }
             WireFormat::Text => "one frame per line, channels separated by spaces or commas",
+            WireFormat::Flac => {
+                "FLAC, 16 or 24 bit (the input's depth, 24 for float; --bits); read by content"
+            }
         }
     }
 }

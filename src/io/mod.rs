@@ -31,6 +31,7 @@
 pub mod codec;
 #[cfg(feature = "device")]
 pub mod device;
+pub mod flac_out;
 pub mod media;
 pub mod npy;
 pub mod operand;
@@ -324,6 +325,8 @@ pub enum WireFormat {
     S16le,
     /// Text: one frame per line, channels separated by spaces or commas.
     Text,
+    /// FLAC, 16 or 24 bit (reading: any audio file is recognized by content anyway).
+    Flac,
 }
 
 /// `--bits` for WAV output.

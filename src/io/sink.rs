@@ -9,6 +9,7 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::codec::{Encoder, SampleFormat};
+use super::flac_out::FlacWriter;
 use super::{Bits, StreamInfo, WireFormat, riff};
 use crate::conv::Sample;
 use crate::error::{Error, Result};
@@ -57,6 +58,8 @@ pub struct Sink {
     separator: u8,
     /// The reader of stdout or the FIFO went away (EPIPE): the rest is dropped quietly.
     pub closed: bool,
+    /// FLAC output: the encoder between the quantized samples and the bytes.
+    flac: Option<Box<FlacWriter>>,
 }
 
 impl Sink {
@@ -80,6 +83,7 @@ impl Sink {
             None if arg == "-" => WireFormat::Wav,
             None => match crate::io::extension(Path::new(arg)).as_str() {
                 "wav" | "wave" => WireFormat::Wav,
+                "flac" => WireFormat::Flac,
                 "txt" | "csv" => WireFormat::Text,
                 "f32" => WireFormat::F32le,
                 "s16" | "raw" | "pcm" => WireFormat::S16le,
@@ -109,10 +113,22 @@ impl Sink {
             },
             WireFormat::F32le | WireFormat::Text => SampleFormat::F32,
             WireFormat::S16le => SampleFormat::S16,
+            // FLAC is integer: the input's depth where it is 16 bit or less, else 24.
+            WireFormat::Flac => match (bits, input.wav_format) {
+                (Some(Bits::S16), _) => SampleFormat::S16,
+                (Some(Bits::S24), _) => SampleFormat::S24,
+                (Some(_), _) => {
+                    return Err(Error::Usage(
+                        "FLAC output is 16 or 24 bit (--bits 16 or --bits 24)".into(),
+                    ));
+                }
+                (None, Some(SampleFormat::U8 | SampleFormat::S16)) => SampleFormat::S16,
+                (None, _) => SampleFormat::S24,
+            },
         };
-        if bits.is_some() && format != WireFormat::Wav {
+        if bits.is_some() && !matches!(format, WireFormat::Wav | WireFormat::Flac) {
             return Err(Error::Usage(
-                "--bits applies to WAV output only (raw formats fix their own)".into(),
+                "--bits applies to WAV and FLAC output only (raw formats fix their own)".into(),
             ));
         }
         let kind = output::check(Path::new(arg), inputs, reads_stdin)?;
@@ -171,9 +187,17 @@ impl Sink {
             bytes: Vec::new(),
             separator: b' ',
             closed: false,
+            flac: None,
         };
         if plan.format == WireFormat::Wav {
             let header = riff::header_bytes(rate, channels, plan.sample, None, rf64_room);
+            sink.put(&header)?;
+        }
+        if plan.format == WireFormat::Flac {
+            let bad = |msg: String| Error::input(&sink.name, msg);
+            let w = FlacWriter::new(rate, channels, plan.sample.bytes() * 8).map_err(bad)?;
+            let header = w.header().map_err(bad)?;
+            sink.flac = Some(Box::new(w));
             sink.put(&header)?;
         }
         Ok(sink)
@@ -265,6 +289,12 @@ impl Sink {
         } else {
             let views = crate::block::views(block, 0..frames);
             self.encoder.encode(&views, frames, &mut bytes);
+            if let Some(flac) = &mut self.flac {
+                let mut encoded = Vec::with_capacity(bytes.len());
+                flac.push(&bytes, &mut encoded)
+                    .map_err(|e| Error::input(&self.name, e))?;
+                bytes = encoded;
+            }
         }
         let result = self.put(&bytes);
         self.bytes = bytes;
@@ -279,6 +309,16 @@ impl Sink {
     /// Flushing or rewriting the header fails.
     pub fn finish(mut self) -> Result<Finished> {
         let (rate, channels, sample, frames) = (self.rate, self.channels, self.sample, self.frames);
+        // FLAC: the last, shorter frame, and the header with the length and MD5 filled in.
+        let mut flac_header = None;
+        if let Some(mut flac) = self.flac.take() {
+            let mut last = Vec::new();
+            let header = flac
+                .finish(&mut last)
+                .map_err(|e| Error::input(&self.name, e))?;
+            self.put(&last)?;
+            flac_header = Some(header);
+        }
         match self.target.take() {
             Some(Target::Stdout(mut out)) => match out.flush() {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Finished(None)),
@@ -294,6 +334,12 @@ impl Sink {
                     }
                     Err(e) => return Err(Error::write(path, e.error())),
                 };
+                if let Some(header) = flac_header.filter(|_| out.seekable()) {
+                    let file = out.file();
+                    file.seek(SeekFrom::Start(0))
+                        .and_then(|_| file.write_all(&header))
+                        .map_err(|e| Error::write(path, &e))?;
+                }
                 if self.format == WireFormat::Wav && out.seekable() {
                     let header =
                         riff::header_bytes(rate, channels, sample, Some(frames), self.rf64_room);

@@ -224,7 +224,7 @@ impl Source {
             || head.starts_with(b"RIFX")
         {
             Some(WireFormat::Wav)
-        } else if matches!(format, None | Some(WireFormat::Wav))
+        } else if matches!(format, None | Some(WireFormat::Wav | WireFormat::Flac))
             && let Some(what) = media::sniff(head)
         {
             return Source::open_media(name, arg, input, what, rate, channels);
@@ -249,6 +249,7 @@ impl Source {
             (None, None) => return Err(bad(describe_unknown(head))),
         };
         let (info, decoder) = match format {
+            WireFormat::Flac => return Err(bad("is not a FLAC stream (no fLaC marker)".into())),
             WireFormat::Wav => {
                 let h = riff::read_header(&mut HeaderReader(&mut input)).map_err(bad)?;
                 agrees(h.channels, h.rate, channels, rate).map_err(bad)?;

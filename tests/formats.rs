@@ -41,6 +41,7 @@ fn lossless_formats_decode_to_exactly_the_pcm_they_were_made_from() {
         ("s16.caf", "src16.wav", 16),
         ("s16_alac.m4a", "src16.wav", 16),
         ("s16_flac.ogg", "src16.wav", 16),
+        ("s24.w64", "src24.wav", 24),
     ] {
         let (_, want) = read_wav(&data(src));
         let (spec, got) = decode(&data(file), &["--bits", "f32"]);
@@ -171,6 +172,10 @@ fn bad_files_say_what_they_are_and_leave_no_output() {
         (
             "cut_header.flac",
             &["cut_header.flac", "FLAC", "cannot be read"],
+        ),
+        (
+            "s16.opus",
+            &["s16.opus", "Ogg with a codec convoy does not decode (Opus)"],
         ),
         (
             "cut.flac",

@@ -114,7 +114,9 @@ pub struct Media {
 
 /// Human name of a codec that symphonia knows but has no decoder for here.
 fn codec_name(params: &CodecParameters) -> String {
+    use symphonia::core::codecs::audio::well_known as id;
     match params {
+        CodecParameters::Audio(a) if a.codec == id::CODEC_ID_OPUS => "Opus".into(),
         CodecParameters::Audio(a) => format!("{:?}", a.codec),
         _ => "not audio".into(),
     }

@@ -157,6 +157,7 @@ pub fn load_file(path: &Path) -> Result<Array> {
         || head.starts_with(b"RIFX")
         || head.starts_with(b"RF64")
         || head.starts_with(b"BW64")
+        || riff::is_w64(head)
         || media::sniff(head).is_some()
     {
         // WAV, or audio decoded through symphonia (FLAC, MP3, ...): both by Source.

@@ -39,6 +39,9 @@ pub fn read_header(r: &mut impl Read) -> Result<WavHeader, String> {
     let mut riff = [0u8; 12];
     read_full(r, &mut riff)
         .map_err(|e| e.unwrap_or_else(|| "empty input, not a WAV file".into()))?;
+    if riff.starts_with(&W64_RIFF[..12]) {
+        return read_w64_header(r);
+    }
     let rf64 = match &riff[0..4] {
         b"RIFF" => false,
         b"RF64" | b"BW64" => true,
@@ -115,36 +118,7 @@ pub fn read_header(r: &mut impl Read) -> Result<WavHeader, String> {
                     // An empty data chunk with more chunks after it.
                     continue;
                 }
-                let format = match (tag, bits) {
-                    (PCM, 8) => SampleFormat::U8,
-                    (PCM, 16) => SampleFormat::S16,
-                    (PCM, 24) => SampleFormat::S24,
-                    (PCM, 32) => SampleFormat::S32,
-                    (FLOAT, 32) => SampleFormat::F32,
-                    (FLOAT, 64) => SampleFormat::F64,
-                    (PCM | FLOAT, b) => {
-                        return Err(format!(
-                            "{b}-bit {} WAV is not supported (8/16/24/32-bit integer, 32/64-bit float are)",
-                            if tag == PCM { "integer" } else { "float" }
-                        ));
-                    }
-                    (t, _) => {
-                        return Err(format!(
-                            "WAV encoding 0x{t:04x} is not supported (PCM or IEEE float only)"
-                        ));
-                    }
-                };
-                if channels == 0 {
-                    return Err("WAV header says 0 channels".into());
-                }
-                if rate == 0 {
-                    return Err("WAV header says 0 Hz".into());
-                }
-                if usize::from(block_align) != channels * format.bytes() {
-                    return Err(format!(
-                        "inconsistent WAV header (block align {block_align} for {channels} x {bits}-bit)"
-                    ));
-                }
+                let format = sample_format(tag, channels, rate, block_align, bits)?;
                 let bytes = match size {
                     u32::MAX if rf64 => ds64_data,
                     u32::MAX => None,
@@ -164,6 +138,117 @@ pub fn read_header(r: &mut impl Read) -> Result<WavHeader, String> {
                 skip(r, len)?;
                 consumed += len;
             }
+        }
+    }
+}
+
+/// The encoding a fmt chunk describes (shared by RIFF/RF64 and Wave64), checked.
+fn sample_format(
+    tag: u16,
+    channels: usize,
+    rate: u32,
+    block_align: u16,
+    bits: u16,
+) -> Result<SampleFormat, String> {
+    let format = match (tag, bits) {
+        (PCM, 8) => SampleFormat::U8,
+        (PCM, 16) => SampleFormat::S16,
+        (PCM, 24) => SampleFormat::S24,
+        (PCM, 32) => SampleFormat::S32,
+        (FLOAT, 32) => SampleFormat::F32,
+        (FLOAT, 64) => SampleFormat::F64,
+        (PCM | FLOAT, b) => {
+            return Err(format!(
+                "{b}-bit {} WAV is not supported (8/16/24/32-bit integer, 32/64-bit float are)",
+                if tag == PCM { "integer" } else { "float" }
+            ));
+        }
+        (t, _) => {
+            return Err(format!(
+                "WAV encoding 0x{t:04x} is not supported (PCM or IEEE float only)"
+            ));
+        }
+    };
+    if channels == 0 {
+        return Err("WAV header says 0 channels".into());
+    }
+    if rate == 0 {
+        return Err("WAV header says 0 Hz".into());
+    }
+    if usize::from(block_align) != channels * format.bytes() {
+        return Err(format!(
+            "inconsistent WAV header (block align {block_align} for {channels} x {bits}-bit)"
+        ));
+    }
+    Ok(format)
+}
+
+/// Sony Wave64: a RIFF whose chunk ids are GUIDs (the first 4 bytes a fourcc) and whose sizes
+/// are 64-bit, counting the 24-byte chunk header, bodies aligned to 8 bytes. The 16-byte riff
+/// GUID (then the file size and the wave GUID).
+const W64_RIFF: [u8; 16] = [
+    b'r', b'i', b'f', b'f', 0x2E, 0x91, 0xCF, 0x11, 0xA5, 0xD6, 0x28, 0xDB, 0x04, 0xC1, 0x00, 0x00,
+];
+/// The tail shared by the `wave`, `fmt ` and `data` GUIDs.
+const W64_TAIL: [u8; 12] = [
+    0xF3, 0xAC, 0xD3, 0x11, 0x8C, 0xD1, 0x00, 0xC0, 0x4F, 0x8E, 0xDB, 0x8A,
+];
+
+/// Whether `head` starts like a Wave64 file (its riff GUID, as far as `head` goes).
+pub fn is_w64(head: &[u8]) -> bool {
+    head.len() >= 12 && head.starts_with(&W64_RIFF[..12])
+}
+
+/// The rest of a Wave64 header, after the first 12 bytes of its riff GUID.
+fn read_w64_header(r: &mut impl Read) -> Result<WavHeader, String> {
+    let truncated = |e: Option<String>| e.unwrap_or_else(|| "truncated Wave64 header".into());
+    let mut rest = [0u8; 28];
+    read_full(r, &mut rest).map_err(truncated)?;
+    if rest[..4] != W64_RIFF[12..] || &rest[12..16] != b"wave" || rest[16..] != W64_TAIL {
+        return Err("not a Wave64 file (a riff GUID, but not wave)".into());
+    }
+    let mut fmt: Option<(u16, usize, u32, u16, u16)> = None;
+    loop {
+        let mut head = [0u8; 24];
+        read_full(r, &mut head)
+            .map_err(|e| e.unwrap_or_else(|| "truncated Wave64 header (no data chunk)".into()))?;
+        let size = u64::from_le_bytes(head[16..24].try_into().unwrap_or([0; 8]));
+        let Some(body) = size.checked_sub(24) else {
+            return Err(format!("bad Wave64 chunk size {size}"));
+        };
+        let pad = (8 - body % 8) % 8;
+        let known = head[4..16] == W64_TAIL;
+        match &head[0..4] {
+            b"fmt " if known => {
+                if !(16..=1024).contains(&body) {
+                    return Err(format!("bad Wave64 fmt chunk size {body}"));
+                }
+                let mut b = vec![0u8; (body + pad) as usize];
+                read_full(r, &mut b).map_err(truncated)?;
+                let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+                let mut tag = u16_at(0);
+                if tag == EXTENSIBLE {
+                    if body < 40 {
+                        return Err("bad WAVE_FORMAT_EXTENSIBLE fmt chunk".into());
+                    }
+                    tag = u16_at(24);
+                }
+                let rate = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                fmt = Some((tag, usize::from(u16_at(2)), rate, u16_at(12), u16_at(14)));
+            }
+            b"data" if known => {
+                let Some((tag, channels, rate, block_align, bits)) = fmt else {
+                    return Err("Wave64 data chunk before its fmt chunk".into());
+                };
+                let format = sample_format(tag, channels, rate, block_align, bits)?;
+                return Ok(WavHeader {
+                    rate,
+                    channels,
+                    format,
+                    frames: Some(body / u64::from(block_align)),
+                });
+            }
+            _ => skip(r, body + pad)?,
         }
     }
 }

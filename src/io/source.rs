@@ -222,6 +222,7 @@ impl Source {
             || head.starts_with(b"RF64")
             || head.starts_with(b"BW64")
             || head.starts_with(b"RIFX")
+            || riff::is_w64(head)
         {
             Some(WireFormat::Wav)
         } else if matches!(format, None | Some(WireFormat::Wav | WireFormat::Flac))

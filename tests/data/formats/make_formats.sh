@@ -38,6 +38,9 @@ ff -i src16.wav -c:a libmp3lame -b:a 192k s16.mp3
 ff -i src16.wav -c:a libvorbis -q:a 6 s16.ogg
 ff -i src16.wav -c:a aac -b:a 192k s16_aac.m4a
 for f in s16.mp3 s16.ogg s16_aac.m4a; do ff -i "$f" -c:a pcm_f32le "${f%.*}_${f##*.}.ref.wav"; done
+# Wave64 (Sony's 64-bit RIFF) through convoy's own WAV reader; Opus, which no decoder here reads.
+ff -i src24.wav -c:a pcm_s24le s24.w64
+ff -i src16.wav -c:a libopus -b:a 64k s16.opus
 # A mono IR (the left channel's first 441 frames) as WAV and FLAC, for fir:, taps:@, convolve.
 ff -i src16.wav -af "pan=mono|c0=c0,atrim=end_sample=441" -c:a pcm_s16le ir.wav
 ff -i ir.wav -c:a flac ir.flac

@@ -173,6 +173,35 @@ fn text_files_in_every_layout() {
     );
 }
 
+/// Issue 19, item 8: a forced FFT over NaN or infinity warns as scipy.signal.convolve does
+/// (and still answers); direct and auto (which picks direct for such input) stay quiet.
+#[test]
+fn a_forced_fft_over_nan_or_inf_warns_like_scipy() {
+    let dir = tmp();
+    let nan = file(&dir, "nan.txt", "1 NaN 3 4\n");
+    let warning = "use of fft convolution on input with NAN or inf results in NAN or inf output";
+    for (method, warns) in [("fft", true), ("direct", false), ("auto", false)] {
+        let out = convoy()
+            .args(["convolve", s(&nan), "0.5 0.5", "--method", method])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{method}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.contains(warning), warns, "{method}: {err}");
+    }
+    // An infinity in the kernel counts too; finite input does not warn.
+    let out = convoy()
+        .args(["convolve", "1 2 3", "1 inf", "--method", "fft"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(warning));
+    let out = convoy()
+        .args(["convolve", "1 2 3", "1 1", "--method", "fft"])
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty());
+}
+
 #[test]
 fn stdin_is_text() {
     convoy()

@@ -142,6 +142,14 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         }
         (s, k) => s.or(k).unwrap_or(DEFAULT_RATE),
     };
+    // scipy.signal.convolve(..., method='fft') warns rather than refuses: NaN or infinity
+    // spreads through a transform to every output sample (direct sums keep it local).
+    let non_finite = |a: &Array| a.columns.iter().flatten().any(|v| !v.is_finite());
+    if args.method == convoy::conv::Method::Fft && (non_finite(&signal) || non_finite(&kernel)) {
+        eprintln!(
+            "convoy: warning: use of fft convolution on input with NAN or inf results in NAN or inf output"
+        );
+    }
     let options = Options {
         mode: args.mode.unwrap_or_default(),
         correlate: args.correlate,

@@ -260,9 +260,8 @@ fn flac_output_is_lossless_at_16_and_24_bit_and_verified_by_the_reference_decode
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let (spec, got) = decode(&out, &["--bits", "f32"]);
+    let (_, got) = decode(&out, &["--bits", "f32"]);
     assert_eq!(got[0].len(), 11_025);
-    let _ = spec;
     let (spec, _) = decode(&out, &[]);
     assert_eq!(spec.bits_per_sample, 24);
     let o = convoy()

@@ -82,19 +82,16 @@ impl FlacWriter {
     /// # Errors
     /// A frame cannot be encoded.
     pub fn push(&mut self, samples: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-        self.pending.extend_from_slice(samples);
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend_from_slice(samples);
         let whole = BLOCK * self.channels * self.bytes_per_sample;
-        let mut at = 0;
-        while self.pending.len() - at >= whole {
-            let (start, end) = (at, at + whole);
-            at = end;
-            let chunk = std::mem::take(&mut self.pending);
-            let result = self.encode(&chunk[start..end], out);
-            self.pending = chunk;
-            result?;
-        }
-        self.pending.drain(..at);
-        Ok(())
+        let full = pending.len() / whole * whole;
+        let result = pending[..full]
+            .chunks_exact(whole)
+            .try_for_each(|frame| self.encode(frame, out));
+        pending.drain(..full);
+        self.pending = pending;
+        result
     }
 
     fn encode(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), String> {

@@ -3,16 +3,18 @@
 //! (integer PCM as `x / 2^(bits - 1)`, so a FLAC decodes to exactly the floats of the WAV it
 //! was made from).
 //!
-//! Gapless: the encoder's delay and padding are removed as ffmpeg removes them (MP3's LAME tag,
-//! Ogg granule positions, MP4 edit lists), so the frame count is ffmpeg's. symphonia's AAC
-//! decoder does not trim itself; the demuxer's trims are applied here.
+//! Gapless: the encoder's delay and padding are removed (MP3's LAME tag, Ogg granule positions,
+//! MP4 edit lists), so the frame count is the container's stated duration (ffprobe's
+//! `duration_ts`). symphonia's AAC decoder does not trim itself; the demuxer's trims are
+//! applied here, and MP4 edit lists, which symphonia does not read, by [`mp4_edit_list`].
 //!
 //! The format is chosen by content ([`sniff`]), never by the file name.
 
 use std::io;
 
 use symphonia::core::codecs::CodecParameters;
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::well_known as codec_ids;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -77,11 +79,14 @@ pub fn quiet_decoder_panics() {
     }));
 }
 
+/// What [`guarded`] reports for a panic inside symphonia.
+const GAVE_UP: &str = "the decoder gave up on it";
+
 /// Runs a call into symphonia, turning a panic (a crafted file that trips one of its checks)
 /// into an error.
 fn guarded<R>(f: impl FnOnce() -> Result<R, SymError>) -> Result<R, SymError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .unwrap_or(Err(SymError::DecodeError("the decoder gave up on it")))
+        .unwrap_or(Err(SymError::DecodeError(GAVE_UP)))
 }
 
 /// A decoding stream: container, decoder, and the decoded frames not yet handed on.
@@ -113,22 +118,21 @@ pub struct Media {
 }
 
 /// Human name of a codec that symphonia knows but has no decoder for here.
-fn codec_name(params: &CodecParameters) -> String {
-    use symphonia::core::codecs::audio::well_known as id;
-    match params {
-        CodecParameters::Audio(a) if a.codec == id::CODEC_ID_OPUS => "Opus".into(),
-        CodecParameters::Audio(a) => format!("{:?}", a.codec),
-        _ => "not audio".into(),
+fn codec_name(params: &AudioCodecParameters) -> String {
+    if params.codec == codec_ids::CODEC_ID_OPUS {
+        "Opus".into()
+    } else {
+        format!("{:?}", params.codec)
     }
 }
 
 impl Media {
     /// Probes `source` (seekable when it is a file: MP4's index may sit at the end) and opens
-    /// its first audio track. `what` is [`sniff`]'s answer, for messages.
+    /// its first audio track. `what` is [`sniff`]'s answer, for messages; `edit` an MP4 edit
+    /// list's (frames to skip, frames to keep), from [`mp4_edit_list`].
     ///
     /// # Errors
     /// One line saying what the file is and what is wrong with it.
-    /// `edit`: an MP4 edit list's (frames to skip, frames to keep), from [`mp4_edit_list`].
     pub fn open(
         source: Box<dyn MediaSource>,
         what: &'static str,
@@ -165,7 +169,7 @@ impl Media {
             .map_err(|_| {
                 format!(
                     "is {what} with a codec convoy does not decode ({}); convert it (e.g. ffmpeg -i IN out.wav)",
-                    codec_name(&CodecParameters::Audio(params.clone()))
+                    codec_name(&params)
                 )
             })?;
         let rate = params
@@ -179,15 +183,14 @@ impl Media {
         if rate == 0 || channels == 0 {
             return Err(format!("is {what} with {channels} channel(s) at {rate} Hz"));
         }
-        use symphonia::core::codecs::audio::well_known as id;
         // symphonia's AAC decoder is the one that leaves the priming and padding in.
-        let trims = params.codec != id::CODEC_ID_AAC;
+        let trims = params.codec != codec_ids::CODEC_ID_AAC;
         let lossy = [
-            id::CODEC_ID_AAC,
-            id::CODEC_ID_MP1,
-            id::CODEC_ID_MP2,
-            id::CODEC_ID_MP3,
-            id::CODEC_ID_VORBIS,
+            codec_ids::CODEC_ID_AAC,
+            codec_ids::CODEC_ID_MP1,
+            codec_ids::CODEC_ID_MP2,
+            codec_ids::CODEC_ID_MP3,
+            codec_ids::CODEC_ID_VORBIS,
         ]
         .contains(&params.codec);
         let depth = if lossy {
@@ -267,10 +270,8 @@ impl Media {
             });
             let planes = match decoded {
                 Ok(p) => p,
-                Err(SymError::DecodeError("the decoder gave up on it")) => {
-                    return Err(describe(&SymError::DecodeError(
-                        "the decoder gave up on it",
-                    )));
+                Err(SymError::DecodeError(m)) if m == GAVE_UP => {
+                    return Err(describe(&SymError::DecodeError(GAVE_UP)));
                 }
                 // A damaged packet: skipped, as ffmpeg does, and said at the end.
                 Err(SymError::DecodeError(_)) => {
@@ -289,25 +290,24 @@ impl Media {
                 ));
             }
             self.at = 0;
-            if !self.trims {
-                let n = self.pending[0].len();
-                let head = (packet.trim_start.get() as usize).min(n);
-                let tail = (packet.trim_end.get() as usize).min(n - head);
-                for p in &mut self.pending {
-                    p.truncate(n - tail);
-                    p.drain(..head);
-                }
-            }
+            // One cut of the decoded frames: the packet's own trims where the decoder left
+            // them in, then what the edit list still skips, up to what it keeps.
             let n = self.pending[0].len() as u64;
-            let drop = self.skip.min(n);
-            self.skip -= drop;
+            let (mut head, mut tail) = (0, 0);
+            if !self.trims {
+                head = packet.trim_start.get().min(n);
+                tail = packet.trim_end.get().min(n - head);
+            }
+            let skip = self.skip.min(n - head - tail);
+            self.skip -= skip;
+            head += skip;
             let room = self
                 .keep
                 .map_or(u64::MAX, |k| k.saturating_sub(self.decoded));
-            let take = (n - drop).min(room);
+            let take = (n - head - tail).min(room);
             for p in &mut self.pending {
-                p.truncate((drop + take) as usize);
-                p.drain(..drop as usize);
+                p.truncate((head + take) as usize);
+                p.drain(..head as usize);
             }
             self.decoded += take;
             if !self.pending[0].is_empty() {
@@ -382,8 +382,8 @@ impl Media {
 
 /// An ALAC track's bit depth, from its magic cookie (ALACSpecificConfig, possibly behind
 /// `frma` and `alac` atom headers), which MP4 carries instead of a sample size.
-fn alac_bits(params: &symphonia::core::codecs::audio::AudioCodecParameters) -> Option<u32> {
-    if params.codec != symphonia::core::codecs::audio::well_known::CODEC_ID_ALAC {
+fn alac_bits(params: &AudioCodecParameters) -> Option<u32> {
+    if params.codec != codec_ids::CODEC_ID_ALAC {
         return None;
     }
     let mut c: &[u8] = params.extra_data.as_deref()?;

@@ -153,13 +153,7 @@ pub fn load_file(path: &Path) -> Result<Array> {
     let head = reader.fill_buf().map_err(|e| Error::read(path, &e))?;
     let format = if head.starts_with(b"\x93NUMPY") {
         Format::Npy
-    } else if head.starts_with(b"RIFF")
-        || head.starts_with(b"RIFX")
-        || head.starts_with(b"RF64")
-        || head.starts_with(b"BW64")
-        || riff::is_w64(head)
-        || media::sniff(head).is_some()
-    {
+    } else if riff::is_wav(head) || media::sniff(head).is_some() {
         // WAV, or audio decoded through symphonia (FLAC, MP3, ...): both by Source.
         Format::Wav
     } else {

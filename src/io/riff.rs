@@ -194,9 +194,13 @@ const W64_TAIL: [u8; 12] = [
     0xF3, 0xAC, 0xD3, 0x11, 0x8C, 0xD1, 0x00, 0xC0, 0x4F, 0x8E, 0xDB, 0x8A,
 ];
 
-/// Whether `head` starts like a Wave64 file (its riff GUID, as far as `head` goes).
-pub fn is_w64(head: &[u8]) -> bool {
-    head.len() >= 12 && head.starts_with(&W64_RIFF[..12])
+/// Whether `head` starts like a WAV of any kind [`read_header`] knows: RIFF, RF64, BW64, RIFX
+/// (to refuse it by name) or Wave64 (its riff GUID).
+pub fn is_wav(head: &[u8]) -> bool {
+    [b"RIFF", b"RF64", b"BW64", b"RIFX"]
+        .iter()
+        .any(|m| head.starts_with(*m))
+        || (head.len() >= 12 && head.starts_with(&W64_RIFF[..12]))
 }
 
 /// The rest of a Wave64 header, after the first 12 bytes of its riff GUID.

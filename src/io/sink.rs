@@ -60,6 +60,8 @@ pub struct Sink {
     pub closed: bool,
     /// FLAC output: the encoder between the quantized samples and the bytes.
     flac: Option<Box<FlacWriter>>,
+    /// FLAC output: the quantized samples' buffer, reused.
+    flac_bytes: Vec<u8>,
 }
 
 impl Sink {
@@ -188,6 +190,7 @@ impl Sink {
             separator: b' ',
             closed: false,
             flac: None,
+            flac_bytes: Vec::new(),
         };
         if plan.format == WireFormat::Wav {
             let header = riff::header_bytes(rate, channels, plan.sample, None, rf64_room);
@@ -290,10 +293,12 @@ impl Sink {
             let views = crate::block::views(block, 0..frames);
             self.encoder.encode(&views, frames, &mut bytes);
             if let Some(flac) = &mut self.flac {
-                let mut encoded = Vec::with_capacity(bytes.len());
+                // The PCM bytes become FLAC frames; the two buffers swap roles and both stay.
+                let mut encoded = std::mem::take(&mut self.flac_bytes);
+                encoded.clear();
                 flac.push(&bytes, &mut encoded)
                     .map_err(|e| Error::input(&self.name, e))?;
-                bytes = encoded;
+                self.flac_bytes = std::mem::replace(&mut bytes, encoded);
             }
         }
         let result = self.put(&bytes);

@@ -218,12 +218,7 @@ impl Source {
                 .map_err(|e| bad(crate::error::describe_io(&e)))?;
         }
         let head = input.buffered();
-        let sniffed = if head.starts_with(b"RIFF")
-            || head.starts_with(b"RF64")
-            || head.starts_with(b"BW64")
-            || head.starts_with(b"RIFX")
-            || riff::is_w64(head)
-        {
+        let sniffed = if riff::is_wav(head) {
             Some(WireFormat::Wav)
         } else if matches!(format, None | Some(WireFormat::Wav | WireFormat::Flac))
             && let Some(what) = media::sniff(head)

@@ -24,6 +24,11 @@ static SIGNALS: AtomicU32 = AtomicU32::new(0);
 static GRACEFUL: AtomicBool = AtomicBool::new(false);
 /// Temp files to delete if the process is aborted.
 static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Held across each step that changes what is on disk and what is registered together (make a
+/// temp file and register it; rename it into place and unregister it), and by an abort from
+/// the moment it starts: a signal between the two halves of a step would otherwise leave a temp
+/// file nobody registered, or delete one already renamed over the target.
+static FILE_STEP: Mutex<()> = Mutex::new(());
 /// The wake-up pipe: (read end, write end). The handler writes one byte and nobody reads it,
 /// so the read end stays readable for good once a stop was asked for.
 static WAKE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
@@ -54,6 +59,8 @@ pub fn signal() {
 
 /// Removes every registered partial file and exits with status 130.
 fn abort() -> ! {
+    // Held until exit: no file step starts or is half done while the partials are removed.
+    let _step = FILE_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let paths = PARTIALS.lock().map(|p| p.clone()).unwrap_or_default();
     for p in paths {
         let _ = std::fs::remove_file(p);
@@ -102,6 +109,13 @@ pub fn parse_duration(text: &str) -> crate::Result<f64> {
             format!("'{text}': expected a positive time such as 10s, 500ms or 2.5"),
         )),
     }
+}
+
+/// Runs `step` (which makes and registers a temp file, or renames one into place and drops its
+/// [`Partial`]) so that an abort sees it either not begun or finished.
+pub fn file_step<T>(step: impl FnOnce() -> T) -> T {
+    let _step = FILE_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    step()
 }
 
 /// A temp file that an abort must delete; unregistered when dropped (after it was renamed into

@@ -17,7 +17,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::engine::stop::Partial;
+use crate::engine::stop::{self, Partial};
 use crate::error::{Error, Result};
 
 /// What an output path turns out to be.
@@ -240,10 +240,13 @@ impl OutputFile {
                     use std::os::unix::fs::PermissionsExt;
                     builder.permissions(fs::Permissions::from_mode(0o644));
                 }
-                let temp = builder
-                    .tempfile_in(super::parent_dir(target))
-                    .map_err(|e| Error::write(name, &e))?;
-                let partial = Partial::new(temp.path());
+                // Made and registered as one step: an abort in between would leave it behind.
+                let (temp, partial) = stop::file_step(|| {
+                    let temp = builder.tempfile_in(super::parent_dir(target))?;
+                    let partial = Partial::new(temp.path());
+                    Ok::<_, io::Error>((temp, partial))
+                })
+                .map_err(|e| Error::write(name, &e))?;
                 let (file, temp) = temp.into_parts();
                 let keep = fs::metadata(target).ok().map(|m| m.permissions());
                 Ok(OutputFile {
@@ -291,10 +294,18 @@ impl OutputFile {
         if let Some(perms) = c.keep {
             fs::set_permissions(&c.temp, perms).map_err(|e| Error::write(path, &e))?;
         }
-        c.temp
-            .persist(&c.target)
-            .map_err(|e| Error::write(path, &e.error))?;
-        Ok(())
+        let Commit {
+            temp,
+            target,
+            _partial: partial,
+            ..
+        } = c;
+        // Renamed and unregistered as one step: an abort sees the temp file or the target.
+        stop::file_step(move || {
+            let done = temp.persist(&target).map_err(|e| Error::write(path, &e.error));
+            drop(partial);
+            done.map(|_| ())
+        })
     }
 }
 

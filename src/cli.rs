@@ -208,7 +208,9 @@ Examples:
   convoy run -i mic -o speakers ma:9                          # live, default devices
   convoy run -i mic:usb -o speakers --block 64 --latency 30 --stats highpass:80 lowpass:8000
   convoy run -i mic -o take.wav --duration 10s ma:9           # record through the chain
-  convoy run -i song.wav -o speakers:hdmi lowpass:2k          # play through the chain";
+  convoy run -i song.wav -o speakers:hdmi lowpass:2k          # play through the chain
+  convoy run -i 'rec/**/*.flac' -o cleaned/ --jobs 4 denoise highpass:80   # many files
+  convoy run -i rec/ -o cleaned/ --resume --report log.jsonl --shard 0/8 fir:room.wav";
 
 /// Arguments of `convoy run`.
 #[derive(Debug, Args)]
@@ -280,6 +282,24 @@ pub struct RunArgs {
     /// up to 4) and their averaged spectra (first channel).
     #[arg(long, value_name = "PNG")]
     pub plot: Option<PathBuf>,
+    /// Many files (when -i is a glob such as 'rec/**/*.wav', a folder, or @LIST, a file of
+    /// paths one per line; -o is then a folder): files processed at once (default: the number
+    /// of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Many files: write one JSON line per input (input, output, frames, seconds, status,
+    /// error) to FILE as each one ends.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Many files: skip inputs whose output is already complete (decodes to the expected
+    /// length, rate and channels); redo the others.
+    #[arg(long)]
+    pub resume: bool,
+    /// Many files: process only shard K of N (K from 0 to N-1), chosen by a stable hash of
+    /// each input's path under the base folder, so N machines split a corpus with no
+    /// coordination (e.g. --shard $SLURM_ARRAY_TASK_ID/N).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Filter stages, applied left to right (see --help for the list).
     #[arg(value_name = "STAGE")]
     pub stages: Vec<String>,

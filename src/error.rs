@@ -32,6 +32,15 @@ pub enum Error {
     /// could not be drawn): not the user's input (exit status 1).
     #[error("internal failure: {0}")]
     Internal(String),
+    /// Some inputs of a batch run failed (each reported as it ended): exit status 1, or 2 when
+    /// not one input could be done.
+    #[error("{msg}")]
+    Batch {
+        /// What failed, counted.
+        msg: String,
+        /// No input was done (or found complete).
+        none_done: bool,
+    },
     /// A stop (Ctrl-C) came before anything was read: there is nothing to finish.
     #[error("interrupted")]
     Interrupted,
@@ -76,6 +85,13 @@ impl Error {
         match self {
             Error::Write { .. } | Error::Device(_) | Error::Internal(_) => 1,
             Error::Interrupted => 130,
+            Error::Batch { none_done, .. } => {
+                if *none_done {
+                    2
+                } else {
+                    1
+                }
+            }
             _ => 2,
         }
     }

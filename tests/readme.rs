@@ -71,12 +71,40 @@ fn fixtures(dir: &Path) {
         let x = tone(rate, 440.0, &mut rng);
         common::write_wav(&dir.join(name), &[x], rate as u32, 16, false);
     }
+    // Batch examples: a folder of recordings (one FLAC a level down), a list, an IR.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let flac = repo.join("tests/data/formats/s16.flac");
+    fs::copy(&flac, dir.join("take.flac")).unwrap();
+    fs::create_dir_all(dir.join("recordings/day2")).unwrap();
+    let x = tone(rate / 2, 330.0, &mut rng);
+    common::write_wav(&dir.join("recordings/a.wav"), &[x], rate as u32, 16, false);
+    // A FLAC at the IR's rate, written by convoy itself.
+    let made = common::convoy()
+        .args(["run", "-q", "-i"])
+        .arg(dir.join("recordings/a.wav"))
+        .arg("-o")
+        .arg(dir.join("recordings/day2/b.flac"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    fs::write(
+        dir.join("todo.txt"),
+        "recordings/a.wav\nrecordings/day2/b.flac\n",
+    )
+    .unwrap();
     let noise: Vec<f64> = (0..rate).map(|_| 0.02 * rng.next()).collect();
     common::write_wav(&dir.join("noise.wav"), &[noise], rate as u32, 16, false);
     let hall: Vec<f64> = (0..4800)
         .map(|i| (-(i as f64) / 800.0).exp() * rng.next() * 0.5)
         .collect();
-    common::write_wav(&dir.join("hall.wav"), &[hall], rate as u32, 32, true);
+    common::write_wav(
+        &dir.join("hall.wav"),
+        std::slice::from_ref(&hall),
+        rate as u32,
+        32,
+        true,
+    );
+    common::write_wav(&dir.join("room.wav"), &[hall], rate as u32, 32, true);
     let column = |n: usize, rng: &mut common::Rng| -> String {
         (0..n).map(|_| format!("{}\n", rng.next())).collect()
     };
@@ -111,7 +139,6 @@ fn fixtures(dir: &Path) {
     }
     fs::write(dir.join("vol.npy"), npy).unwrap();
     // photo.png: the repository's own picture.
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     fs::copy(repo.join("docs/response.png"), dir.join("photo.png")).unwrap();
     std::os::unix::fs::symlink(repo.join("samples"), dir.join("samples")).unwrap();
     fs::create_dir(dir.join("docs")).unwrap();

@@ -21,6 +21,7 @@ use crate::conv::{Mode, MultiConvolver, Sample};
 
 /// What computes a run's fused convolution, or (live chains only) one of the other steps.
 /// (Named apart from [`crate::engine`], which drives whole runs.)
+#[derive(Clone)]
 pub enum Filter<T: Sample> {
     /// FFT partitions (any kernel length, latency = the head block).
     Partitioned(MultiConvolver<T>),
@@ -191,6 +192,7 @@ pub fn staged(
 }
 
 /// The runtime of one fused run (see the module doc).
+#[derive(Clone)]
 pub struct FusedStage<T: Sample> {
     stages: Vec<LinearStage>,
     channels: usize,

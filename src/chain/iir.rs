@@ -41,6 +41,7 @@ impl IirStage {
 }
 
 /// One or more recursive stages run as one cascade.
+#[derive(Clone)]
 pub struct IirStep {
     stages: Vec<IirStage>,
     cascade: Cascade,

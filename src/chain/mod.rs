@@ -38,6 +38,7 @@ pub mod iir;
 pub mod kernels;
 pub mod live;
 pub mod nonlinear;
+pub mod resample;
 pub mod steps;
 pub mod whole;
 
@@ -113,6 +114,7 @@ pub struct Context {
 }
 
 /// One step of a built chain.
+#[derive(Clone)]
 enum Step<T: Sample> {
     Linear(FusedStage<T>),
     Iir(IirStep),
@@ -120,6 +122,7 @@ enum Step<T: Sample> {
     Nonlinear(NonlinearStage),
     Shift(steps::Shift),
     Upmix(usize),
+    Resample(resample::ResampleStep),
 }
 
 /// A parsed stage.
@@ -132,9 +135,12 @@ pub enum Stage {
     Nonlinear(NonlinearStage),
     /// A delay of this many frames.
     Delay(u64),
+    /// A change of the stream's rate, to this many Hz.
+    Resample(u32),
 }
 
 /// A built chain: fused runs of linear stages, and the other steps between them.
+#[derive(Clone)]
 pub struct Chain<T: Sample> {
     steps: Vec<Step<T>>,
     /// Each step's output, reused from block to block (nothing allocated per block once they
@@ -157,6 +163,8 @@ pub struct Chain<T: Sample> {
     live_block: usize,
     live_engines: usize,
     rate: Option<u32>,
+    /// The rate the chain gives (another after a `resample:`).
+    rate_out: Option<u32>,
 }
 
 /// The processing block of a live run without `--block`: 64 frames (1.3 ms at 48 kHz).
@@ -302,6 +310,8 @@ enum Group {
     Nonlinear(NonlinearStage),
     Shift(String, u64),
     Upmix(usize),
+    /// `resample:` from one rate to another, on this many channels.
+    Resample(String, u32, u32, usize),
 }
 
 impl<T: Sample> Chain<T> {
@@ -316,10 +326,12 @@ impl<T: Sample> Chain<T> {
         let mut notes = Vec::new();
         let mut groups: Vec<Group> = Vec::new();
         let mut channels = ctx.channels;
+        let mut rate = ctx.rate;
         let mut extra: u64 = 0;
         for word in words {
             let here = Context {
                 channels,
+                rate,
                 ..ctx.clone()
             };
             let built = crate::stages::build(word, &here).map_err(|e| match &word.origin {
@@ -340,6 +352,16 @@ impl<T: Sample> Chain<T> {
                 Stage::Delay(d) => {
                     extra = extra.saturating_add(d);
                     groups.push(Group::Shift(word.text.clone(), d));
+                    continue;
+                }
+                Stage::Resample(to) => {
+                    // The stages after it are built for the new rate (checked by the stage:
+                    // it needs a known rate).
+                    let from = rate.unwrap_or(to);
+                    if from != to {
+                        groups.push(Group::Resample(word.text.clone(), from, to, channels));
+                        rate = Some(to);
+                    }
                     continue;
                 }
                 Stage::Whole(w) => {
@@ -385,28 +407,48 @@ impl<T: Sample> Chain<T> {
         let mut stage_delay = 0.0f64;
         let live_block = ctx.block.unwrap_or(LIVE_BLOCK).max(1);
         let mut live_engines = 0usize;
+        // The rate at this point of the chain (a resample changes it); delays are summed in
+        // samples at the input's rate.
+        let mut rate_now = ctx.rate;
         for (i, group) in groups.into_iter().enumerate() {
             let run = i + 1;
+            let to_input = match (ctx.rate, rate_now) {
+                (Some(a), Some(b)) => f64::from(a) / f64::from(b),
+                _ => 1.0,
+            };
             let (group, kernels, ch) = match group {
                 Group::Nonlinear(n) => {
-                    stage_delay += n.latency() as f64;
+                    stage_delay += n.latency() as f64 * to_input;
                     explain.push(format!("  {:<28} {}", n.word, n.describe));
                     explain.push(format!(
                         "run {run}: {} (not a convolution), latency {} samples{}",
                         n.word,
                         n.latency(),
-                        ms(n.latency() as u64, ctx.rate)
+                        ms(n.latency() as u64, rate_now)
                     ));
                     steps.push(Step::Nonlinear(n));
                     continue;
                 }
                 Group::Shift(word, d) => {
-                    stage_delay += d as f64;
+                    stage_delay += d as f64 * to_input;
                     explain.push(format!(
                         "run {run}: {word}: the stream shifted by {d} frames{} (silence first; no kernel)",
-                        ms(d, ctx.rate)
+                        ms(d, rate_now)
                     ));
                     steps.push(Step::Shift(steps::Shift::new(word, d)));
+                    continue;
+                }
+                Group::Resample(word, from, to, ch) => {
+                    let step = resample::ResampleStep::new(word, from, to, ch)?;
+                    explain.push(format!(
+                        "run {run}: {}: {from} Hz -> {to} Hz (rubato's FFT resampler, f64; flat to 0.98 of the lower Nyquist frequency; its delay of {} frames{} trimmed offline); the stages after it run at {to} Hz",
+                        step.word,
+                        step.delay(),
+                        ms(step.delay() as u64, Some(to))
+                    ));
+                    stage_delay += step.delay() as f64 * f64::from(from) / f64::from(to) * to_input;
+                    steps.push(Step::Resample(step));
+                    rate_now = Some(to);
                     continue;
                 }
                 Group::Upmix(n) => {
@@ -415,15 +457,15 @@ impl<T: Sample> Chain<T> {
                     continue;
                 }
                 Group::Whole(w, ch) => {
-                    let (d, at) = fir_delay(&w.kernels, ctx.rate);
-                    stage_delay += d;
+                    let (d, at) = fir_delay(&w.kernels, rate_now);
+                    stage_delay += d * to_input;
                     live_engines += live_head(&w.kernels, live_block);
                     explain.push(format!(
                         "  {:<28} {:>8} taps  same  DC gain {}  delay {d:.1}{}{}",
                         w.word,
                         w.kernels.len(),
                         describe_gain(&w.kernels),
-                        ms_f(d, ctx.rate),
+                        ms_f(d, rate_now),
                         at.map(|f| format!(" at {f:.0} Hz")).unwrap_or_default()
                     ));
                     explain.push(format!(
@@ -440,15 +482,15 @@ impl<T: Sample> Chain<T> {
                 Group::Iir(stages, ch) => {
                     let mut delay = 0.0;
                     for s in &stages {
-                        let d = s.delay(ctx.rate);
+                        let d = s.delay(rate_now);
                         delay += d;
-                        stage_delay += d;
+                        stage_delay += d * to_input;
                         explain.push(format!(
                             "  {:<28} {:>3} section(s) {}  delay {d:.1} samples{} at {} Hz",
                             s.word,
                             s.sos.len(),
                             if s.zero_phase { "zero-phase" } else { "causal" },
-                            ms_f(d, ctx.rate),
+                            ms_f(d, rate_now),
                             s.reference_hz
                         ));
                     }
@@ -464,7 +506,7 @@ impl<T: Sample> Chain<T> {
                         if step.zero_phase() {
                             ", forwards then backwards over the whole input (zero phase, offline only)".to_string()
                         } else {
-                            format!(", delay {delay:.1} samples{}", ms_f(delay, ctx.rate))
+                            format!(", delay {delay:.1} samples{}", ms_f(delay, rate_now))
                         }
                     ));
                     steps.push(Step::Iir(step));
@@ -497,8 +539,8 @@ impl<T: Sample> Chain<T> {
                     .collect()
             };
             for s in &group {
-                let (d, at) = fir_delay(&s.kernels, ctx.rate);
-                stage_delay += d;
+                let (d, at) = fir_delay(&s.kernels, rate_now);
+                stage_delay += d * to_input;
                 explain.push(format!(
                     "  {:<28} {:>8} taps  {:<4}  DC gain {}  delay {d:.1}{}{}",
                     s.word,
@@ -509,7 +551,7 @@ impl<T: Sample> Chain<T> {
                         Mode::Valid => "valid",
                     },
                     describe_gain(&s.kernels),
-                    ms_f(d, ctx.rate),
+                    ms_f(d, rate_now),
                     at.map(|f| format!(" at {f:.0} Hz")).unwrap_or_default()
                 ));
             }
@@ -523,7 +565,7 @@ impl<T: Sample> Chain<T> {
                 kernels.len(),
                 parts.join(" + "),
                 latency,
-                ms(latency as u64, ctx.rate)
+                ms(latency as u64, rate_now)
             ));
             steps.push(Step::Linear(FusedStage::new(group, ch, engine)));
         }
@@ -540,6 +582,20 @@ impl<T: Sample> Chain<T> {
             live_block,
             live_engines,
             rate: ctx.rate,
+            rate_out: rate_now,
+        })
+    }
+
+    /// The rate the chain gives: the input's, or the last `resample:`'s.
+    pub fn rate_out(&self) -> Option<u32> {
+        self.rate_out
+    }
+
+    /// The first `resample:` stage, if any.
+    pub fn resample_stage(&self) -> Option<&str> {
+        self.steps.iter().find_map(|s| match s {
+            Step::Resample(r) => Some(r.word.as_str()),
+            _ => None,
         })
     }
 
@@ -563,13 +619,43 @@ impl<T: Sample> Chain<T> {
                 .all(|l| l.mode == Mode::Same && l.kernels.len() <= min_frames.max(1)),
             Step::Whole(w) => w.stage.kernels.len() <= min_frames.max(1),
             Step::Iir(_) | Step::Nonlinear(_) => true,
-            Step::Shift(_) | Step::Upmix(_) => false,
+            Step::Shift(_) | Step::Upmix(_) | Step::Resample(_) => false,
         })
     }
 
     /// At most how many frames the output may have beyond the input's.
     pub fn extra_frames(&self) -> u64 {
         self.extra
+    }
+
+    /// Exactly how many frames an input of `frames` frames comes out as, offline: each
+    /// kernel's mode as numpy counts it (full N+M-1, same max(N, M), valid max(N, M)-min+1),
+    /// a delay adds its frames, everything else keeps the length; nothing in, nothing out.
+    /// What `--resume` expects of a complete output.
+    pub fn frames_out(&self, frames: u64) -> u64 {
+        self.steps.iter().fold(frames, |n, step| match step {
+            _ if n == 0 => 0,
+            Step::Linear(f) => f.stages().iter().fold(n, |n, l| {
+                let m = l.kernels.len() as u64;
+                let (long, short) = (n.max(m), n.min(m));
+                match l.mode {
+                    Mode::Full => n + m - 1,
+                    Mode::Same => long,
+                    Mode::Valid => long - short + 1,
+                }
+            }),
+            Step::Shift(s) => n + s.frames,
+            Step::Resample(r) => r.frames_out(n),
+            Step::Iir(_) | Step::Whole(_) | Step::Nonlinear(_) | Step::Upmix(_) => n,
+        })
+    }
+
+    /// A copy in the state it was built in, sharing the kernels' spectra (an `Arc`, not a new
+    /// transform): a batch run builds a chain once and gives every file its own copy.
+    pub fn fresh(&self) -> Chain<T> {
+        let mut copy = self.clone();
+        copy.reset();
+        copy
     }
 
     /// The whole chain's impulse response from input channel `channel` to the same output
@@ -615,7 +701,7 @@ impl<T: Sample> Chain<T> {
                     total = total.map(|k| k.upmixed(*n));
                     channels = *n;
                 }
-                Step::Nonlinear(_) => {}
+                Step::Nonlinear(_) | Step::Resample(_) => {}
             }
         }
         let h = match total {
@@ -683,7 +769,7 @@ impl<T: Sample> Chain<T> {
                 Step::Linear(f) => f.stages().len(),
                 Step::Iir(r) => r.stages().len(),
                 Step::Whole(_) => 1,
-                Step::Nonlinear(_) | Step::Shift(_) => 1,
+                Step::Nonlinear(_) | Step::Shift(_) | Step::Resample(_) => 1,
                 Step::Upmix(_) => 0,
             })
             .sum();
@@ -772,6 +858,7 @@ impl<T: Sample> Chain<T> {
                 Step::Iir(r) => r.finish(buf)?,
                 Step::Whole(w) => w.finish(buf)?,
                 Step::Nonlinear(n) => n.finish(buf),
+                Step::Resample(r) => r.finish(buf),
                 Step::Shift(_) | Step::Upmix(_) => continue,
             }
             if !buf.is_empty() {
@@ -791,6 +878,7 @@ impl<T: Sample> Chain<T> {
                 Step::Whole(w) => w.reset(),
                 Step::Nonlinear(n) => n.reset(),
                 Step::Shift(s) => s.reset(),
+                Step::Resample(r) => r.reset(),
                 Step::Upmix(_) => {}
             }
         }
@@ -831,6 +919,12 @@ impl<T: Sample> Chain<T> {
                     channels = n;
                     Filter::Upmix(n)
                 }
+                Step::Resample(r) => {
+                    return Err(Error::Usage(format!(
+                        "{}: a live stream keeps one rate end to end (the devices run at one rate); resample files offline",
+                        r.word
+                    )));
+                }
             });
         }
         Ok(live::LiveChain::new(
@@ -863,6 +957,7 @@ fn run_steps<T: Sample>(
         Step::Iir(r) => r.process(block, buf)?,
         Step::Whole(w) => w.process(block, buf)?,
         Step::Nonlinear(n) => n.process(block, buf),
+        Step::Resample(r) => r.process(block, buf),
         Step::Shift(s) => {
             while let Some(n) = s.next_silence(frames) {
                 buf.clear(block.channels());

@@ -23,6 +23,9 @@ pub trait Processor: Send {
     /// Back to the state it was built in: the next block starts a new stream. Not called on
     /// the audio thread (it may allocate).
     fn reset(&mut self);
+    /// A copy in the state it was built in (a batch run gives each file its own, sharing
+    /// nothing mutable). Not called on the audio thread.
+    fn fresh(&self) -> Box<dyn Processor>;
 }
 
 /// A nonlinear processor with its f32 buffers and its count of replaced samples.
@@ -32,6 +35,18 @@ pub struct Nonlinear {
     outs: Vec<Vec<f32>>,
     /// Non-finite input samples replaced by 0 so far.
     pub replaced: u64,
+}
+
+impl Clone for Nonlinear {
+    /// A copy as built: a batch run clones one built chain per file, never a used one.
+    fn clone(&self) -> Nonlinear {
+        Nonlinear {
+            processor: self.processor.fresh(),
+            ins: self.ins.clone(),
+            outs: self.outs.clone(),
+            replaced: 0,
+        }
+    }
 }
 
 impl Nonlinear {
@@ -96,6 +111,7 @@ impl Nonlinear {
 }
 
 /// A nonlinear stage in an offline chain.
+#[derive(Clone)]
 pub struct NonlinearStage {
     pub word: String,
     /// What `--explain` says about it.

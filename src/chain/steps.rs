@@ -14,6 +14,7 @@ pub const SILENCE_CHUNK: usize = 1 << 16;
 pub const MAX_LIVE_DELAY: usize = 1 << 24;
 
 /// A live delay line: the last `delay` input frames of every channel.
+#[derive(Clone)]
 pub struct DelayLine<T> {
     rings: Vec<Vec<T>>,
     pos: usize,
@@ -74,6 +75,7 @@ impl<T: Sample> DelayLine<T> {
 }
 
 /// An offline delay: silence owed ahead of the stream.
+#[derive(Clone)]
 pub struct Shift {
     pub word: String,
     pub frames: u64,

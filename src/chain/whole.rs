@@ -96,6 +96,7 @@ impl WholeStage {
 }
 
 /// The step: holds every channel's input until the end.
+#[derive(Clone)]
 pub struct WholeStep {
     pub stage: WholeStage,
     held: Vec<Vec<f64>>,

@@ -1,5 +1,6 @@
 //! One module per subcommand: each validates its arguments, does the work, writes the result.
 
+pub mod batch;
 pub mod bench;
 pub mod convolve;
 pub mod convolve_nd;

@@ -45,6 +45,11 @@ pub fn run(args: &ResponseArgs) -> Result<()> {
         block: None,
     };
     let chain = f64::build_chain(&words, &ctx)?;
+    if let Some(word) = chain.resample_stage() {
+        return Err(convoy::error::Error::Usage(format!(
+            "'{word}' changes the rate: a response is drawn at one rate (draw the stages before and after it apart)"
+        )));
+    }
     if let Some(word) = chain.nonlinear_stage() {
         return Err(convoy::error::Error::Usage(format!(
             "'{word}' is not a linear filter: its effect depends on the signal, so it has no frequency response (plot a run with convoy run ... --plot instead)"

@@ -33,6 +33,21 @@ pub fn run(args: &RunArgs) -> Result<()> {
     check_args(args)?;
     let words = convoy::chain::stage_words(args.chain.as_deref(), &args.stages)?;
     let inputs: Vec<PathBuf> = args.chain.iter().cloned().collect();
+    if convoy::engine::corpus::is_many(&args.input) {
+        return super::batch::run(args, &words, inputs);
+    }
+    for (flag, given) in [
+        ("--jobs", args.jobs.is_some()),
+        ("--report", args.report.is_some()),
+        ("--resume", args.resume),
+        ("--shard", args.shard.is_some()),
+    ] {
+        if given {
+            return Err(Error::Usage(format!(
+                "{flag} is for many inputs (-i a glob, a folder or @LIST), not one"
+            )));
+        }
+    }
     if device_arg(&args.input, "mic").is_some() || device_arg(&args.output, "speakers").is_some() {
         #[cfg(feature = "device")]
         return super::live::run(args, &words, inputs);
@@ -42,12 +57,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if !args.explain {
         check_terminals(args)?;
     }
-    let source = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
+    let (source, words) = open_input(args, &words)?;
+    let words = &words[..];
     // Text (sensor data) and 64-bit float WAVs run in f64: nothing of their precision is lost.
     if source.is_text() || source.info.wav_format == Some(convoy::io::SampleFormat::F64) {
-        offline::<f64>(args, &words, source, inputs)
+        offline::<f64>(args, words, source, inputs)
     } else {
-        offline::<f32>(args, &words, source, inputs)
+        offline::<f32>(args, words, source, inputs)
     }
 }
 
@@ -110,13 +126,19 @@ fn offline<T: Precision>(
     let expected = source
         .info
         .frames
-        .map(|f| max_frames.map_or(f, |m| m.min(f)) + chain.extra_frames());
+        .map(|f| chain.frames_out(max_frames.map_or(f, |m| m.min(f))));
+    let rate_out = chain.rate_out().unwrap_or(rate);
+    if args.plot.is_some() && rate_out != rate {
+        return Err(Error::Usage(
+            "--plot overlays input and output at one rate; not with a resample: stage (plot the output with convoy plot)".into(),
+        ));
+    }
     let channels = match &columns {
         Some(c) => c.signal.len(),
         None => chain.channels_out(),
     };
     let header = source.info.columns.clone();
-    let mut sink = Sink::create(&args.output, plan, rate, channels, expected)?;
+    let mut sink = Sink::create(&args.output, plan, rate_out, channels, expected)?;
     sink.text_layout(
         csv_output(args),
         header.as_deref().filter(|h| h.len() == channels),
@@ -151,9 +173,52 @@ fn offline<T: Precision>(
         eprintln!("convoy: {w}");
     }
     if !args.quiet && !summary.closed {
-        eprintln!("convoy: {}", summary.file_line(rate, channels));
+        eprintln!("convoy: {}", summary.file_line(rate, rate_out, channels));
     }
     Ok(())
+}
+
+/// Opens `-i`. `--rate` is the rate of an input that carries none (raw, text); an input with
+/// its own rate (WAV, FLAC, MP3...) and another `--rate` is resampled to it at the end of the
+/// chain, as `sox in.wav -r 48000 out.wav` does (a `resample:` stage appended, and said).
+///
+/// # Errors
+/// As [`Source::open`].
+pub(crate) fn open_input(args: &RunArgs, words: &[StageWord]) -> Result<(Source, Vec<StageWord>)> {
+    open_with_rate(&args.input, args, words, args.quiet)
+}
+
+/// [`open_input`] for any input path (a batch's files too).
+pub(crate) fn open_with_rate(
+    input: &str,
+    args: &RunArgs,
+    words: &[StageWord],
+    quiet: bool,
+) -> Result<(Source, Vec<StageWord>)> {
+    let raw = matches!(
+        args.in_format,
+        Some(convoy::io::WireFormat::F32le | convoy::io::WireFormat::S16le)
+    );
+    let mut words = words.to_vec();
+    if raw {
+        let source = Source::open(input, args.in_format, args.rate, args.channels)?;
+        return Ok((source, words));
+    }
+    let mut source = Source::open(input, args.in_format, None, args.channels)?;
+    match (source.info.rate, args.rate) {
+        (None, r) => source.info.rate = r,
+        (Some(have), Some(want)) if have != want => {
+            if !quiet {
+                eprintln!(
+                    "convoy: {}: {have} Hz, resampled to {want} Hz at the end (--rate)",
+                    source.name
+                );
+            }
+            words.push(StageWord::from(format!("resample:{want}").as_str()));
+        }
+        _ => {}
+    }
+    Ok((source, words))
 }
 
 /// A progress bar on a terminal, fed by the engine's watcher, cleared when the run ends.

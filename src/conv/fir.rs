@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 const CHUNK: usize = 2048;
 
 /// A direct-form FIR filter for one channel.
+#[derive(Clone)]
 pub struct DirectFir<T> {
     /// The kernel, reversed (so output `i` is a dot product with a contiguous window).
     taps: Vec<T>,

@@ -30,6 +30,7 @@ pub enum Routing {
 const SCRATCH: usize = 1024;
 
 /// A bank of partitioned convolvers for planar multichannel audio.
+#[derive(Clone)]
 pub struct MultiConvolver<T: Sample> {
     routing: Routing,
     convolvers: Vec<PartitionedConvolver<T>>,

@@ -58,6 +58,17 @@ use super::sample::Sample;
 use super::simd::{multiply, multiply_accumulate};
 use crate::error::{Error, Result};
 
+thread_local! {
+    /// Kernel transforms made on this thread (see [`spectra_made`]).
+    static SPECTRA_MADE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many kernel spectra this thread has computed: lets a test show that copies of a built
+/// chain ([`crate::chain::Chain::fresh`]) share their kernels' transforms instead of redoing them.
+pub fn spectra_made() -> u64 {
+    SPECTRA_MADE.with(std::cell::Cell::get)
+}
+
 /// A kernel cut into uniform partitions and transformed: shareable between channels (and
 /// between convolvers) that use the same kernel and block size.
 pub struct KernelSpectra<T> {
@@ -98,6 +109,7 @@ impl<T: Sample> KernelSpectra<T> {
             re.extend(spectrum.iter().map(|c| c.re * scale));
             im.extend(spectrum.iter().map(|c| c.im * scale));
         }
+        SPECTRA_MADE.with(|n| n.set(n.get() + 1));
         Ok(KernelSpectra {
             block,
             partitions,
@@ -139,6 +151,7 @@ fn check_block(block: usize) -> Result<()> {
 }
 
 /// A uniformly partitioned overlap-save convolver for one channel (see the module doc).
+#[derive(Clone)]
 pub struct UniformConvolver<T: Sample> {
     kernel: Arc<KernelSpectra<T>>,
     forward: Arc<dyn RealToComplex<T>>,
@@ -515,6 +528,7 @@ impl Schedule {
 }
 
 /// A fixed delay of `len` samples, added into an output.
+#[derive(Clone)]
 struct DelayLine<T> {
     ring: Vec<T>,
     pos: usize,
@@ -642,6 +656,7 @@ impl<T: Sample> PartitionedKernel<T> {
 
 /// A non-uniformly partitioned convolver for one channel (see the module doc): the latency of
 /// its head block whatever the kernel's length, at a fraction of a uniform partitioning's cost.
+#[derive(Clone)]
 pub struct PartitionedConvolver<T: Sample> {
     stages: Vec<(UniformConvolver<T>, DelayLine<T>)>,
     scratch: Vec<T>,

@@ -54,6 +54,7 @@
 
 pub mod bench;
 pub mod columns;
+pub mod corpus;
 pub mod files;
 pub mod stats;
 pub mod stop;
@@ -243,11 +244,17 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The one-line summary of a file run: `interrupted; 100 frames in, 104 out (...)`.
-    pub fn file_line(&self, rate: u32, channels: usize) -> String {
+    /// The one-line summary of a file run: `interrupted; 100 frames in, 104 out (...)`; the
+    /// output at `rate_out` (another than the input's `rate` after a `resample:`).
+    pub fn file_line(&self, rate: u32, rate_out: u32, channels: usize) -> String {
         let seconds = self.frames_in as f64 / f64::from(rate);
+        let at = if rate_out == rate {
+            format!("{rate} Hz")
+        } else {
+            format!("{rate} -> {rate_out} Hz")
+        };
         format!(
-            "{}{} frames in, {} out ({seconds:.3} s -> {:.3} s at {rate} Hz, {channels} ch, {} out), {:.1}x realtime, {} clipped{}",
+            "{}{} frames in, {} out ({seconds:.3} s -> {:.3} s at {at}, {channels} ch, {} out), {:.1}x realtime, {} clipped{}",
             if self.interrupted {
                 "interrupted; "
             } else {
@@ -255,7 +262,7 @@ impl Summary {
             },
             self.frames_in,
             self.frames_out,
-            self.frames_out as f64 / f64::from(rate),
+            self.frames_out as f64 / f64::from(rate_out),
             self.format.map_or("?", SampleFormat::describe),
             seconds / self.wall.as_secs_f64().max(1e-9),
             self.clipped,

@@ -60,7 +60,9 @@ pub fn signal() {
 /// Removes every registered partial file and exits with status 130.
 fn abort() -> ! {
     // Held until exit: no file step starts or is half done while the partials are removed.
-    let _step = FILE_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _step = FILE_STEP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let paths = PARTIALS.lock().map(|p| p.clone()).unwrap_or_default();
     for p in paths {
         let _ = std::fs::remove_file(p);
@@ -114,7 +116,9 @@ pub fn parse_duration(text: &str) -> crate::Result<f64> {
 /// Runs `step` (which makes and registers a temp file, or renames one into place and drops its
 /// [`Partial`]) so that an abort sees it either not begun or finished.
 pub fn file_step<T>(step: impl FnOnce() -> T) -> T {
-    let _step = FILE_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _step = FILE_STEP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     step()
 }
 

@@ -302,7 +302,9 @@ impl OutputFile {
         } = c;
         // Renamed and unregistered as one step: an abort sees the temp file or the target.
         stop::file_step(move || {
-            let done = temp.persist(&target).map_err(|e| Error::write(path, &e.error));
+            let done = temp
+                .persist(&target)
+                .map_err(|e| Error::write(path, &e.error));
             drop(partial);
             done.map(|_| ())
         })

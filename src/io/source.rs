@@ -236,6 +236,16 @@ impl Source {
         if head.is_empty() && input.stopped {
             return Err(Error::Interrupted);
         }
+        // A name that promises audio over content that is not (text, or nothing known) is
+        // refused as load_file refuses it, not read as a table of numbers.
+        if format.is_none() && arg != "-" && sniffed != Some(WireFormat::Wav) {
+            match crate::io::extension(Path::new(arg)).as_str() {
+                "wav" | "wave" => return Err(bad("not a WAV file (no RIFF header)".into())),
+                "flac" | "mp3" | "ogg" | "oga" | "m4a" | "mp4" | "aiff" | "aif" | "aifc"
+                | "caf" | "w64" => return Err(bad("not an audio file".into())),
+                _ => {}
+            }
+        }
         let format = match (format, sniffed) {
             (Some(f), _) => f,
             (None, Some(f)) => f,

@@ -73,4 +73,11 @@ impl Processor for Cancellers {
     fn reset(&mut self) {
         self.live.clone_from(&self.built);
     }
+
+    fn fresh(&self) -> Box<dyn Processor> {
+        Box::new(Cancellers {
+            live: self.built.clone(),
+            built: self.built.clone(),
+        })
+    }
 }

@@ -13,10 +13,17 @@ use crate::error::Result;
 use crate::restore::denoise::{self, Denoiser, Noise, Settings};
 
 pub(super) fn denoise_stage(w: &Spec, ctx: &Context) -> Result<Built> {
-    w.check_opts(&["profile", "reduce", "sensitivity", "frame", "lookahead"])?;
+    w.check_opts(&[
+        "profile",
+        "reduce",
+        "sensitivity",
+        "frame",
+        "lookahead",
+        "resample",
+    ])?;
     if !w.args.is_empty() {
         return Err(w.err(
-            "usage: denoise[,profile=NOISE.wav,reduce=DB,sensitivity=DB,frame=MS,lookahead=N]",
+            "usage: denoise[,profile=NOISE.wav,resample=yes,reduce=DB,sensitivity=DB,frame=MS,lookahead=N]",
         ));
     }
     let rate = rate(w, ctx)?;
@@ -67,12 +74,24 @@ pub(super) fn denoise_stage(w: &Spec, ctx: &Context) -> Result<Built> {
     let (noise, what) = match w.opt("profile") {
         Some(file) => {
             let path = w.path(file);
-            let (columns, prate) = load_ir(w, &path)?;
+            let (mut columns, prate) = load_ir(w, &path)?;
             reads.push(path);
+            let resample = match w.opt("resample") {
+                None | Some("no") => false,
+                Some("yes") => true,
+                Some(r) => return Err(w.err(format!("resample '{r}' is not yes or no"))),
+            };
             if let Some(pr) = prate.filter(|&pr| f64::from(pr) != rate) {
-                return Err(w.err(format!(
-                    "{file} is at {pr} Hz but the input is at {rate} Hz: record the noise at the input's rate"
-                )));
+                if !resample {
+                    return Err(w.err(format!(
+                        "{file} is at {pr} Hz but the input is at {rate} Hz: record the noise at the input's rate, or add resample=yes"
+                    )));
+                }
+                // The same band-limited resampler as the resample: stage.
+                let to = rate as u32;
+                for c in &mut columns {
+                    *c = crate::chain::resample::resample_all(c, pr, to)?;
+                }
             }
             if columns[0].len() < frame {
                 return Err(w.err(format!(
@@ -152,5 +171,12 @@ impl Processor for AsBuilt {
 
     fn reset(&mut self) {
         self.live.clone_from(&self.built);
+    }
+
+    fn fresh(&self) -> Box<dyn Processor> {
+        Box::new(AsBuilt {
+            live: self.built.clone(),
+            built: self.built.clone(),
+        })
     }
 }

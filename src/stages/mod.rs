@@ -29,6 +29,7 @@ mod gain_delay;
 mod iir;
 pub mod iir_design;
 mod registry;
+pub mod resample;
 pub mod spec;
 pub mod units;
 

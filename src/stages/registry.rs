@@ -4,7 +4,7 @@
 //! Setup only.
 
 use super::spec::{Spec, StageWord, bad_stage};
-use super::{Built, dehum, denoise, design, fir, gain_delay, iir};
+use super::{Built, dehum, denoise, design, fir, gain_delay, iir, resample};
 use crate::chain::{Context, Edges, Kernels, MAX_TAPS, Stage, WholeStage};
 use crate::conv::Boundary;
 use crate::conv::Mode;
@@ -65,6 +65,10 @@ const FAMILIES: &[Family] = &[
     Family {
         names: &["delay"],
         build: gain_delay::delay_stage,
+    },
+    Family {
+        names: &["resample"],
+        build: resample::resample_stage,
     },
     Family {
         names: &["denoise"],
@@ -301,6 +305,7 @@ pub fn kernel_from_word(text: &str, rate: Option<u32>) -> Result<Vec<f64>> {
             Ok(k)
         }
         Stage::Nonlinear(_) => Err(bad_stage(text, "is not a linear filter")),
+        Stage::Resample(_) => Err(bad_stage(text, "changes the rate; it is not a kernel")),
         Stage::Whole(w) => match w.kernels {
             Kernels::Shared(k) => Ok(k),
             _ => Err(bad_stage(text, "is not a single kernel")),
@@ -348,11 +353,16 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
                    cascade; they break FIR fusion.
   gain:-6db        gain in dB (suffix db) or as a linear factor (gain:0.5)
   delay:10ms       delay by a time (ms, s) or a number of samples (delay:480); adds frames
+  resample:48000   change the stream's rate here (also 44.1k, 96kHz): the stages after it are
+                   built for the new rate; band-limited (flat to 0.98 of the lower Nyquist
+                   frequency, images and aliases below -140 dB), aligned as sox rate (no delay),
+                   exactly ceil(N x to / from) frames; offline (a live stream keeps one rate)
   denoise          spectral noise reduction (STFT, decision-directed Wiener gain with lookahead);
                    mains hum found in the noise is taken out by tone subtraction first.
                    profile=NOISE.wav  a noise-only recording at the input's rate (mono -> every
                      channel, one per channel, else averaged); without it the noise is learned
-                     from the input (minimum statistics over ~3 s; hum once it proves steady)
+                     from the input (minimum statistics over ~3 s; hum once it proves steady);
+                     resample=yes takes a profile at another rate (resampled as resample:)
                    reduce=DB (default 30): the most it attenuates; more removes more noise
                      between words, less keeps a natural room tone
                    sensitivity=DB (default 0): scales the noise estimate; higher removes more

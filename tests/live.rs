@@ -151,6 +151,74 @@ fn playback_through_a_chain_lands_in_the_file_pcm() {
 }
 
 #[test]
+fn a_44_1_khz_file_resampled_to_the_48_khz_speakers_is_a_clean_tone() {
+    let dir = TempDir::new().unwrap();
+    let frames = 44_100 / 2;
+    let src = dir.path().join("src.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 44_100,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&src, spec).unwrap();
+    for i in 0..frames {
+        let t = i as f64 / 44_100.0;
+        w.write_sample((0.5 * (2.0 * std::f64::consts::PI * 997.0 * t).sin()) as f32)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    let out = convoy(dir.path())
+        .args([
+            "run",
+            "-i",
+            src.to_str().unwrap(),
+            "-o",
+            "speakers:test_out",
+        ])
+        .args(["--latency", "1000", "--block", "64", "resample:48k"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("48000 Hz"),
+        "the speakers run at the new rate: {err}"
+    );
+    let y = played(dir.path());
+    // ceil(N * 48000 / 44100) frames, and a little silence around them.
+    assert!(y.len() >= 24_000, "only {} frames played", y.len());
+    // The tone at 48 kHz, fitted (its phase is the resampler's delay): what is left is the
+    // 16-bit file PCM's rounding, -92 dB under this tone.
+    let m = &y[6_000..18_000];
+    let (mut ss, mut cc, mut sc, mut ys, mut yc) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let w = |k: usize| 2.0 * std::f64::consts::PI * 997.0 * (6_000 + k) as f64 / 48_000.0;
+    for (k, &v) in m.iter().enumerate() {
+        let (sn, cs) = w(k).sin_cos();
+        ss += sn * sn;
+        cc += cs * cs;
+        sc += sn * cs;
+        ys += v * sn;
+        yc += v * cs;
+    }
+    let det = ss * cc - sc * sc;
+    let (a, b) = ((ys * cc - yc * sc) / det, (yc * ss - ys * sc) / det);
+    let rest = m
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (v - a * w(k).sin() - b * w(k).cos()).powi(2))
+        .sum::<f64>()
+        / m.len() as f64;
+    let level = 10.0 * (rest / 0.125).log10();
+    assert!(level < -85.0, "THD+N {level:.1} dB");
+    assert!((a.hypot(b) - 0.5).abs() < 1e-3, "amplitude {}", a.hypot(b));
+}
+
+#[test]
 fn denoise_to_the_speakers_is_the_offline_result_delayed_by_its_latency() {
     let dir = TempDir::new().unwrap();
     let frames = RATE / 2;

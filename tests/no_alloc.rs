@@ -247,6 +247,27 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
         }
     });
     assert_eq!(n, 0, "highpass+lowpass: the live chain allocated {n} times");
+    // A rate change mid-chain: the resampler's FIFO and the stages after it, whose blocks
+    // vary with what the resampler gives.
+    for to in ["44.1k", "96k"] {
+        let words: Vec<convoy::chain::StageWord> = vec![
+            "highpass:80".into(),
+            format!("resample:{to}").as_str().into(),
+            "ma:5".into(),
+            "denoise,lookahead=0".into(),
+        ];
+        let chain = convoy::chain::Chain::<f32>::build(&words, &ctx).unwrap();
+        let mut live = chain.into_live(64).unwrap();
+        let input = vec![vec![0.25f32; 64]; 2];
+        let mut output = vec![vec![0.0f32; live.block_out()]; 2];
+        live.process(&input, 64, &mut output);
+        let n = allocations_during(|| {
+            for i in 0..1500 {
+                live.process(&input, [64usize, 1, 17, 63][i % 4], &mut output);
+            }
+        });
+        assert_eq!(n, 0, "resample:{to}: the live chain allocated {n} times");
+    }
 }
 
 /// Ends for the engine loop: a tone that counts this thread's allocations from block `from`
@@ -388,6 +409,16 @@ fn the_engine_loop_for_a_live_chain_does_not_allocate() {
         600,
         50,
     );
+    assert_eq!(
+        n, 0,
+        "the live engine loop allocated {n} times in 550 blocks"
+    );
+}
+
+/// The same with a rate change in the chain (the output's blocks vary in length).
+#[test]
+fn the_engine_loop_for_a_live_chain_with_a_resample_does_not_allocate() {
+    let n = engine_loop_allocations(&["resample:44.1k", "lowpass:8000"], true, 64, 600, 50);
     assert_eq!(
         n, 0,
         "the live engine loop allocated {n} times in 550 blocks"

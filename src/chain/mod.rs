@@ -441,12 +441,14 @@ impl<T: Sample> Chain<T> {
                 Group::Resample(word, from, to, ch) => {
                     let step = resample::ResampleStep::new(word, from, to, ch)?;
                     explain.push(format!(
-                        "run {run}: {}: {from} Hz -> {to} Hz (rubato's FFT resampler, f64; flat to 0.98 of the lower Nyquist frequency; its delay of {} frames{} trimmed offline); the stages after it run at {to} Hz",
+                        "run {run}: {}: {from} Hz -> {to} Hz (rubato's FFT resampler, f64; flat to 0.98 of the lower Nyquist frequency; its delay of {} frames{} trimmed offline; live, a 256-point sinc resampler, delay {:.0} input frames); the stages after it run at {to} Hz",
                         step.word,
                         step.delay(),
-                        ms(step.delay() as u64, Some(to))
+                        ms(step.delay() as u64, Some(to)),
+                        resample::live_delay()
                     ));
-                    stage_delay += step.delay() as f64 * f64::from(from) / f64::from(to) * to_input;
+                    // Live (where the delay is heard) the sinc resampler runs: its delay.
+                    stage_delay += resample::live_delay() * to_input;
                     steps.push(Step::Resample(step));
                     rate_now = Some(to);
                     continue;
@@ -901,6 +903,9 @@ impl<T: Sample> Chain<T> {
         }
         let mut channels = self.channels_in;
         let mut engines = Vec::new();
+        let mut resample: Option<(usize, resample::LiveResampler<T>)> = None;
+        // The largest block a step sees: the live block, or after a resample what it gives.
+        let mut most = block.max(1);
         for step in self.steps {
             engines.push(match step {
                 Step::Linear(run) => run.into_engine(),
@@ -908,7 +913,7 @@ impl<T: Sample> Chain<T> {
                 Step::Whole(w) => causal_filter(&w.stage.kernels, channels, Some(block))?.0,
                 Step::Nonlinear(n) => {
                     let mut p = n.into_processor();
-                    p.reserve(block.max(1));
+                    p.reserve(most);
                     Filter::Nonlinear(p)
                 }
                 Step::Shift(s) => {
@@ -920,15 +925,28 @@ impl<T: Sample> Chain<T> {
                     Filter::Upmix(n)
                 }
                 Step::Resample(r) => {
-                    return Err(Error::Usage(format!(
-                        "{}: a live stream keeps one rate end to end (the devices run at one rate); resample files offline",
-                        r.word
-                    )));
+                    if let Some((_, first)) = &resample {
+                        return Err(Error::Usage(format!(
+                            "{}: a live chain takes one resample: stage ({} is the first)",
+                            r.word, first.word
+                        )));
+                    }
+                    let live = resample::LiveResampler::new(
+                        r.word.clone(),
+                        r.from,
+                        r.to,
+                        channels,
+                        block.max(1),
+                    )?;
+                    most = live.max_out(block.max(1));
+                    resample = Some((engines.len(), live));
+                    continue;
                 }
             });
         }
         Ok(live::LiveChain::new(
             engines,
+            resample,
             self.channels_in,
             block.max(1),
         ))

@@ -105,6 +105,8 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
         block: Some(block),
     };
     let chain = f32::build_chain(words, &ctx)?;
+    // What the chain gives: the input's rate, or a resample:'s.
+    let rate_out = chain.rate_out().unwrap_or(rate);
     let cushion = (args.latency * 1e-3 * f64::from(rate)).round() as usize;
     let played = if speakers.is_some() { cushion } else { 0 };
     if args.explain {
@@ -119,21 +121,33 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
     // The output: speakers at the chain's rate, or a file or pipe.
     let (output, runner): (Box<dyn Output<f32>>, Runner<f32>) = match speakers {
         Some(name) => {
-            let period = playback_period(cushion, block);
-            let dev = DeviceOutput::open(&hosts, name, rate, out_channels, period, block, cushion)?;
+            // The playback side counts frames at the output's rate.
+            let scale =
+                |n: usize| (n as f64 * f64::from(rate_out) / f64::from(rate)).ceil() as usize;
+            let (cushion_out, block_out) = (scale(cushion), scale(block));
+            let period = playback_period(cushion_out, block_out);
+            let dev = DeviceOutput::open(
+                &hosts,
+                name,
+                rate_out,
+                out_channels,
+                period,
+                block_out,
+                cushion_out,
+            )?;
             report.push(dev.report.clone());
             (Box::new(dev), Runner::Causal(chain.into_live(block)?))
         }
         None => {
             let info = StreamInfo {
-                rate: Some(rate),
+                rate: Some(rate_out),
                 channels,
                 frames: None,
                 wav_format,
                 columns: None,
             };
             let plan = plan_output(args, &info, &inputs)?;
-            let sink = Sink::create(&args.output, plan, rate, out_channels, None)?;
+            let sink = Sink::create(&args.output, plan, rate_out, out_channels, None)?;
             (f32::file_output(sink)?, Runner::Exact(chain))
         }
     };

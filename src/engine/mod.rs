@@ -519,7 +519,7 @@ impl<T: Sample> Job<T> {
         let (mut scratch_in, mut scratch_out) = match &self.runner {
             Runner::Causal(c) => (
                 Block::zeros(c.channels(), c.block()),
-                Block::zeros(c.channels_out(), c.block()),
+                Block::zeros(c.channels_out(), c.block_out()),
             ),
             Runner::Exact(_) => (Block::default(), Block::default()),
         };
@@ -647,7 +647,7 @@ impl<T: Sample> Job<T> {
 fn warm_up<T: Sample>(chain: &mut LiveChain<T>) {
     let block = chain.block();
     let zeros = Block::<T>::zeros(chain.channels(), block);
-    let mut out = Block::<T>::zeros(chain.channels_out(), block);
+    let mut out = Block::<T>::zeros(chain.channels_out(), chain.block_out());
     let blocks = (chain.tail_frames() / block.max(1) + 2).min(4096);
     for _ in 0..blocks {
         chain.process(&zeros, block, &mut out);
@@ -666,16 +666,18 @@ fn causal_block<T: Sample>(
     ctl: &Control,
     started: Option<Instant>,
 ) -> Result<()> {
-    chain.process(input, k, out);
+    let made = chain.process(input, k, out);
     if let Some(t) = started {
         ctl.block_times.record(nanos(t));
     }
-    out.resize(chain.channels_out(), k);
-    output.write(out, ctl)?;
-    count_out(ctl, output, k);
+    if made > 0 {
+        out.resize(chain.channels_out(), made);
+        output.write(out, ctl)?;
+        count_out(ctl, output, made);
+    }
     // Back to a whole block for the next call (the output may have swapped in a block of
     // its own).
-    out.resize(chain.channels_out(), chain.block());
+    out.resize(chain.channels_out(), chain.block_out());
     Ok(())
 }
 

@@ -356,7 +356,9 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
   resample:48000   change the stream's rate here (also 44.1k, 96kHz): the stages after it are
                    built for the new rate; band-limited (flat to 0.98 of the lower Nyquist
                    frequency, images and aliases below -140 dB), aligned as sox rate (no delay),
-                   exactly ceil(N x to / from) frames; offline (a live stream keeps one rate)
+                   exactly ceil(N x to / from) frames; live, a 256-point sinc resampler
+                   (flat to 0.9 of the lower Nyquist frequency; delay in --explain), and the
+                   speakers run at the new rate
   denoise          spectral noise reduction (STFT, decision-directed Wiener gain with lookahead);
                    mains hum found in the noise is taken out by tone subtraction first.
                    profile=NOISE.wav  a noise-only recording at the input's rate (mono -> every

@@ -420,7 +420,7 @@ Examples:
   convoy convolve vol.npy box:3 --ndimage-mode reflect -o smooth.npy    # scipy.ndimage.convolve";
 
 /// Arguments of `convoy convolve`.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(after_help = CONVOLVE_EXAMPLES)]
 pub struct ConvolveArgs {
     /// The signal: FILE, - (stdin) or an inline list.
@@ -482,7 +482,8 @@ pub struct ConvolveArgs {
     pub normalize: bool,
 
     /// Filter a 2-D array column by column along axis 0 with a 1-D kernel (scipy oaconvolve
-    /// axes=0) instead of 2-D convolution. Multichannel WAVs are always filtered that way.
+    /// axes=0) instead of 2-D convolution. Multichannel WAVs are always filtered that way. With
+    /// --ndimage-mode (and --origin, one integer): scipy.ndimage.convolve1d(x, w, axis=0).
     #[arg(long, value_name = "0")]
     pub axis: Option<usize>,
 }

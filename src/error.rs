@@ -7,8 +7,8 @@ use std::path::Path;
 /// Anything that can go wrong in convoy.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A convolution input with no samples (numpy raises ValueError too).
-    #[error("{what} is empty")]
+    /// A convolution input with no samples (numpy raises ValueError too, in these words).
+    #[error("{what} is empty ({})", numpy_empty(what))]
     EmptyInput {
         /// "signal" or "kernel".
         what: &'static str,
@@ -52,6 +52,15 @@ pub enum Error {
         /// What went wrong.
         msg: String,
     },
+}
+
+/// numpy's words for an empty convolution input, so a search for them finds the same cause.
+pub fn numpy_empty(what: &str) -> &'static str {
+    if what.contains("kernel") {
+        "numpy: v cannot be empty; np.correlate: second array argument cannot be empty"
+    } else {
+        "numpy: a cannot be empty; np.correlate: first array argument cannot be empty"
+    }
 }
 
 /// convoy's result type.

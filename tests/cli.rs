@@ -422,6 +422,26 @@ fn empty_inputs() {
     let npy = dir.path().join("e.npy");
     write_npy_f64(&npy, &[0], &[]);
     rejects(&["convolve", "1 2", s(&npy)], &["e.npy", "empty"]);
+    // numpy's own words ride along, so a search for them finds the same cause (#19 item 10).
+    rejects(&["convolve", "1 2", s(&npy)], &["v cannot be empty"]);
+    rejects(&["convolve", s(&npy), "1 2"], &["a cannot be empty"]);
+    rejects(
+        &["convolve", "1 2", s(&npy), "--correlate"],
+        &["second array argument cannot be empty"],
+    );
+    let grid = file(&dir, "g.txt", "1 2\n3 4\n");
+    rejects(
+        &[
+            "convolve",
+            s(&grid),
+            "1 2 3",
+            "--mode",
+            "same",
+            "--fill",
+            "0",
+        ],
+        &["in1 and in2 should have the same dimensionality"],
+    );
 }
 
 #[test]

@@ -356,3 +356,79 @@ fn an_image_round_trip_blur_and_sobel_magnitude() {
         .clone();
     assert!(String::from_utf8_lossy(&out.stderr).contains(".npy"));
 }
+
+/// Issue 19 item 5: `--axis 0 --ndimage-mode M --origin O` is scipy.ndimage.convolve1d (and
+/// correlate1d) along the first axis, for 2-D and 1-D arrays, against scipy's own outputs
+/// (tests/data/axis_cases.txt); N-d-only options with --axis 0 are refused, not ignored.
+#[test]
+fn axis_0_with_ndimage_modes_is_convolve1d() {
+    let dir = TempDir::new().unwrap();
+    let text = include_str!("data/axis_cases.txt");
+    let values = |line: &str, skip: usize| -> Vec<f64> {
+        line.split_whitespace()
+            .skip(skip)
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let x = values(lines.next().unwrap(), 1);
+    let w = values(lines.next().unwrap(), 1);
+    let x2 = dir.path().join("x2.txt");
+    let rows: String = x
+        .chunks(2)
+        .map(|r| format!("{} {}\n", r[0], r[1]))
+        .collect();
+    std::fs::write(&x2, rows).unwrap();
+    let x1 = dir.path().join("x1.txt");
+    let col: String = x.chunks(2).map(|r| format!("{}\n", r[0])).collect();
+    std::fs::write(&x1, col).unwrap();
+    let kernel: Vec<String> = w.iter().map(f64::to_string).collect();
+    let kernel = kernel.join(",");
+    let mut cases = 0;
+    for line in lines {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (op, mode, origin, dims) = (f[1], f[2], f[3], f[4]);
+        let want = values(line, 5);
+        let input = if dims == "2d" { &x2 } else { &x1 };
+        let mut args = vec![
+            "convolve",
+            input.to_str().unwrap(),
+            &kernel,
+            "--axis",
+            "0",
+            "--ndimage-mode",
+            mode,
+            "--origin",
+            origin,
+        ];
+        if op == "correlate" {
+            args.push("--correlate");
+        }
+        let got: Vec<f64> = numbers(&stdout_of(&args)).concat();
+        assert_eq!(got.len(), want.len(), "{line}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-12, "{line}: {got:?}");
+        }
+        cases += 1;
+    }
+    assert_eq!(cases, 80);
+    let x2 = x2.to_str().unwrap();
+    fails(
+        &["convolve", x2, "1,2", "--axis", "0", "--fill", "1"],
+        &["--fill", "--axis 0"],
+    );
+    fails(
+        &[
+            "convolve",
+            x2,
+            "1,2",
+            "--axis",
+            "0",
+            "--ndimage-mode",
+            "wrap",
+            "--origin",
+            "1,0",
+        ],
+        &["--origin", "one integer"],
+    );
+}

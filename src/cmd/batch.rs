@@ -181,7 +181,12 @@ pub fn run(args: &RunArgs, words: &[StageWord], mut protected: Vec<PathBuf>) -> 
                 .chain(&first_words, &ctx)
                 .map(|c| (c.notes.clone(), c.explain()))
         };
-        let (notes, explain) = notes?;
+        let (notes, explain) = notes.map_err(|e| {
+            Error::Usage(format!(
+                "{e} (building the chain for the first input, {}; nothing was run)",
+                first.input.display()
+            ))
+        })?;
         if args.explain {
             print!("{explain}");
             return Ok(());

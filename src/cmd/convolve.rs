@@ -94,6 +94,26 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     // A named 2-D kernel (sobel-x...) on a 1-D signal: the N-d path says what is wrong.
     let nd_name =
         kernel_named && convoy::conv::named::is_nd(&args.kernel) && !args.kernel.contains(':');
+    // --axis 0 with ndimage's edges: scipy.ndimage.convolve1d(x, w, axis=0, mode=, origin=),
+    // which is ndimage.convolve with the 1-D kernel laid along the first axis.
+    if args.axis == Some(0) && (args.ndimage_mode.is_some() || args.origin.is_some()) {
+        return convolve1d(args, signal_loaded, kernel_loaded, names);
+    }
+    if args.axis.is_some() {
+        // What only the N-d path reads is refused rather than ignored.
+        for (flag, given) in [
+            ("--fill", args.fill.is_some()),
+            ("--magnitude-with", args.magnitude_with.is_some()),
+            ("--normalize", args.normalize),
+            ("an image output", image_out),
+        ] {
+            if given {
+                return Err(Error::Usage(format!(
+                    "{flag} goes with 2-D/3-D convolution, not --axis 0 (which takes --mode, --boundary, --ndimage-mode and --origin)"
+                )));
+            }
+        }
+    }
     if args.axis.is_none() && (any_nd || nd_options || nd_name) {
         if !nd_options {
             check_nd_output()?;
@@ -167,4 +187,75 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         && kernel.integer_dtype
         && result.columns.iter().flatten().all(|v| v.fract() == 0.0);
     destination.write(&result, as_int, sample_rate)
+}
+
+/// `--axis 0 --ndimage-mode M [--origin O]`: scipy.ndimage.convolve1d (correlate1d with
+/// `--correlate`) along the first axis of a 1-D or 2-D array.
+fn convolve1d(
+    args: &ConvolveArgs,
+    signal: convoy::io::operand::Loaded,
+    kernel: Option<convoy::io::operand::Loaded>,
+    names: (String, String),
+) -> Result<()> {
+    use super::convolve_nd::{self as nd_cmd, KernelArg};
+    use convoy::io::operand::Loaded;
+    let two_d = match &signal {
+        Loaded::Array(a) if a.sample_rate.is_some() => {
+            return Err(Error::input(
+                &names.0,
+                "a WAV is audio: for ndimage-style edges on audio use convoy run with boundary= (reflect is np.pad's symmetric)",
+            ));
+        }
+        Loaded::Array(a) => a.two_d,
+        Loaded::Planes(_) => {
+            return Err(Error::Usage(
+                "--axis 0 filters 1-D or 2-D arrays column by column; images and 3-D arrays do not fit it".into(),
+            ));
+        }
+    };
+    let (taps, integer) = match kernel {
+        Some(Loaded::Array(k)) if !k.two_d && k.sample_rate.is_none() => {
+            let integer = k.integer_dtype;
+            (k.columns.into_iter().next().unwrap_or_default(), integer)
+        }
+        Some(_) => {
+            return Err(Error::input(
+                &names.1,
+                "--axis 0 takes a 1-D kernel (scipy.ndimage.convolve1d's weights)",
+            ));
+        }
+        None => (
+            convoy::chain::kernel_from_word(args.kernel.trim(), None)
+                .map_err(|e| Error::input(format!("kernel '{}'", args.kernel), e.to_string()))?,
+            false,
+        ),
+    };
+    let m = taps.len();
+    let shape = if two_d { vec![m, 1] } else { vec![m] };
+    let mut planes = convoy::io::planes::Planes::one(convoy::conv::nd::Nd::new(shape, taps));
+    planes.integer = integer;
+    // convolve1d's origin is one integer, along the axis.
+    let mut args = args.clone();
+    if let Some(text) = &args.origin {
+        let o: i64 = text.trim().parse().map_err(|_| {
+            Error::input(
+                "--origin",
+                format!("'{text}': with --axis 0 it is one integer (convolve1d's origin)"),
+            )
+        })?;
+        args.origin = Some(if two_d {
+            format!("{o},0")
+        } else {
+            o.to_string()
+        });
+    }
+    if args.ndimage_mode.is_none() {
+        return Err(Error::Usage("--origin goes with --ndimage-mode".into()));
+    }
+    nd_cmd::run(
+        &args,
+        signal,
+        KernelArg::Loaded(Loaded::Planes(planes)),
+        names,
+    )
 }

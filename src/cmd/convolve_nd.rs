@@ -77,7 +77,7 @@ pub fn run(
             return Err(Error::input(
                 format!("{} and {name}", names.0),
                 format!(
-                    "the signal is {ndim}-D ({}) but the kernel is {kk}-D: their dimensions must match (to filter each column of a 2-D array with a 1-D kernel, say --axis 0)",
+                    "the signal is {ndim}-D ({}) but the kernel is {kk}-D: their dimensions must match (scipy: in1 and in2 should have the same dimensionality; ndimage: filter weights array has incorrect shape); to filter each column of a 2-D array with a 1-D kernel, say --axis 0",
                     x.shape_text()
                 ),
             ));

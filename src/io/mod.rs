@@ -81,7 +81,10 @@ impl Operand {
             return Ok(Operand::Inline(arg.to_string()));
         }
         if arg.trim().is_empty() {
-            return Err(Error::input(format!("{role} \"{arg}\""), "no numbers"));
+            return Err(Error::input(
+                format!("{role} \"{arg}\""),
+                format!("no numbers ({})", crate::error::numpy_empty(role)),
+            ));
         }
         Err(Error::input(
             arg,
@@ -101,7 +104,10 @@ impl Operand {
             Operand::File(path) => load_file(path)?,
         };
         if array.is_empty() {
-            return Err(Error::input(self.display(), format!("the {role} is empty")));
+            return Err(Error::input(
+                self.display(),
+                format!("the {role} is empty ({})", crate::error::numpy_empty(role)),
+            ));
         }
         Ok(array)
     }

@@ -67,7 +67,10 @@ pub fn load(op: &Operand, role: &str) -> Result<Loaded> {
                 let (shape, values, integer) =
                     crate::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
                 if values.is_empty() {
-                    return Err(Error::input(&name, format!("the {role} is empty")));
+                    return Err(Error::input(
+                        &name,
+                        format!("the {role} is empty ({})", crate::error::numpy_empty(role)),
+                    ));
                 }
                 if shape.len() >= 2 {
                     let mut p = Planes::one(Nd::new(shape, values));

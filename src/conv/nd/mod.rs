@@ -59,7 +59,7 @@ fn valid_swap(x: &Nd, k: &Nd) -> Result<bool> {
         (true, _) => Ok(false),
         (false, true) => Ok(true),
         _ => Err(Error::Usage(format!(
-            "--mode valid needs one input at least as large as the other on every axis ({} and {})",
+            "--mode valid needs one input at least as large as the other on every axis ({} and {}; scipy: For 'valid' mode, one must be at least as large as the other in every dimension)",
             x.shape_text(),
             k.shape_text()
         ))),
@@ -69,7 +69,7 @@ fn valid_swap(x: &Nd, k: &Nd) -> Result<bool> {
 fn check_dims(x: &Nd, k: &Nd) -> Result<()> {
     if x.ndim() != k.ndim() {
         return Err(Error::Usage(format!(
-            "the signal is {}-D ({}) but the kernel is {}-D ({}): their dimensions must match",
+            "the signal is {}-D ({}) but the kernel is {}-D ({}): their dimensions must match (scipy: in1 and in2 should have the same dimensionality)",
             x.ndim(),
             x.shape_text(),
             k.ndim(),
@@ -77,7 +77,9 @@ fn check_dims(x: &Nd, k: &Nd) -> Result<()> {
         )));
     }
     if x.is_empty() || k.is_empty() {
-        return Err(Error::Usage("an input is empty".into()));
+        return Err(Error::Usage(
+            "an input is empty (numpy: a cannot be empty / v cannot be empty)".into(),
+        ));
     }
     Ok(())
 }
@@ -196,7 +198,7 @@ fn ndimage_filter(x: &Nd, w: &Nd, mode: Extend, origin: &[i64], convolve: bool) 
     let nd = x.ndim();
     if origin.len() != nd {
         return Err(Error::Usage(format!(
-            "--origin has {} value(s) but the arrays are {nd}-D",
+            "--origin has {} value(s) but the arrays are {nd}-D (scipy: sequence argument must have length equal to input rank)",
             origin.len()
         )));
     }
@@ -207,7 +209,7 @@ fn ndimage_filter(x: &Nd, w: &Nd, mode: Extend, origin: &[i64], convolve: bool) 
         let o = origin[a];
         if o < -(m / 2) || o > (m - 1) / 2 {
             return Err(Error::Usage(format!(
-                "--origin {o} on axis {a} is outside {}..={} for a kernel of {m}",
+                "--origin {o} on axis {a} is outside {}..={} for a kernel of {m} (scipy: Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= (weights.shape[k]-1) // 2)",
                 -(m / 2),
                 (m - 1) / 2
             )));

@@ -440,7 +440,8 @@ pub struct ConvolveArgs {
     #[arg(long)]
     pub correlate: bool,
 
-    /// direct, fft, or auto (chosen by a cost model; direct whenever an input has NaN/inf).
+    /// direct, fft, or auto (chosen by a cost model; direct whenever an input has NaN/inf), for
+    /// 1-D and N-d inputs alike.
     #[arg(long, value_parser = choice::<Method>(), default_value = "auto")]
     pub method: Method,
 

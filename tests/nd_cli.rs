@@ -432,3 +432,84 @@ fn axis_0_with_ndimage_modes_is_convolve1d() {
         &["--origin", "one integer"],
     );
 }
+
+/// Issue 19 item 4: `--method` is honoured for 2-D input. A kernel of one 1.0 and taps of
+/// 1e-21 (scipy's firwin_2d case: taps that small must come back as themselves) over a
+/// 160 x 160 image of impulses: direct sums give every tap exactly; a transform buries them
+/// under rounding of the 1.0; auto picks what the cost model says.
+#[test]
+fn the_method_is_honoured_for_two_d_input() {
+    let dir = TempDir::new().unwrap();
+    let (n, m) = (160usize, 15usize);
+    let mut x = vec![0.0; n * n];
+    for r in (20..n).step_by(40) {
+        for c in (20..n).step_by(40) {
+            x[r * n + c] = 1.0;
+        }
+    }
+    let mut k: Vec<f64> = (0..m * m).map(|i| 1e-21 * (1.0 + (i % 7) as f64)).collect();
+    k[(m / 2) * m + m / 2] = 1.0;
+    let (xs, ks) = (dir.path().join("x.npy"), dir.path().join("k.npy"));
+    write_npy(&xs, &[n, n], &x);
+    write_npy(&ks, &[m, m], &k);
+    let run = |method: &str| {
+        let out = dir.path().join(format!("{method}.npy"));
+        convoy()
+            .args(["convolve", xs.to_str().unwrap(), ks.to_str().unwrap()])
+            .args([
+                "--mode",
+                "same",
+                "--method",
+                method,
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .assert()
+            .success();
+        read_npy(&out)
+    };
+    let (shape, direct) = run("direct");
+    assert_eq!(shape, vec![n, n]);
+    // Around the impulse at (20, 20): output (20 + dr, 20 + dc) = k[7 + dr][7 + dc].
+    for dr in -7i64..=7 {
+        for dc in -7i64..=7 {
+            let y = direct[((20 + dr) as usize) * n + (20 + dc) as usize];
+            let want = k[((7 + dr) as usize) * m + (7 + dc) as usize];
+            assert_eq!(y, want, "direct at ({dr}, {dc})");
+        }
+    }
+    let (_, fft) = run("fft");
+    let worst = fft
+        .iter()
+        .zip(&direct)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f64, f64::max);
+    assert!(
+        worst > 1e-19 && worst < 1e-14,
+        "the FFT path ran: {worst:e}"
+    );
+    let (_, auto) = run("auto");
+    let off = auto
+        .iter()
+        .zip(&direct)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f64, f64::max);
+    assert!(off < 1e-14, "auto: {off:e}");
+    // A forced FFT over NaN warns as scipy does (and still answers).
+    let mut xn = x.clone();
+    xn[5] = f64::NAN;
+    write_npy(&xs, &[n, n], &xn);
+    let out = convoy()
+        .args(["convolve", xs.to_str().unwrap(), ks.to_str().unwrap()])
+        .args([
+            "--method",
+            "fft",
+            "-o",
+            dir.path().join("n.npy").to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAN or inf"));
+}

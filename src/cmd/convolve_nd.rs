@@ -146,11 +146,23 @@ pub fn run(
             Some((pad, origin))
         }
     };
+    // scipy.signal.convolve(..., method='fft') warns rather than refuses over NaN or inf.
+    let non_finite = |p: &Planes| {
+        p.planes
+            .iter()
+            .any(|n| n.data.iter().any(|v| !v.is_finite()))
+    };
+    if args.method == convoy::conv::Method::Fft && (non_finite(&x) || non_finite(&k)) {
+        eprintln!(
+            "convoy: warning: use of fft convolution on input with NAN or inf results in NAN or inf output"
+        );
+    }
     let recipe = Recipe {
         mode,
         correlate: args.correlate,
         boundary,
         ndimage,
+        method: args.method,
     };
     let wrap_err = |e: Error| match e {
         Error::Usage(msg) => Error::input(format!("{} and {}", names.0, names.1), msg),

@@ -20,6 +20,7 @@ pub use array::{Nd, pad};
 pub use direct::{Taps, direct_valid};
 use direct::{all_finite, direct2d_zero, separable, separable_valid};
 
+use crate::conv::Method;
 use crate::conv::cost::oneshot as cost;
 use crate::error::{Error, Result};
 
@@ -33,6 +34,16 @@ pub use super::mode::Mode;
 /// cost; non-finite values go direct (a transform would smear one NaN over every output, and
 /// two passes would miss where the kernel's zeros stop it).
 pub fn correlate_valid(x: &Nd, k: &Nd, taps: Taps) -> Nd {
+    correlate_valid_by(x, k, taps, Method::Auto)
+}
+
+/// [`correlate_valid`] with the method forced (`--method direct|fft`) or chosen by cost.
+fn correlate_valid_by(x: &Nd, k: &Nd, taps: Taps, method: Method) -> Nd {
+    match method {
+        Method::Direct => return direct_valid(x, k, taps),
+        Method::Fft => return fft::correlate_valid(x, k),
+        Method::Auto => {}
+    }
     if !(all_finite(x) && all_finite(k)) {
         return direct_valid(x, k, taps);
     }
@@ -87,12 +98,17 @@ fn check_dims(x: &Nd, k: &Nd) -> Result<()> {
 /// The full convolution of `x` extended by `ext` (before and after every axis by `k - 1`),
 /// cut to `mode` as scipy does: `same` is centred on the first input (start `(M-1)/2`),
 /// `valid` keeps what needs no extension.
-fn convolve_with(x: &Nd, k: &Nd, mode: Mode, ext: Extend) -> Result<Nd> {
+fn convolve_with(x: &Nd, k: &Nd, mode: Mode, ext: Extend, method: Method) -> Result<Nd> {
     check_dims(x, k)?;
     let nd = x.ndim();
     if mode == Mode::Valid {
         let (a, b) = if valid_swap(x, k)? { (k, x) } else { (x, k) };
-        return Ok(correlate_valid(a, &b.flipped(), Taps::signal(a, b)));
+        return Ok(correlate_valid_by(
+            a,
+            &b.flipped(),
+            Taps::signal(a, b),
+            method,
+        ));
     }
     let m1: Vec<usize> = k.shape.iter().map(|m| m - 1).collect();
     // `same` is the full output from (M-1)/2 on: extend by only what that window reads.
@@ -101,13 +117,14 @@ fn convolve_with(x: &Nd, k: &Nd, mode: Mode, ext: Extend) -> Result<Nd> {
         _ => (0..nd).map(|a| (m1[a] - m1[a] / 2, m1[a] / 2)).unzip(),
     };
     let taps = Taps::signal(x, k);
-    Ok(correlate_extended(
+    Ok(correlate_extended_by(
         x,
         &before,
         &after,
         ext,
         &k.flipped(),
         taps,
+        method,
     ))
 }
 
@@ -122,7 +139,35 @@ pub fn correlate_extended(
     k: &Nd,
     taps: Taps,
 ) -> Nd {
-    if ext != Extend::Constant(0.0) {
+    correlate_extended_by(x, before, after, ext, k, taps, Method::Auto)
+}
+
+/// [`correlate_extended`] with the method forced or chosen by cost.
+fn correlate_extended_by(
+    x: &Nd,
+    before: &[usize],
+    after: &[usize],
+    ext: Extend,
+    k: &Nd,
+    taps: Taps,
+    method: Method,
+) -> Nd {
+    let zero = ext == Extend::Constant(0.0);
+    match method {
+        Method::Direct if zero && x.ndim() == 2 => {
+            return direct2d_zero(x, before, after, k, taps);
+        }
+        Method::Direct => return direct_valid(&pad(x, before, after, ext), k, taps),
+        Method::Fft if zero => {
+            let ext_shape: Vec<usize> = (0..x.ndim())
+                .map(|a| x.shape[a] + before[a] + after[a])
+                .collect();
+            return fft::correlate_valid_offset(x, before, &ext_shape, k);
+        }
+        Method::Fft => return fft::correlate_valid(&pad(x, before, after, ext), k),
+        Method::Auto => {}
+    }
+    if !zero {
         return correlate_valid(&pad(x, before, after, ext), k, taps);
     }
     if !(all_finite(x) && all_finite(k)) {
@@ -153,23 +198,31 @@ pub fn correlate_extended(
 
 /// scipy.signal.convolve(x, k, mode).
 pub fn convolve(x: &Nd, k: &Nd, mode: Mode) -> Result<Nd> {
-    convolve_with(x, k, mode, Extend::Constant(0.0))
+    convolve_with(x, k, mode, Extend::Constant(0.0), Method::Auto)
 }
 
 /// scipy.signal.correlate(x, k, mode): convolution with `k` reversed on every axis.
 pub fn correlate(x: &Nd, k: &Nd, mode: Mode) -> Result<Nd> {
+    correlate_by(x, k, mode, Method::Auto)
+}
+
+fn correlate_by(x: &Nd, k: &Nd, mode: Mode, method: Method) -> Result<Nd> {
     check_dims(x, k)?;
     if mode == Mode::Valid && valid_swap(x, k)? {
         // scipy correlates the larger with the smaller and reverses the result.
-        let z = correlate_valid(k, x, Taps::signal(x, k));
+        let z = correlate_valid_by(k, x, Taps::signal(x, k), method);
         return Ok(z.flipped());
     }
-    convolve_with(x, &k.flipped(), mode, Extend::Constant(0.0))
+    convolve_with(x, &k.flipped(), mode, Extend::Constant(0.0), method)
 }
 
 /// scipy.signal.convolve2d(x, k, mode, boundary): the boundary rule changes values, the shape
 /// comes from the mode (`valid` needs no boundary).
 pub fn convolve2d(x: &Nd, k: &Nd, mode: Mode, boundary: Extend) -> Result<Nd> {
+    convolve2d_by(x, k, mode, boundary, Method::Auto)
+}
+
+fn convolve2d_by(x: &Nd, k: &Nd, mode: Mode, boundary: Extend, method: Method) -> Result<Nd> {
     if x.ndim() != 2 || k.ndim() != 2 {
         return Err(Error::Usage(format!(
             "--boundary symmetric|wrap|fill is scipy.signal.convolve2d's and takes 2-D inputs ({} and {})",
@@ -177,23 +230,30 @@ pub fn convolve2d(x: &Nd, k: &Nd, mode: Mode, boundary: Extend) -> Result<Nd> {
             k.shape_text()
         )));
     }
-    convolve_with(x, k, mode, boundary)
+    convolve_with(x, k, mode, boundary, method)
 }
 
 /// scipy.ndimage.convolve(x, w, mode, cval, origin): output shaped like `x`; the filter's
 /// centre is `w.shape // 2 + origin` (after ndimage's own flip for convolution).
 pub fn ndimage_convolve(x: &Nd, w: &Nd, mode: Extend, origin: &[i64]) -> Result<Nd> {
-    ndimage_filter(x, w, mode, origin, true)
+    ndimage_filter(x, w, mode, origin, true, Method::Auto)
 }
 
 /// scipy.ndimage.correlate(x, w, mode, cval, origin): no flip; the window of each output
 /// starts `w.shape // 2 + origin` before it.
 pub fn ndimage_correlate(x: &Nd, w: &Nd, mode: Extend, origin: &[i64]) -> Result<Nd> {
-    ndimage_filter(x, w, mode, origin, false)
+    ndimage_filter(x, w, mode, origin, false, Method::Auto)
 }
 
 /// ndimage's filters: extend `x` so every output has its window, then one valid correlation.
-fn ndimage_filter(x: &Nd, w: &Nd, mode: Extend, origin: &[i64], convolve: bool) -> Result<Nd> {
+fn ndimage_filter(
+    x: &Nd,
+    w: &Nd,
+    mode: Extend,
+    origin: &[i64],
+    convolve: bool,
+    method: Method,
+) -> Result<Nd> {
     check_dims(x, w)?;
     let nd = x.ndim();
     if origin.len() != nd {
@@ -229,13 +289,14 @@ fn ndimage_filter(x: &Nd, w: &Nd, mode: Extend, origin: &[i64], convolve: bool) 
         w
     };
     // ndimage's footprint: weights of at most DBL_EPSILON take no part (NI_Correlate).
-    Ok(correlate_extended(
+    Ok(correlate_extended_by(
         x,
         &before,
         &after,
         mode,
         k,
         Taps::AboveEpsilon,
+        method,
     ))
 }
 
@@ -249,6 +310,8 @@ pub struct Recipe {
     pub boundary: Option<Extend>,
     /// ndimage's mode and origin (then `mode` and `boundary` do not apply).
     pub ndimage: Option<(Extend, Vec<i64>)>,
+    /// Direct sums, FFT, or whichever the cost model prefers (`--method`).
+    pub method: Method,
 }
 
 impl Recipe {
@@ -257,19 +320,16 @@ impl Recipe {
     /// # Errors
     /// Shapes that do not fit the recipe.
     pub fn apply(&self, x: &Nd, k: &Nd) -> Result<Nd> {
+        let m = self.method;
         if let Some((pad, origin)) = &self.ndimage {
-            return if self.correlate {
-                ndimage_correlate(x, k, *pad, origin)
-            } else {
-                ndimage_convolve(x, k, *pad, origin)
-            };
+            return ndimage_filter(x, k, *pad, origin, !self.correlate, m);
         }
         match (self.boundary, self.correlate) {
-            (None, false) => convolve(x, k, self.mode),
-            (None, true) => correlate(x, k, self.mode),
+            (None, false) => convolve_with(x, k, self.mode, Extend::Constant(0.0), m),
+            (None, true) => correlate_by(x, k, self.mode, m),
             // With a boundary, correlation is convolve2d with the kernel flipped on both axes.
-            (Some(b), false) => convolve2d(x, k, self.mode, b),
-            (Some(b), true) => convolve2d(x, &k.flipped(), self.mode, b),
+            (Some(b), false) => convolve2d_by(x, k, self.mode, b, m),
+            (Some(b), true) => convolve2d_by(x, &k.flipped(), self.mode, b, m),
         }
     }
 }

@@ -487,6 +487,25 @@ pub struct ConvolveArgs {
     /// --ndimage-mode (and --origin, one integer): scipy.ndimage.convolve1d(x, w, axis=0).
     #[arg(long, value_name = "0")]
     pub axis: Option<usize>,
+
+    /// Whose rules for 1-D input: numpy (default: np.convolve / np.correlate, `same` as long
+    /// as the longer input), scipy (scipy.signal.convolve / correlate: `same` as long as the
+    /// signal, centred on the full result), or convolve2d (scipy.signal.convolve2d: both inputs
+    /// must be 2-D). 2-D and 3-D inputs follow scipy.signal.convolve / correlate whatever this
+    /// says (convolve2d with --boundary fill|symmetric|wrap, scipy.ndimage with --ndimage-mode).
+    #[arg(long, value_enum, default_value = "numpy", value_name = "RULES")]
+    pub semantics: Semantics,
+}
+
+/// `--semantics`: which library's rules 1-D input follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Semantics {
+    /// numpy.convolve / numpy.correlate
+    Numpy,
+    /// scipy.signal.convolve / scipy.signal.correlate
+    Scipy,
+    /// scipy.signal.convolve2d / correlate2d (2-D inputs only)
+    Convolve2d,
 }
 
 /// scipy.ndimage boundary modes.

@@ -708,3 +708,63 @@ fn bench_reports_json_and_rejects_bad_arguments() {
     rejects(&["bench", "--seconds", "0"], &["--seconds"]);
     rejects(&["bench", "--engine", "magic"], &["'magic'"]);
 }
+
+/// Issue 19 item 3: `--semantics scipy` gives scipy.signal.convolve / correlate's 1-D answers
+/// (tests/data/semantics_cases.txt: `same` as long as the signal even for a longer kernel),
+/// numpy stays the default, and `--semantics convolve2d` takes 2-D inputs only.
+#[test]
+fn semantics_scipy_follows_scipy_signal_in_one_dimension() {
+    let text = include_str!("data/semantics_cases.txt");
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let mut cases = 0;
+    let list =
+        |l: &str, tag: &str| -> String { l.strip_prefix(tag).unwrap().trim().replace(' ', ",") };
+    while let Some(head) = lines.next() {
+        let f: Vec<&str> = head.split_whitespace().collect();
+        let (op, mode) = (f[1], f[2]);
+        let x = list(lines.next().unwrap(), "x ");
+        let h = list(lines.next().unwrap(), "h ");
+        let want: Vec<f64> = lines
+            .next()
+            .unwrap()
+            .strip_prefix("y ")
+            .unwrap()
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let mut args = vec!["convolve", &x, &h, "--mode", mode, "--semantics", "scipy"];
+        if op == "correlate" {
+            args.push("--correlate");
+        }
+        let out = convoy().args(&args).assert().success().get_output().clone();
+        let got: Vec<f64> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(got.len(), want.len(), "{head} x={x} h={h}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() < 1e-12,
+                "{head} x={x} h={h}: {got:?} vs {want:?}"
+            );
+        }
+        cases += 1;
+    }
+    assert_eq!(cases, 54);
+    // numpy's rules stay the default: 'same' as long as the longer input.
+    let out = convoy()
+        .args(["convolve", "1 2 3", "0 1 0.5 2 -1", "--mode", "same"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "1 2.5 6 4.5 4"
+    );
+    rejects(
+        &["convolve", "1 2 3", "1 1", "--semantics", "convolve2d"],
+        &["convolve2d inputs must both be 2-D arrays"],
+    );
+}

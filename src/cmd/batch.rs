@@ -450,20 +450,27 @@ impl Tally {
         }
     }
 
-    /// `12 files: 10 done, 1 failed, 1 skipped (complete); 0.03 h of audio in 4.1 s, 26x
-    /// realtime, 2 jobs`.
+    /// `12 file(s): 10 done, 1 failed, 1 skipped (already complete); 1.8 min of audio in 4.1 s,
+    /// 26x realtime, 2 job(s)`.
     fn line(&self, n: usize, found: usize, shard: Option<Shard>, wall: f64, jobs: usize) -> String {
         let of = match shard {
             Some(s) => format!(" (shard {}/{} of {found})", s.index, s.count),
             None => String::new(),
         };
+        // Hours for a corpus, minutes or seconds for a handful of files.
+        let audio = match self.audio {
+            a if a >= 3600.0 => format!("{:.2} h", a / 3600.0),
+            a if a >= 60.0 => format!("{:.1} min", a / 60.0),
+            a => format!("{a:.1} s"),
+        };
+        let speed = if self.done > 0 {
+            format!(", {:.0}x realtime", self.audio / wall.max(1e-9))
+        } else {
+            String::new()
+        };
         format!(
-            "{n} file(s){of}: {} done, {} failed, {} skipped (already complete); {:.2} h of audio in {wall:.1} s, {:.0}x realtime, {jobs} job(s)",
-            self.done,
-            self.failed,
-            self.complete,
-            self.audio / 3600.0,
-            self.audio / wall.max(1e-9),
+            "{n} file(s){of}: {} done, {} failed, {} skipped (already complete); {audio} of audio in {wall:.1} s{speed}, {jobs} job(s)",
+            self.done, self.failed, self.complete,
         )
     }
 }

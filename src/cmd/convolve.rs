@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use crate::cli::ConvolveArgs;
+use crate::cli::{ConvolveArgs, Semantics};
 use convoy::array::Array;
 use convoy::conv::{Boundary, Mode, Options};
 use convoy::error::{Error, Result};
@@ -91,6 +91,20 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             .map_or_else(|| args.kernel.clone(), Operand::display),
     );
     let any_nd = signal_loaded.is_nd() || kernel_loaded.as_ref().is_some_and(Loaded::is_nd);
+    if args.semantics == Semantics::Convolve2d {
+        // scipy.signal.convolve2d takes 2-D arrays and nothing else.
+        let two_d = |l: &Loaded| match l {
+            Loaded::Array(a) => a.two_d && a.sample_rate.is_none(),
+            Loaded::Planes(p) => p.ndim() == 2,
+        };
+        let kernel_2d = kernel_loaded.as_ref().is_none_or(two_d);
+        if !two_d(&signal_loaded) || !kernel_2d || args.axis.is_some() {
+            return Err(Error::Usage(
+                "--semantics convolve2d: convolve2d inputs must both be 2-D arrays (scipy's words)"
+                    .into(),
+            ));
+        }
+    }
     // A named 2-D kernel (sobel-x...) on a 1-D signal: the N-d path says what is wrong.
     let nd_name =
         kernel_named && convoy::conv::named::is_nd(&args.kernel) && !args.kernel.contains(':');
@@ -170,19 +184,36 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             "convoy: warning: use of fft convolution on input with NAN or inf results in NAN or inf output"
         );
     }
+    let mode = args.mode.unwrap_or_default();
+    // scipy.signal's 'same' is as long as the signal, centred on the full result (start
+    // (M-1)//2); numpy's is as long as the longer input. They differ only for a longer kernel:
+    // then take scipy's window out of the full result.
+    let n = signal.columns.first().map_or(0, Vec::len);
+    let m = kernel.columns.first().map_or(0, Vec::len);
+    let scipy_same = args.semantics == Semantics::Scipy
+        && mode == Mode::Same
+        && args.boundary == Boundary::Zero
+        && m > n;
     let options = Options {
-        mode: args.mode.unwrap_or_default(),
+        mode: if scipy_same { Mode::Full } else { mode },
         correlate: args.correlate,
         method: args.method,
         boundary: args.boundary,
     };
-    let result =
+    let mut result =
         convoy::array::convolve_columns(&signal, &kernel, &options).map_err(|e| match e {
             Error::Usage(msg) => {
                 Error::input(format!("{} and {kernel_name}", signal_src.display()), msg)
             }
             other => other,
         })?;
+    if scipy_same {
+        let start = (m - 1) / 2;
+        for c in &mut result.columns {
+            c.drain(..start.min(c.len()));
+            c.truncate(n);
+        }
+    }
     let as_int = signal.integer_dtype
         && kernel.integer_dtype
         && result.columns.iter().flatten().all(|v| v.fract() == 0.0);

@@ -216,15 +216,17 @@ Examples:
 #[derive(Debug, Args)]
 #[command(after_help = RUN_EXAMPLES, after_long_help = format!("{}\n\n{RUN_EXAMPLES}", convoy::stages::help()))]
 pub struct RunArgs {
-    /// Source: a WAV file, - for stdin (WAV recognized by its header; raw and text with
-    /// --in-format), or mic / mic:NAME for a sound input device (NAME: an ALSA id or a
-    /// PulseAudio/PipeWire source name from `convoy devices`, or part of a description; a file
-    /// called "mic" is ./mic).
+    /// Source: an audio file (WAV, FLAC, MP3, Ogg, AIFF, CAF, M4A; recognized by content), - for
+    /// stdin (raw and text with --in-format), mic / mic:NAME for a sound input device (NAME: an
+    /// ALSA id or a PulseAudio/PipeWire source name from `convoy devices`, or part of a
+    /// description; a file called "mic" is ./mic), or many files: a glob ('rec/**/*.wav',
+    /// quoted), a folder, or @LIST (paths one per line); -o is then a folder.
     #[arg(short = 'i', long = "input", value_name = "SRC", default_value = "-")]
     pub input: String,
-    /// Sink: a WAV file (or .txt for text), - for stdout (a streaming 32-bit float WAV unless
-    /// --out-format says otherwise), or speakers / speakers:NAME for a sound output device
-    /// (NAME: an ALSA id or a PulseAudio/PipeWire sink name, as for mic:NAME).
+    /// Sink: a WAV or FLAC file (or .txt for text), - for stdout (a streaming 32-bit float WAV
+    /// unless --out-format says otherwise), speakers / speakers:NAME for a sound output device
+    /// (NAME: an ALSA id or a PulseAudio/PipeWire sink name, as for mic:NAME), or a folder for
+    /// many inputs (each output at its input's relative path, folders made as needed).
     #[arg(short = 'o', long = "output", value_name = "SINK", default_value = "-")]
     pub output: String,
     /// Processing block in frames (any N >= 1): the latency the engine must meet. Without it,

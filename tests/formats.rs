@@ -214,6 +214,26 @@ fn bad_files_say_what_they_are_and_leave_no_output() {
 
 /// `flac -t FILE` (the reference decoder: every frame's CRC and the stream's MD5), when the
 /// tool is installed (.ci/deps installs it for CI); false when it is not.
+/// A file whose name promises audio but whose content is text is refused by `convoy run` as
+/// every other command refuses it (it used to be read as a table of numbers, or its first
+/// line as a CSV header: a silent empty output).
+#[test]
+fn an_audio_name_over_text_is_refused_not_read_as_numbers() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for (name, says) in [("x.wav", "not a WAV file"), ("x.flac", "not an audio file")] {
+        let input = dir.path().join(name);
+        std::fs::write(&input, "junk\n1 2\n").unwrap();
+        let out = dir.path().join("out.wav");
+        let o = convoy()
+            .args(["run", "-i", s(&input), "-o", s(&out), "ma:3"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{name}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
 fn flac_verifies(path: &Path) -> Option<bool> {
     let out = std::process::Command::new("flac")
         .args(["-t", "-s"])

@@ -46,10 +46,9 @@ fn rms(x: &[f64]) -> f64 {
     (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt()
 }
 
-/// The amplitude of the component at `f` (least squares over sine and cosine) in `y`'s middle.
-fn amplitude(y: &[f64], f: f64, rate: u32) -> f64 {
-    let start = y.len() / 8;
-    let m = middle(y);
+/// The sine and cosine weights `(a, b)` at `f` (least squares) of `m`, whose first sample is
+/// sample `start` of the signal.
+fn fit(m: &[f64], start: usize, f: f64, rate: u32) -> (f64, f64) {
     let (mut ss, mut cc, mut sc, mut ys, mut yc) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for (k, &v) in m.iter().enumerate() {
         let w = 2.0 * PI * f * (start + k) as f64 / f64::from(rate);
@@ -61,8 +60,12 @@ fn amplitude(y: &[f64], f: f64, rate: u32) -> f64 {
         yc += v * c;
     }
     let det = ss * cc - sc * sc;
-    let a = (ys * cc - yc * sc) / det;
-    let b = (yc * ss - ys * sc) / det;
+    ((ys * cc - yc * sc) / det, (yc * ss - ys * sc) / det)
+}
+
+/// The amplitude of the component at `f` in `y`'s middle.
+fn amplitude(y: &[f64], f: f64, rate: u32) -> f64 {
+    let (a, b) = fit(middle(y), y.len() / 8, f, rate);
     a.hypot(b)
 }
 
@@ -338,18 +341,7 @@ fn live_the_sinc_resampler_keeps_a_sine_clean_at_any_block() {
         // Fitted at the output's rate: the sine's amplitude and phase, and what is left.
         let start = y.len() / 4;
         let m = &y[start..y.len() * 3 / 4];
-        let (mut ss, mut cc, mut sc, mut ys, mut yc) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for (k, &v) in m.iter().enumerate() {
-            let w = 2.0 * PI * 997.0 * (start + k) as f64 / f64::from(to);
-            let (sn, cs) = w.sin_cos();
-            ss += sn * sn;
-            cc += cs * cs;
-            sc += sn * cs;
-            ys += v * sn;
-            yc += v * cs;
-        }
-        let det = ss * cc - sc * sc;
-        let (a, b) = ((ys * cc - yc * sc) / det, (yc * ss - ys * sc) / det);
+        let (a, b) = fit(m, start, 997.0, to);
         let err: Vec<f64> = m
             .iter()
             .enumerate()

@@ -151,11 +151,9 @@ impl<T: Sample> LiveChain<T> {
                 (false, false, false) => (&b[..], &mut a[..]),
             };
             let (w_in, w_out) = (self.widths[i], self.widths[i + 1]);
-            if at == Some(engine)
-                && let Some((_, r)) = self.resample.as_mut().filter(|_| {
-                    // The resampler sits before engine `at`; it runs once, at step `at`.
-                    i == engine
-                })
+            // The resampler sits before engine `at`: it is step `at`.
+            if at == Some(i)
+                && let Some((_, r)) = self.resample.as_mut()
             {
                 let w = w_in.min(src.len()).min(MAX_LIVE_CHANNELS);
                 let room = dst.first().map_or(0, Vec::len);

@@ -153,8 +153,6 @@ pub struct Chain<T: Sample> {
     pub notes: Vec<String>,
     channels_in: usize,
     channels_out: usize,
-    /// How many frames the chain may add to its input's length (full-mode tails, delays).
-    extra: u64,
     /// What the stages delay a live (causal) stream by, in samples: linear-phase FIR (M-1)/2,
     /// other FIR and recursive stages their group delay, `delay:` its frames, denoise its
     /// frame latency.
@@ -327,7 +325,6 @@ impl<T: Sample> Chain<T> {
         let mut groups: Vec<Group> = Vec::new();
         let mut channels = ctx.channels;
         let mut rate = ctx.rate;
-        let mut extra: u64 = 0;
         for word in words {
             let here = Context {
                 channels,
@@ -350,7 +347,6 @@ impl<T: Sample> Chain<T> {
                     continue;
                 }
                 Stage::Delay(d) => {
-                    extra = extra.saturating_add(d);
                     groups.push(Group::Shift(word.text.clone(), d));
                     continue;
                 }
@@ -383,7 +379,6 @@ impl<T: Sample> Chain<T> {
                 }
                 Stage::Linear(l) => l,
             };
-            extra = extra.saturating_add(stage.kernels.len() as u64);
             // Greedy fusion: extend the current run while one convolution of the fused kernel
             // costs no more than the run and the next stage separately (judged on lengths
             // first: the product is only computed when it will be used).
@@ -579,7 +574,6 @@ impl<T: Sample> Chain<T> {
             notes,
             channels_in: ctx.channels,
             channels_out: channels,
-            extra,
             stage_delay,
             live_block,
             live_engines,
@@ -623,11 +617,6 @@ impl<T: Sample> Chain<T> {
             Step::Iir(_) | Step::Nonlinear(_) => true,
             Step::Shift(_) | Step::Upmix(_) | Step::Resample(_) => false,
         })
-    }
-
-    /// At most how many frames the output may have beyond the input's.
-    pub fn extra_frames(&self) -> u64 {
-        self.extra
     }
 
     /// Exactly how many frames an input of `frames` frames comes out as, offline: each

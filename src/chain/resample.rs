@@ -114,23 +114,7 @@ impl ResampleStep {
             if self.fifo.first().is_none_or(|f| f.len() < need) {
                 return;
             }
-            let produced = {
-                let (Ok(input), Ok(mut output)) = (
-                    SequentialSliceOfVecs::new(&self.fifo, self.channels, need),
-                    SequentialSliceOfVecs::new_mut(
-                        &mut self.out,
-                        self.channels,
-                        self.engine.output_frames_max(),
-                    ),
-                ) else {
-                    return;
-                };
-                match self.engine.process_into_buffer(&input, &mut output, None) {
-                    Ok((_, written)) => written,
-                    // The buffers are sized from the engine itself: nothing to recover.
-                    Err(_) => return,
-                }
-            };
+            let produced = run_chunk(&mut self.engine, &self.fifo, need, &mut self.out);
             for f in &mut self.fifo {
                 f.drain(..need);
             }
@@ -170,6 +154,28 @@ fn engine(from: u32, to: u32, channels: usize) -> std::result::Result<Fft<f64>, 
         FixedSync::Both,
     )
     .map_err(|e| e.to_string())
+}
+
+/// One chunk of `frames` input frames (every channel of `input`) through `engine` into
+/// `output`: the frames written. The buffers are sized from the engine itself, so rubato has
+/// nothing to refuse; if it ever did, the chunk gives nothing rather than a panic.
+fn run_chunk(
+    engine: &mut dyn Resampler<f64>,
+    input: &[Vec<f64>],
+    frames: usize,
+    output: &mut [Vec<f64>],
+) -> usize {
+    let channels = input.len();
+    let room = engine.output_frames_max();
+    let (Ok(i), Ok(mut o)) = (
+        SequentialSliceOfVecs::new(input, channels, frames),
+        SequentialSliceOfVecs::new_mut(output, channels, room),
+    ) else {
+        return 0;
+    };
+    engine
+        .process_into_buffer(&i, &mut o, None)
+        .map_or(0, |(_, written)| written)
 }
 
 /// `ceil(frames * to / from)`, exactly.
@@ -217,7 +223,6 @@ pub struct LiveResampler<T: Sample> {
     pub word: String,
     from: u32,
     to: u32,
-    channels: usize,
     engine: rubato::Async<f64>,
     fifo: Vec<Vec<f64>>,
     fill: usize,
@@ -252,7 +257,6 @@ impl<T: Sample> LiveResampler<T> {
             word,
             from,
             to,
-            channels,
             fifo: vec![vec![0.0; LIVE_CHUNK + block.max(1)]; channels],
             fill: 0,
             out,
@@ -308,22 +312,7 @@ impl<T: Sample> LiveResampler<T> {
                 break;
             }
             self.fill = 0;
-            let written = {
-                let (Ok(input), Ok(mut output)) = (
-                    SequentialSliceOfVecs::new(&self.fifo, self.channels, LIVE_CHUNK),
-                    SequentialSliceOfVecs::new_mut(
-                        &mut self.out,
-                        self.channels,
-                        self.engine.output_frames_max(),
-                    ),
-                ) else {
-                    return made;
-                };
-                match self.engine.process_into_buffer(&input, &mut output, None) {
-                    Ok((_, w)) => w,
-                    Err(_) => 0,
-                }
-            };
+            let written = run_chunk(&mut self.engine, &self.fifo, LIVE_CHUNK, &mut self.out);
             for (d, y) in dst.iter_mut().zip(&self.out) {
                 let room = d.len().saturating_sub(made);
                 for (o, &v) in d[made..made + written.min(room)].iter_mut().zip(y) {

@@ -153,17 +153,15 @@ fn correlate_extended_by(
     method: Method,
 ) -> Nd {
     let zero = ext == Extend::Constant(0.0);
+    let ext_shape: Vec<usize> = (0..x.ndim())
+        .map(|a| x.shape[a] + before[a] + after[a])
+        .collect();
     match method {
         Method::Direct if zero && x.ndim() == 2 => {
             return direct2d_zero(x, before, after, k, taps);
         }
         Method::Direct => return direct_valid(&pad(x, before, after, ext), k, taps),
-        Method::Fft if zero => {
-            let ext_shape: Vec<usize> = (0..x.ndim())
-                .map(|a| x.shape[a] + before[a] + after[a])
-                .collect();
-            return fft::correlate_valid_offset(x, before, &ext_shape, k);
-        }
+        Method::Fft if zero => return fft::correlate_valid_offset(x, before, &ext_shape, k),
         Method::Fft => return fft::correlate_valid(&pad(x, before, after, ext), k),
         Method::Auto => {}
     }
@@ -177,9 +175,6 @@ fn correlate_extended_by(
             direct_valid(&pad(x, before, after, ext), k, taps)
         };
     }
-    let ext_shape: Vec<usize> = (0..x.ndim())
-        .map(|a| x.shape[a] + before[a] + after[a])
-        .collect();
     let outputs: usize = (0..x.ndim())
         .map(|a| ext_shape[a] + 1 - k.shape[a])
         .product();

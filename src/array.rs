@@ -4,6 +4,8 @@
 //! A 1-D input is one column. A multichannel WAV is 2-D with shape (frames, channels), one column
 //! per channel, as `soundfile.read` returns it.
 
+pub mod dtype;
+
 use crate::conv::Options;
 use crate::error::{Error, Result};
 

@@ -401,7 +401,13 @@ pub struct BenchArgs {
 const CONVOLVE_EXAMPLES: &str = "\
 Inputs: a file (.txt/.csv numbers as np.loadtxt reads them, .npy, .wav with one column per
 channel), - for stdin (text), or an inline list (\"0 1 0.5\", \"0,1,0.5\", \"-2\"). An argument that
-names an existing file is that file.
+names an existing file is that file. Complex numbers as Python writes them (\"1+2j 3\"); .npy of
+any dtype but float16/longdouble/object, kept in it (numpy's result type, integers wrapping).
+
+Which function: 1-D np.convolve/np.correlate (--semantics scipy: scipy.signal.convolve/
+correlate); N-d scipy.signal.convolve/correlate (--method fft: fftconvolve; --axes: its axes=);
+--boundary/--fill on 2-D: convolve2d/correlate2d; --ndimage-mode: scipy.ndimage.convolve/
+correlate (--axes: axes=; --axis 0: convolve1d along axis 0).
 
 Named kernels (the same words as convoy run's stages, the same taps):
   ma:N (= box:N)  gauss:SIGMA   any dimensionality (N-d: the outer product)
@@ -418,6 +424,8 @@ Examples:
   seq 1 9 | convoy convolve - \"0.2 0.5 0.2\" --boundary edge
   convoy convolve image.txt \"1 2 1; 2 4 2; 1 2 1\" --mode same    # 2-D: scipy.signal.convolve2d
   convoy convolve photo.png gauss:2 --mode same -o blur.png
+  convoy convolve iq.npy chirp.npy --correlate --mode valid -o match.npy   # complex matched filter
+  convoy convolve batch.npy h.npy --axes -1 --method fft -o y.npy  # fftconvolve(x, h, axes=-1)
   convoy convolve photo.png sobel-x --magnitude-with sobel-y --mode same -o edges.png --normalize
   convoy convolve vol.npy box:3 --ndimage-mode reflect -o smooth.npy    # scipy.ndimage.convolve";
 
@@ -459,9 +467,10 @@ pub struct ConvolveArgs {
     pub output: Option<PathBuf>,
 
     /// 2-D/3-D: the constant outside the signal for --boundary zero (scipy convolve2d's
-    /// fillvalue) and for --ndimage-mode constant (ndimage's cval). Default 0.
-    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
-    pub fill: Option<f64>,
+    /// fillvalue) and for --ndimage-mode constant (ndimage's cval). Default 0. Complex
+    /// (1+2j) with a complex operand.
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true, value_parser = parse_scalar)]
+    pub fill: Option<convoy::array::dtype::Scalar>,
 
     /// 2-D/3-D: scipy.ndimage.convolve instead of scipy.signal: the output has the signal's
     /// shape and the signal is extended by MODE (ndimage's names: reflect = np.pad symmetric,
@@ -490,6 +499,14 @@ pub struct ConvolveArgs {
     #[arg(long, value_name = "0")]
     pub axis: Option<usize>,
 
+    /// Convolve over these axes only (comma list, negative from the end), batched over the
+    /// others: scipy.signal.fftconvolve/oaconvolve(..., axes=) (both inputs have the same
+    /// number of dimensions; along the other axes they are equal or 1, broadcast), or with
+    /// --ndimage-mode scipy.ndimage.convolve(..., axes=) (the kernel has one dimension per
+    /// listed axis; --origin one per listed axis).
+    #[arg(long, value_name = "A[,A...]", allow_hyphen_values = true)]
+    pub axes: Option<String>,
+
     /// Whose rules for 1-D input: numpy (default: np.convolve / np.correlate, `same` as long
     /// as the longer input), scipy (scipy.signal.convolve / correlate: `same` as long as the
     /// signal, centred on the full result), or convolve2d (scipy.signal.convolve2d: both inputs
@@ -497,6 +514,26 @@ pub struct ConvolveArgs {
     /// says (convolve2d with --boundary fill|symmetric|wrap, scipy.ndimage with --ndimage-mode).
     #[arg(long, value_enum, default_value = "numpy", value_name = "RULES")]
     pub semantics: Semantics,
+
+    /// The result's dtype for .npy and text output: bool, int8..int64, uint8..uint64,
+    /// float32, float64, complex64, complex128. Default: numpy's result type of the two inputs
+    /// (np.result_type; .npy operands keep their dtype, text reads as float64 or complex128),
+    /// integers wrapping around as numpy's do; with --ndimage-mode the signal's dtype, as
+    /// scipy.ndimage gives (values truncated toward zero into an integer type).
+    #[arg(long, value_parser = parse_dtype, value_name = "DTYPE")]
+    pub dtype: Option<convoy::array::dtype::Dtype>,
+}
+
+fn parse_scalar(text: &str) -> Result<convoy::array::dtype::Scalar, String> {
+    convoy::array::dtype::Scalar::parse(text)
+}
+
+fn parse_dtype(text: &str) -> Result<convoy::array::dtype::Dtype, String> {
+    use convoy::array::dtype::Dtype;
+    Dtype::parse(text).ok_or_else(|| {
+        let names: Vec<String> = Dtype::ALL.iter().map(Dtype::to_string).collect();
+        format!("'{text}' is not one of {}", names.join(", "))
+    })
 }
 
 /// `--semantics`: which library's rules 1-D input follows.

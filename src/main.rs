@@ -91,7 +91,14 @@ fn clap_error(err: &clap::Error) -> ExitCode {
             );
         }
     }
-    if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => a.as_str(),
+        _ => "",
+    };
+    if err.kind() == ErrorKind::InvalidValue && arg.starts_with("--mode") {
+        // numpy's and scipy's wording, so a search for it finds the same cause.
+        line.push_str(": acceptable mode flags are 'valid', 'same', or 'full' (scipy's words)");
+    } else if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
         line.push_str(&format!(" (possible values: {})", valid.join(", ")));
     }
     if let Some(ContextValue::String(suggested)) = err.get(ContextKind::SuggestedArg) {

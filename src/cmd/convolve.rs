@@ -10,10 +10,12 @@
 
 use std::path::Path;
 
+use super::convolve_typed as typed;
 use crate::cli::{ConvolveArgs, Semantics};
 use convoy::array::Array;
 use convoy::conv::{Boundary, Mode, Options};
 use convoy::error::{Error, Result};
+use convoy::io::operand::Loaded;
 use convoy::io::{Destination, Operand};
 
 /// Sample rate of a WAV output when no input was a WAV.
@@ -21,8 +23,7 @@ pub const DEFAULT_RATE: u32 = 48_000;
 
 /// Runs `convoy convolve`.
 pub fn run(args: &ConvolveArgs) -> Result<()> {
-    use super::convolve_nd::{self as nd_cmd, KernelArg};
-    use convoy::io::operand::{Loaded, load};
+    use convoy::io::operand::load;
     if let Some(a) = args.axis.filter(|&a| a != 0) {
         return Err(Error::input(
             "--axis",
@@ -54,6 +55,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     let out_ext = args.output.as_deref().map(convoy::io::extension);
     let image_out = matches!(out_ext.as_deref(), Some("png" | "jpg" | "jpeg"));
     let nd_options = args.fill.is_some()
+        || args.axes.is_some()
         || args.ndimage_mode.is_some()
         || args.origin.is_some()
         || args.magnitude_with.is_some()
@@ -79,8 +81,8 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     if nd_options {
         check_nd_output()?;
     }
-    let signal_loaded = load(&signal_src, "signal")?;
-    let kernel_loaded = match &kernel_src {
+    let signal = load(&signal_src, "signal")?;
+    let kernel = match &kernel_src {
         Some(op) => Some(load(op, "kernel")?),
         None => None,
     };
@@ -90,6 +92,60 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             .as_ref()
             .map_or_else(|| args.kernel.clone(), Operand::display),
     );
+    let ctx = Context {
+        inputs: &inputs,
+        reads_stdin,
+        image_out,
+        nd_options,
+        kernel_named,
+        check_nd_output: &check_nd_output,
+        names,
+    };
+    let real = |a: &ConvolveArgs, s: Loaded, k: Option<Loaded>| compute(a, s, k, &ctx);
+    typed::run(args, &signal, kernel.as_ref(), &ctx.names, &real)
+}
+
+/// What `compute` needs from the command line's first checks.
+pub struct Context<'a> {
+    inputs: &'a [&'a Path],
+    reads_stdin: bool,
+    image_out: bool,
+    nd_options: bool,
+    kernel_named: bool,
+    check_nd_output: &'a dyn Fn() -> Result<()>,
+    names: (String, String),
+}
+
+/// A real result before it is written: columns (1-D or filtered column by column, with the
+/// sample rate a WAV output gets) or N-d planes.
+pub enum Computed {
+    Columns {
+        array: Array,
+        rate: u32,
+        destination: Destination,
+    },
+    Planes(Vec<convoy::conv::nd::Nd>),
+}
+
+/// One real convolution of the (real) operands as the command line asks for it.
+fn compute(
+    args: &ConvolveArgs,
+    signal_loaded: Loaded,
+    kernel_loaded: Option<Loaded>,
+    ctx: &Context,
+) -> Result<Computed> {
+    use super::convolve_nd::{self as nd_cmd, KernelArg};
+    let Context {
+        inputs,
+        reads_stdin,
+        image_out,
+        nd_options,
+        kernel_named,
+        check_nd_output,
+        ..
+    } = *ctx;
+    let names = ctx.names.clone();
+    let signal_src = &names.0;
     let any_nd = signal_loaded.is_nd() || kernel_loaded.as_ref().is_some_and(Loaded::is_nd);
     if args.semantics == Semantics::Convolve2d {
         // scipy.signal.convolve2d takes 2-D arrays and nothing else.
@@ -117,6 +173,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
         // What only the N-d path reads is refused rather than ignored.
         for (flag, given) in [
             ("--fill", args.fill.is_some()),
+            ("--axes", args.axes.is_some()),
             ("--magnitude-with", args.magnitude_with.is_some()),
             ("--normalize", args.normalize),
             ("an image output", image_out),
@@ -163,27 +220,16 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             )));
         }
     }
-    let destination = Destination::new(args.output.as_deref(), &inputs, reads_stdin)?;
+    let destination = Destination::new(args.output.as_deref(), inputs, reads_stdin)?;
     let sample_rate = match (signal.sample_rate, kernel.sample_rate) {
         (Some(s), Some(k)) if s != k => {
             return Err(Error::input(
                 kernel_name.clone(),
-                format!(
-                    "kernel is {k} Hz but the signal {} is {s} Hz",
-                    signal_src.display()
-                ),
+                format!("kernel is {k} Hz but the signal {signal_src} is {s} Hz",),
             ));
         }
         (s, k) => s.or(k).unwrap_or(DEFAULT_RATE),
     };
-    // scipy.signal.convolve(..., method='fft') warns rather than refuses: NaN or infinity
-    // spreads through a transform to every output sample (direct sums keep it local).
-    let non_finite = |a: &Array| a.columns.iter().flatten().any(|v| !v.is_finite());
-    if args.method == convoy::conv::Method::Fft && (non_finite(&signal) || non_finite(&kernel)) {
-        eprintln!(
-            "convoy: warning: use of fft convolution on input with NAN or inf results in NAN or inf output"
-        );
-    }
     let mode = args.mode.unwrap_or_default();
     // scipy.signal's 'same' is as long as the signal, centred on the full result (start
     // (M-1)//2); numpy's is as long as the longer input. They differ only for a longer kernel:
@@ -202,9 +248,7 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
     };
     let mut result =
         convoy::array::convolve_columns(&signal, &kernel, &options).map_err(|e| match e {
-            Error::Usage(msg) => {
-                Error::input(format!("{} and {kernel_name}", signal_src.display()), msg)
-            }
+            Error::Usage(msg) => Error::input(format!("{signal_src} and {kernel_name}"), msg),
             other => other,
         })?;
     if scipy_same {
@@ -214,22 +258,22 @@ pub fn run(args: &ConvolveArgs) -> Result<()> {
             c.truncate(n);
         }
     }
-    let as_int = signal.integer_dtype
-        && kernel.integer_dtype
-        && result.columns.iter().flatten().all(|v| v.fract() == 0.0);
-    destination.write(&result, as_int, sample_rate)
+    Ok(Computed::Columns {
+        array: result,
+        rate: sample_rate,
+        destination,
+    })
 }
 
 /// `--axis 0 --ndimage-mode M [--origin O]`: scipy.ndimage.convolve1d (correlate1d with
 /// `--correlate`) along the first axis of a 1-D or 2-D array.
 fn convolve1d(
     args: &ConvolveArgs,
-    signal: convoy::io::operand::Loaded,
-    kernel: Option<convoy::io::operand::Loaded>,
+    signal: Loaded,
+    kernel: Option<Loaded>,
     names: (String, String),
-) -> Result<()> {
+) -> Result<Computed> {
     use super::convolve_nd::{self as nd_cmd, KernelArg};
-    use convoy::io::operand::Loaded;
     let two_d = match &signal {
         Loaded::Array(a) if a.sample_rate.is_some() => {
             return Err(Error::input(

@@ -14,7 +14,9 @@ use convoy::conv::{Boundary, named};
 use convoy::error::{Error, Result};
 use convoy::io::Operand;
 use convoy::io::operand::{Loaded, as_planes, load};
-use convoy::io::planes::{self, Planes};
+use convoy::io::planes::Planes;
+
+use super::convolve::Computed;
 
 /// Runs the N-d path with the operands already loaded.
 pub fn run(
@@ -22,7 +24,7 @@ pub fn run(
     signal: Loaded,
     kernel_arg: KernelArg,
     names: (String, String),
-) -> Result<()> {
+) -> Result<Computed> {
     if let Loaded::Array(a) = &signal {
         if a.sample_rate.is_some() {
             return Err(Error::input(
@@ -62,12 +64,67 @@ pub fn run(
             let arg = if named::is_named(text) && !Path::new(text).exists() {
                 KernelArg::Named(text.clone())
             } else {
-                KernelArg::Loaded(load(&Operand::classify(text, "kernel")?, "kernel")?)
+                let k = load(&Operand::classify(text, "kernel")?, "kernel")?;
+                if k.is_empty() || k.dtype.is_complex() {
+                    return Err(Error::input(
+                        format!("--magnitude-with {text}"),
+                        "must be a non-empty real kernel",
+                    ));
+                }
+                KernelArg::Loaded(k.loaded)
             };
             Some(load_kernel(arg, &format!("--magnitude-with {text}"))?)
         }
         None => None,
     };
+    // --axes: which axes are convolved (ascending), and for ndimage the kernel laid along them.
+    let mut given_axes: Option<Vec<usize>> = None;
+    let axes = match &args.axes {
+        None => None,
+        Some(text) => {
+            let list: Vec<i64> = text
+                .split(',')
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.trim().parse::<i64>())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| {
+                    Error::input("--axes", format!("'{text}' is not a list of integers"))
+                })?;
+            let sorted = convoy::conv::nd::normalize_axes(&list, ndim)?;
+            // The order given (ndimage maps --origin values to it).
+            given_axes = Some(
+                list.iter()
+                    .map(|&a| if a < 0 { a + ndim as i64 } else { a } as usize)
+                    .collect(),
+            );
+            Some(sorted)
+        }
+    };
+    let mut k = k;
+    if let (Some(axes), Some(_)) = (&axes, args.ndimage_mode) {
+        // ndimage: the weights have one dimension per listed axis; the others get length 1.
+        let kd = k.ndim();
+        {
+            if kd != axes.len() {
+                return Err(Error::input(
+                    &names.1,
+                    format!(
+                        "the kernel is {kd}-D but --axes lists {} axes (scipy: weights.ndim ({kd}) must match len(axes) ({}))",
+                        axes.len(),
+                        axes.len()
+                    ),
+                ));
+            }
+            // (All axes listed: the kernel is used as it is, whatever their order, as ndimage.)
+            if axes.len() < ndim {
+                let mut shape = vec![1usize; ndim];
+                for (&a, &s) in axes.iter().zip(&k.planes[0].shape) {
+                    shape[a] = s;
+                }
+                k.planes[0].shape = shape;
+            }
+        }
+    }
     for (kk, name) in [(Some(&k), &names.1)]
         .into_iter()
         .chain(k2.iter().map(|p| (Some(p), &names.1)))
@@ -84,7 +141,7 @@ pub fn run(
         }
     }
     let mode = args.mode.unwrap_or_default();
-    let fill = args.fill.unwrap_or(0.0);
+    let fill = args.fill.map_or(0.0, |f| f.re);
     if !fill.is_finite() {
         return Err(Error::input("--fill", "must be a finite number"));
     }
@@ -102,6 +159,11 @@ pub fn run(
             ));
         }
     };
+    if boundary.is_some() && args.axes.is_some() && args.ndimage_mode.is_none() {
+        return Err(Error::Usage(
+            "--axes goes with scipy.signal's convolution (--mode) or --ndimage-mode; convolve2d's --boundary/--fill has no axes".into(),
+        ));
+    }
     if boundary.is_some() && ndim != 2 && args.ndimage_mode.is_none() {
         return Err(Error::input(
             "--boundary",
@@ -133,30 +195,38 @@ pub fn run(
             let origin: Vec<i64> = match &args.origin {
                 None => vec![0; ndim],
                 Some(text) => {
+                    // One integer applies to every axis; a list (any comma, as in Python's
+                    // `(1,)`) has one value per axis, or per --axes axis in the order listed.
                     let v: Vec<i64> = text
                         .split(',')
+                        .filter(|t| !t.trim().is_empty())
                         .map(|t| t.trim().parse::<i64>())
                         .collect::<std::result::Result<_, _>>()
                         .map_err(|_| {
                             Error::input("--origin", format!("'{text}' is not a list of integers"))
                         })?;
-                    if v.len() == 1 { vec![v[0]; ndim] } else { v }
+                    let listed = given_axes.clone().unwrap_or_else(|| (0..ndim).collect());
+                    let scalar = !text.contains(',') && v.len() == 1;
+                    if !scalar && v.len() != listed.len() {
+                        return Err(Error::input(
+                            "--origin",
+                            format!(
+                                "{} values for {} axes: sequence argument must have length equal to input rank (scipy's words)",
+                                v.len(),
+                                listed.len()
+                            ),
+                        ));
+                    }
+                    let mut o = vec![0; ndim];
+                    for (i, &a) in listed.iter().enumerate() {
+                        o[a] = if scalar { v[0] } else { v[i] };
+                    }
+                    o
                 }
             };
             Some((pad, origin))
         }
     };
-    // scipy.signal.convolve(..., method='fft') warns rather than refuses over NaN or inf.
-    let non_finite = |p: &Planes| {
-        p.planes
-            .iter()
-            .any(|n| n.data.iter().any(|v| !v.is_finite()))
-    };
-    if args.method == convoy::conv::Method::Fft && (non_finite(&x) || non_finite(&k)) {
-        eprintln!(
-            "convoy: warning: use of fft convolution on input with NAN or inf results in NAN or inf output"
-        );
-    }
     let recipe = Recipe {
         mode,
         correlate: args.correlate,
@@ -170,20 +240,20 @@ pub fn run(
     };
     let mut out = Vec::with_capacity(x.planes.len());
     for plane in &x.planes {
-        let mut y = recipe.apply(plane, &k.planes[0]).map_err(wrap_err)?;
+        let apply = |k: &convoy::conv::nd::Nd| match (&axes, args.ndimage_mode) {
+            (Some(axes), None) => convoy::conv::nd::apply_over_axes(&recipe, plane, k, axes),
+            _ => recipe.apply(plane, k),
+        };
+        let mut y = apply(&k.planes[0]).map_err(wrap_err)?;
         if let Some(k2) = &k2 {
-            let y2 = recipe.apply(plane, &k2.planes[0]).map_err(wrap_err)?;
+            let y2 = apply(&k2.planes[0]).map_err(wrap_err)?;
             for (a, b) in y.data.iter_mut().zip(&y2.data) {
                 *a = a.hypot(*b);
             }
         }
         out.push(y);
     }
-    let as_int = x.integer
-        && k.integer
-        && k2.is_none()
-        && out.iter().all(|p| p.data.iter().all(|v| v.fract() == 0.0));
-    planes::write_planes(args.output.as_deref(), &out, as_int, args.normalize)
+    Ok(Computed::Planes(out))
 }
 
 /// The kernel operand before loading: a name, or something loaded.

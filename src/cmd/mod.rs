@@ -4,6 +4,7 @@ pub mod batch;
 pub mod bench;
 pub mod convolve;
 pub mod convolve_nd;
+pub mod convolve_typed;
 #[cfg(feature = "device")]
 pub mod devices;
 #[cfg(feature = "device")]

@@ -7,30 +7,43 @@ use std::io::{Read, Write};
 
 use npyz::{DType, NpyFile, Order, TypeChar, WriterBuilder};
 
+use crate::array::dtype::{self, Dtype, Typed};
+
 use crate::array::Array;
 use crate::error::{Error, Result};
 
 /// Most values a `.npy` array may hold: 2^28 (2 GiB as f64).
 pub const MAX_VALUES: u64 = 1 << 28;
 
-/// Reads a `.npy` array of any dimensionality: its shape and its values in C order, and
-/// whether the dtype was an integer one. `file_size`, when known, bounds what the header may
-/// claim before anything is allocated.
+/// A `.npy` array as read: its shape, its values in C order, and its dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NpyData {
+    pub shape: Vec<usize>,
+    /// The values as f64 (the real parts of a complex array).
+    pub values: Vec<f64>,
+    /// The imaginary parts of a complex array.
+    pub imag: Option<Vec<f64>>,
+    /// The exact values of an integer array (uint64 as its bits), which f64 cannot hold
+    /// beyond 2^53.
+    pub exact: Option<Vec<i64>>,
+    pub dtype: Dtype,
+}
+
+/// Reads a `.npy` array of any dimensionality and any of the dtypes [`Dtype`] names (bool,
+/// integers, float32/64, complex64/128, either byte order, C or Fortran order). `file_size`,
+/// when known, bounds what the header may claim before anything is allocated.
 ///
 /// # Errors
 /// A malformed header, an unsupported dtype, a shape larger than the file or than
 /// [`MAX_VALUES`], or data that ends early: one line naming the file.
-pub fn read_npy_nd(
-    name: &str,
-    reader: impl Read,
-    file_size: Option<u64>,
-) -> Result<(Vec<usize>, Vec<f64>, bool)> {
-    let (shape, values, integer, order) = read_raw(name, reader, file_size)?;
-    if order == Order::C || shape.len() < 2 {
-        return Ok((shape, values, integer));
+pub fn read_npy_nd(name: &str, reader: impl Read, file_size: Option<u64>) -> Result<NpyData> {
+    let (mut data, order) = read_raw(name, reader, file_size)?;
+    if order == Order::C || data.shape.len() < 2 {
+        return Ok(data);
     }
     // Fortran order: the first index varies fastest; rewrite in C order.
-    let n = values.len();
+    let shape = data.shape.clone();
+    let n = data.values.len();
     let fstrides: Vec<usize> = {
         let mut s = vec![1usize; shape.len()];
         for a in 1..shape.len() {
@@ -38,17 +51,20 @@ pub fn read_npy_nd(
         }
         s
     };
-    let mut out = Vec::with_capacity(n);
+    let mut from = Vec::with_capacity(n);
     let mut idx = vec![0usize; shape.len()];
     for _ in 0..n {
-        let f: usize = idx.iter().zip(&fstrides).map(|(i, s)| i * s).sum();
-        out.push(values[f]);
+        from.push(idx.iter().zip(&fstrides).map(|(i, s)| i * s).sum::<usize>());
         crate::conv::nd::advance(&mut idx, &shape);
     }
-    Ok((shape, out, integer))
+    fn reorder<T: Copy>(v: &[T], from: &[usize]) -> Vec<T> {
+        from.iter().map(|&f| v[f]).collect()
+    }
+    data.values = reorder(&data.values, &from);
+    data.imag = data.imag.as_deref().map(|v| reorder(v, &from));
+    data.exact = data.exact.as_deref().map(|v| reorder(v, &from));
+    Ok(data)
 }
-
-type Raw = (Vec<usize>, Vec<f64>, bool, Order);
 
 /// The header's `shape` tuple, read before npyz sees the file: npyz multiplies the dimensions
 /// without checking (a wrapped product read past the data, or an abort), so a shape whose
@@ -81,7 +97,7 @@ fn shape_text(dims: &[u64]) -> String {
     }
 }
 
-fn read_raw(name: &str, mut reader: impl Read, file_size: Option<u64>) -> Result<Raw> {
+fn read_raw(name: &str, mut reader: impl Read, file_size: Option<u64>) -> Result<(NpyData, Order)> {
     let bad = |msg: String| Error::input(name, msg);
     // Magic, version, header length, header: read here first so the shape can be checked.
     let mut head = [0u8; 10];
@@ -171,48 +187,114 @@ fn read_raw(name: &str, mut reader: impl Read, file_size: Option<u64>) -> Result
             format!("cannot read the data ({})", crate::error::describe_io(&e))
         })
     };
-    // Little-endian float64 (numpy's default) on a little-endian machine: one read straight
-    // into the values, instead of a call per element.
-    if type_char == TypeChar::Float
-        && size == 8
-        && type_str.endianness() != npyz::Endianness::Big
-        && cfg!(target_endian = "little")
-    {
-        let n: usize = shape.iter().product();
-        let mut values: Vec<f64> = crate::rt::big_zeroed(n);
-        let mut r = npy.into_inner();
-        r.read_exact(bytemuck::cast_slice_mut(&mut values))
-            .map_err(read_err)?;
-        return Ok((shape, values, false, order));
-    }
-    let (values, integer): (Vec<f64>, bool) = match (type_char, size) {
-        (TypeChar::Float, 8) => (collect::<f64, _>(npy, |v| v).map_err(read_err)?, false),
-        (TypeChar::Float, 4) => (collect::<f32, _>(npy, f64::from).map_err(read_err)?, false),
-        (TypeChar::Int, 1) => (collect::<i8, _>(npy, f64::from).map_err(read_err)?, true),
-        (TypeChar::Int, 2) => (collect::<i16, _>(npy, f64::from).map_err(read_err)?, true),
-        (TypeChar::Int, 4) => (collect::<i32, _>(npy, f64::from).map_err(read_err)?, true),
-        (TypeChar::Int, 8) => (
-            collect::<i64, _>(npy, |v| v as f64).map_err(read_err)?,
-            true,
-        ),
-        (TypeChar::Uint, 1) => (collect::<u8, _>(npy, f64::from).map_err(read_err)?, true),
-        (TypeChar::Uint, 2) => (collect::<u16, _>(npy, f64::from).map_err(read_err)?, true),
-        (TypeChar::Uint, 4) => (collect::<u32, _>(npy, f64::from).map_err(read_err)?, true),
-        (TypeChar::Uint, 8) => (
-            collect::<u64, _>(npy, |v| v as f64).map_err(read_err)?,
-            true,
-        ),
-        (TypeChar::Bool, 1) => (
-            collect::<bool, _>(npy, |b| f64::from(u8::from(b))).map_err(read_err)?,
-            true,
-        ),
+    let dtype = match (type_char, size) {
+        (TypeChar::Bool, 1) => Dtype::Bool,
+        (TypeChar::Int, 1 | 2 | 4 | 8) => Dtype::Int(size as u8 * 8),
+        (TypeChar::Uint, 1 | 2 | 4 | 8) => Dtype::Uint(size as u8 * 8),
+        (TypeChar::Float, 4 | 8) => Dtype::Float(size as u8 * 8),
+        (TypeChar::Complex, 8 | 16) => Dtype::Complex(size as u8 * 8),
         _ => {
             return Err(bad(format!(
-                "dtype '{type_str}' is not supported (use float32/float64 or an integer type)"
+                "dtype '{type_str}' is not supported (use bool, an integer type, float32/float64 or complex64/complex128)"
             )));
         }
     };
-    Ok((shape, values, integer, order))
+    let n: usize = shape.iter().product();
+    let big = type_str.endianness() == npyz::Endianness::Big && size > 1;
+    let mut r = npy.into_inner();
+    // Little-endian float64 (numpy's default) on a little-endian machine: one read straight
+    // into the values.
+    if dtype == Dtype::FLOAT64 && !big && cfg!(target_endian = "little") {
+        let mut values: Vec<f64> = crate::rt::big_zeroed(n);
+        r.read_exact(bytemuck::cast_slice_mut(&mut values))
+            .map_err(read_err)?;
+        let data = NpyData {
+            shape,
+            values,
+            imag: None,
+            exact: None,
+            dtype,
+        };
+        return Ok((data, order));
+    }
+    let mut bytes: Vec<u8> = vec![0u8; n * dtype.size()];
+    r.read_exact(&mut bytes).map_err(read_err)?;
+    // Each element's bytes in little-endian order.
+    if big {
+        let word = if dtype.is_complex() {
+            dtype.size() / 2
+        } else {
+            dtype.size()
+        };
+        for w in bytes.chunks_exact_mut(word) {
+            w.reverse();
+        }
+    }
+    let mut data = NpyData {
+        shape,
+        values: Vec::new(),
+        imag: None,
+        exact: None,
+        dtype,
+    };
+    fn le<const N: usize>(b: &[u8]) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(&b[..N]);
+        a
+    }
+    match dtype {
+        Dtype::Float(32) => {
+            data.values = bytes
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes(le(b))))
+                .collect();
+        }
+        Dtype::Float(_) => {
+            data.values = bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(le(b)))
+                .collect();
+        }
+        Dtype::Complex(b) => {
+            let part = usize::from(b / 16);
+            let read = |c: &[u8]| {
+                if part == 4 {
+                    f64::from(f32::from_le_bytes(le(c)))
+                } else {
+                    f64::from_le_bytes(le(c))
+                }
+            };
+            let (re, im): (Vec<f64>, Vec<f64>) = bytes
+                .chunks_exact(2 * part)
+                .map(|c| (read(&c[..part]), read(&c[part..])))
+                .unzip();
+            data.values = re;
+            data.imag = Some(im);
+        }
+        Dtype::Bool | Dtype::Int(_) | Dtype::Uint(_) => {
+            let size = dtype.size();
+            let exact: Vec<i64> = bytes
+                .chunks_exact(size)
+                .map(|c| {
+                    let mut a = [0u8; 8];
+                    a[..size].copy_from_slice(c);
+                    let raw = i64::from_le_bytes(a);
+                    match dtype {
+                        // Sign-extended to 64 bits.
+                        Dtype::Int(b) => dtype::wrap(raw, Dtype::Int(b)),
+                        Dtype::Bool => i64::from(raw != 0),
+                        _ => raw,
+                    }
+                })
+                .collect();
+            data.values = exact
+                .iter()
+                .map(|&v| dtype::integer_value(v, dtype))
+                .collect();
+            data.exact = Some(exact);
+        }
+    }
+    Ok((data, order))
 }
 
 /// Reads a 0-, 1- or 2-D `.npy` array; `name` is used in error messages, `file_size` bounds
@@ -222,7 +304,15 @@ fn read_raw(name: &str, mut reader: impl Read, file_size: Option<u64>) -> Result
 /// As [`read_npy_nd`], or 3 or more dimensions.
 pub fn read_npy(name: &str, reader: impl Read, file_size: Option<u64>) -> Result<Array> {
     let bad = |msg: String| Error::input(name, msg);
-    let (shape, values, integer, order) = read_raw(name, reader, file_size)?;
+    let (data, order) = read_raw(name, reader, file_size)?;
+    if data.dtype.is_complex() {
+        return Err(bad(format!(
+            "dtype {} is complex: complex arrays are for `convoy convolve`",
+            data.dtype
+        )));
+    }
+    let (shape, values) = (data.shape, data.values);
+    let integer = data.dtype.is_integer();
     let mut array = match shape.len() {
         0 | 1 => Array::from_vec(values),
         2 => {
@@ -248,14 +338,51 @@ pub fn read_npy(name: &str, reader: impl Read, file_size: Option<u64>) -> Result
     Ok(array)
 }
 
-fn collect<T: npyz::Deserialize, R: Read>(
-    npy: NpyFile<R>,
-    to_f64: impl Fn(T) -> f64,
-) -> std::io::Result<Vec<f64>> {
-    let data = npy
-        .data::<T>()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-    data.map(|v| v.map(&to_f64)).collect()
+/// A version 1.0 `.npy` header: magic, length, the dict padded to a multiple of 64 bytes.
+fn write_header(out: &mut impl Write, descr: &str, shape: &[usize]) -> std::io::Result<()> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let tuple = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
+    let total = 10 + dict.len() + 1;
+    dict.push_str(&" ".repeat((64 - total % 64) % 64));
+    dict.push('\n');
+    let len = u16::try_from(dict.len())
+        .map_err(|_| std::io::Error::other("shape too long for a .npy header"))?;
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(dict.as_bytes())
+}
+
+/// Writes a typed array as `.npy` in its dtype (version 1.0, little-endian, C order).
+///
+/// # Errors
+/// The writer's.
+pub fn write_typed(mut out: impl Write, typed: &Typed) -> std::io::Result<()> {
+    write_header(&mut out, &typed.dtype.descr(), &typed.shape)?;
+    let mut buf = Vec::with_capacity(typed.len().min(1 << 16) * typed.dtype.size());
+    for i in 0..typed.len() {
+        match typed.dtype {
+            Dtype::Float(32) => buf.extend_from_slice(&(typed.re[i] as f32).to_le_bytes()),
+            Dtype::Float(_) => buf.extend_from_slice(&typed.re[i].to_le_bytes()),
+            Dtype::Complex(64) => {
+                buf.extend_from_slice(&(typed.re[i] as f32).to_le_bytes());
+                buf.extend_from_slice(&(typed.imag(i) as f32).to_le_bytes());
+            }
+            Dtype::Complex(_) => {
+                buf.extend_from_slice(&typed.re[i].to_le_bytes());
+                buf.extend_from_slice(&typed.imag(i).to_le_bytes());
+            }
+            d => buf.extend_from_slice(&typed.int(i).to_le_bytes()[..d.size()]),
+        }
+        if buf.len() >= 1 << 16 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)
 }
 
 /// Writes an N-d array (`shape`, C-order `values`) as `.npy`: int64 when `as_int`.
@@ -278,21 +405,8 @@ pub fn write_npy_nd(
         // The version 1.0 header (magic, length, the dict padded to a multiple of 64 bytes),
         // then the data in one write.
         let mut out = out;
-        let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
-        let tuple = if dims.len() == 1 {
-            format!("({},)", dims[0])
-        } else {
-            format!("({})", dims.join(", "))
-        };
-        let mut dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {tuple}, }}");
-        let total = 10 + dict.len() + 1;
-        dict.push_str(&" ".repeat((64 - total % 64) % 64));
-        dict.push('\n');
-        let len = u16::try_from(dict.len())
-            .map_err(|_| std::io::Error::other("shape too long for a .npy header"))?;
-        out.write_all(b"\x93NUMPY\x01\x00")?;
-        out.write_all(&len.to_le_bytes())?;
-        out.write_all(dict.as_bytes())?;
+        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        write_header(&mut out, "<f8", &dims)?;
         out.write_all(bytemuck::cast_slice(values))
     } else {
         let mut writer = npyz::WriteOptions::new()

@@ -9,10 +9,13 @@ use std::io::Read;
 use super::Operand;
 use super::planes::{self, Planes};
 use crate::array::Array;
+use crate::array::dtype::Dtype;
 use crate::conv::nd::Nd;
 use crate::error::{Error, Result};
+use crate::io::text;
 
 /// An operand as loaded: 1-D/WAV data for the classic path, or N-d planes.
+#[derive(Clone)]
 pub enum Loaded {
     Array(Array),
     Planes(Planes),
@@ -45,8 +48,106 @@ impl Loaded {
     }
 }
 
-/// Loads an operand, recognizing images and N-d .npy by their first bytes.
-pub fn load(op: &Operand, role: &str) -> Result<Loaded> {
+/// An operand with its element type: the real values as [`Loaded`], and what f64 alone
+/// cannot carry (imaginary parts, integers beyond 2^53).
+#[derive(Clone)]
+pub struct Input {
+    pub loaded: Loaded,
+    pub dtype: Dtype,
+    /// Imaginary parts in C order (complex operands).
+    pub imag: Option<Vec<f64>>,
+    /// Exact values in C order (integer operands; uint64 as its bits).
+    pub exact: Option<Vec<i64>>,
+    /// A 0-d .npy (a scalar; read as one value).
+    pub zero_d: bool,
+}
+
+impl Input {
+    /// A real operand whose values f64 holds: an integer one when it came from an integer
+    /// .npy, float64 otherwise (text, audio, images).
+    fn real(loaded: Loaded) -> Input {
+        let integer = match &loaded {
+            Loaded::Array(a) => a.integer_dtype,
+            Loaded::Planes(p) => p.integer,
+        };
+        Input {
+            loaded,
+            dtype: if integer {
+                Dtype::Int(64)
+            } else {
+                Dtype::FLOAT64
+            },
+            imag: None,
+            exact: None,
+            zero_d: false,
+        }
+    }
+
+    /// No value at all (a .npy with a zero in its shape).
+    pub fn is_empty(&self) -> bool {
+        match &self.loaded {
+            Loaded::Array(a) => a.is_empty() || a.width() == 0,
+            Loaded::Planes(p) => p.planes.iter().all(|n| n.data.is_empty()),
+        }
+    }
+
+    /// The shape as numpy gives it.
+    pub fn shape(&self) -> Vec<usize> {
+        if self.zero_d {
+            return Vec::new();
+        }
+        match &self.loaded {
+            Loaded::Array(a) => a.shape(),
+            Loaded::Planes(p) => p
+                .planes
+                .first()
+                .map(|n| n.shape.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The real values in C order (row by row for a 2-D array).
+    pub fn c_order(&self) -> Vec<f64> {
+        match &self.loaded {
+            Loaded::Array(a) => {
+                let rows = a.rows();
+                (0..rows)
+                    .flat_map(|r| a.columns.iter().map(move |c| c[r]))
+                    .collect()
+            }
+            Loaded::Planes(p) => p.planes.iter().flat_map(|n| n.data.clone()).collect(),
+        }
+    }
+
+    /// An operand shaped like this one holding `values` (C order): one part of a complex
+    /// operand, or one limb of an integer one.
+    pub fn part(&self, values: Vec<f64>) -> Loaded {
+        match &self.loaded {
+            Loaded::Array(a) => {
+                let mut b = if a.two_d {
+                    Array::from_rows(&values, a.rows(), a.width())
+                } else {
+                    Array::from_vec(values)
+                };
+                b.sample_rate = a.sample_rate;
+                b.integer_dtype = a.integer_dtype;
+                Loaded::Array(b)
+            }
+            Loaded::Planes(p) => {
+                let mut q = p.clone();
+                let n = q.planes.first().map_or(0, Nd::len);
+                for (plane, chunk) in q.planes.iter_mut().zip(values.chunks(n.max(1))) {
+                    plane.data = chunk.to_vec();
+                }
+                Loaded::Planes(q)
+            }
+        }
+    }
+}
+
+/// Loads an operand, recognizing images and .npy by their first bytes, and complex numbers in
+/// text (`1+2j`) when the text does not read as real numbers.
+pub fn load(op: &Operand, role: &str) -> Result<Input> {
     match op {
         Operand::File(path) => {
             let mut head = [0u8; 8];
@@ -54,54 +155,147 @@ pub fn load(op: &Operand, role: &str) -> Result<Loaded> {
                 .and_then(|mut f| f.read(&mut head))
                 .map_err(|e| Error::read(path, &e))?;
             if planes::is_image(&head[..n]) {
-                return Ok(Loaded::Planes(planes::read_image(path)?));
+                return Ok(Input::real(Loaded::Planes(planes::read_image(path)?)));
             }
             if head[..n].starts_with(b"\x93NUMPY") {
-                let name = path.display().to_string();
-                let file = std::fs::File::open(path).map_err(|e| Error::read(path, &e))?;
-                let size = file
-                    .metadata()
-                    .ok()
-                    .filter(|m| m.is_file())
-                    .map(|m| m.len());
-                let (shape, values, integer) =
-                    crate::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
-                if values.is_empty() {
-                    return Err(Error::input(
-                        &name,
-                        format!("the {role} is empty ({})", crate::error::numpy_empty(role)),
-                    ));
+                return load_npy(path, role);
+            }
+            match op.load(role) {
+                Ok(a) => Ok(Input::real(Loaded::Array(a))),
+                Err(e) if e.to_string().contains("is not a number") => {
+                    let Ok(text) = std::fs::read_to_string(path) else {
+                        return Err(e);
+                    };
+                    let name = path.display().to_string();
+                    complex_text(&text, role, &|t| text::parse_text(&name, t))?.ok_or(e)
                 }
-                if shape.len() >= 2 {
-                    let mut p = Planes::one(Nd::new(shape, values));
-                    p.integer = integer;
-                    return Ok(Loaded::Planes(p));
+                Err(e) => Err(e),
+            }
+        }
+        Operand::Stdin => {
+            let name = format!("{role} (stdin)");
+            let buf = super::read_text(&name, std::io::stdin(), super::MAX_TEXT_BYTES)?;
+            match text::parse_text(&name, &buf) {
+                Ok(a) => Ok(Input::real(Loaded::Array(nonempty(a, op, role)?))),
+                Err(e) => complex_text(&buf, role, &|t| text::parse_text(&name, t))?.ok_or(e),
+            }
+        }
+        Operand::Inline(t) => match load_inline(op, t, role) {
+            Ok(l) => Ok(Input::real(l)),
+            Err(e) => {
+                let rows = t.replace(';', "\n");
+                let parse = |part: &str| {
+                    let inline = if t.contains(';') {
+                        part.trim_end().replace('\n', ";")
+                    } else {
+                        part.replace('\n', " ")
+                    };
+                    load_inline(op, &inline, role)
+                };
+                match text::split_complex(&rows) {
+                    Some((re, im)) => Ok(complex(parse(&re)?, &parse(&im)?)),
+                    None => Err(e),
                 }
             }
-            op.load(role).map(Loaded::Array)
-        }
-        Operand::Inline(text) if text.contains(';') => {
-            let rows: Vec<Vec<f64>> = text
-                .split(';')
-                .map(|r| {
-                    crate::io::text::parse_inline(role, r)
-                        .map(|a| a.columns.into_iter().flatten().collect::<Vec<f64>>())
-                })
-                .collect::<Result<_>>()?;
-            let width = rows[0].len();
-            if rows.iter().any(|r| r.len() != width) {
-                return Err(Error::input(
-                    format!("\"{text}\""),
-                    "rows separated by ';' must all have the same number of values",
-                ));
-            }
-            Ok(Loaded::Planes(Planes::one(Nd::new(
-                vec![rows.len(), width],
-                rows.into_iter().flatten().collect(),
-            ))))
-        }
-        _ => op.load(role).map(Loaded::Array),
+        },
     }
+}
+
+fn nonempty(a: Array, op: &Operand, role: &str) -> Result<Array> {
+    if a.is_empty() {
+        return Err(Error::input(
+            op.display(),
+            format!("the {role} is empty ({})", crate::error::numpy_empty(role)),
+        ));
+    }
+    Ok(a)
+}
+
+/// A complex operand from its two parts.
+fn complex(re: Loaded, im: &Loaded) -> Input {
+    let mut input = Input::real(re);
+    let imag = Input::real(im.clone()).c_order();
+    input.dtype = Dtype::COMPLEX128;
+    input.imag = Some(imag);
+    input
+}
+
+/// Text with complex values, parsed part by part; `None` when it has none.
+fn complex_text(
+    text: &str,
+    role: &str,
+    parse: &dyn Fn(&str) -> Result<Array>,
+) -> Result<Option<Input>> {
+    let Some((re, im)) = text::split_complex(text) else {
+        return Ok(None);
+    };
+    let (re, im) = (parse(&re)?, parse(&im)?);
+    if re.is_empty() {
+        return Err(Error::Usage(format!("the {role} is empty")));
+    }
+    Ok(Some(complex(Loaded::Array(re), &Loaded::Array(im))))
+}
+
+/// A `.npy` operand of any dimensionality and dtype.
+fn load_npy(path: &std::path::Path, role: &str) -> Result<Input> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::read(path, &e))?;
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let data = crate::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
+    // An empty array is loaded as it is: scipy answers some empty inputs with an empty
+    // result, numpy refuses them; the command decides (Input::is_empty).
+    let _ = role;
+    let integer = data.dtype.is_integer();
+    let zero_d = data.shape.is_empty();
+    let loaded = if data.shape.len() >= 2 {
+        let mut p = Planes::one(Nd::new(data.shape, data.values));
+        p.integer = integer;
+        Loaded::Planes(p)
+    } else {
+        let mut a = Array::from_vec(data.values);
+        a.integer_dtype = integer;
+        Loaded::Array(a)
+    };
+    Ok(Input {
+        loaded,
+        dtype: data.dtype,
+        imag: data.imag,
+        exact: data.exact,
+        zero_d,
+    })
+}
+
+/// An inline operand: a list, or rows separated by `;` (a 2-D grid).
+fn load_inline(op: &Operand, text: &str, role: &str) -> Result<Loaded> {
+    if !text.contains(';') {
+        return op_inline(text).load(role).map(Loaded::Array);
+    }
+    let rows: Vec<Vec<f64>> = text
+        .split(';')
+        .map(|r| {
+            text::parse_inline(role, r)
+                .map(|a| a.columns.into_iter().flatten().collect::<Vec<f64>>())
+        })
+        .collect::<Result<_>>()?;
+    let width = rows[0].len();
+    if rows.iter().any(|r| r.len() != width) {
+        return Err(Error::input(
+            op.display(),
+            "rows separated by ';' must all have the same number of values",
+        ));
+    }
+    Ok(Loaded::Planes(Planes::one(Nd::new(
+        vec![rows.len(), width],
+        rows.into_iter().flatten().collect(),
+    ))))
+}
+
+fn op_inline(text: &str) -> Operand {
+    Operand::Inline(text.to_string())
 }
 
 /// The operand as N-d planes (a 1-D or 2-D array becomes one plane).

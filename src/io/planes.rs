@@ -233,6 +233,75 @@ pub fn write_planes(
     file.commit()
 }
 
+/// Writes a result in its dtype to `path` by extension (temp file + rename): .npy, or text
+/// (.txt, .csv, stdout) with integers exact and complex values as `(1+2j)`.
+///
+/// # Errors
+/// Another extension, text of 3 or more dimensions, or the write failing: one line.
+pub fn write_typed(path: Option<&Path>, typed: &crate::array::dtype::Typed) -> Result<()> {
+    let text = |sep: &str, name: &Path| -> Result<String> {
+        let width = match typed.shape.len() {
+            0 => 1,
+            1 => typed.shape[0].max(1),
+            2 => typed.shape[1].max(1),
+            d => {
+                return Err(Error::input(
+                    name.display().to_string(),
+                    format!("text holds 1-D or 2-D arrays, not {d}-D; write .npy"),
+                ));
+            }
+        };
+        let mut s = String::with_capacity(typed.len() * 12);
+        for row in (0..typed.len()).collect::<Vec<_>>().chunks(width) {
+            let line: Vec<String> = row.iter().map(|&i| typed.text(i)).collect();
+            s.push_str(&line.join(sep));
+            s.push('\n');
+        }
+        Ok(s)
+    };
+    let stdout = |s: String| {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::write(Path::new("stdout"), &e)),
+            Ok(()) => Ok(()),
+        }
+    };
+    let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
+        return stdout(text(" ", Path::new("stdout"))?);
+    };
+    let kind = super::output::classify(path)?;
+    if kind == super::output::Kind::Stdout {
+        return stdout(text(" ", path)?);
+    }
+    let ext = super::extension(path);
+    if !matches!(ext.as_str(), "npy" | "txt" | "csv") {
+        return Err(Error::input(
+            path.display().to_string(),
+            format!(
+                "a {} result goes to .npy or .txt/.csv, not '.{ext}'",
+                typed.dtype
+            ),
+        ));
+    }
+    let mut file = super::output::OutputFile::create(path, &kind)?;
+    {
+        let mut out = BufWriter::new(file.file());
+        match ext.as_str() {
+            "npy" => {
+                super::npy::write_typed(&mut out, typed).map_err(|e| Error::write(path, &e))?
+            }
+            _ => {
+                let s = text(if ext == "csv" { "," } else { " " }, path)?;
+                out.write_all(s.as_bytes())
+                    .map_err(|e| Error::write(path, &e))?;
+            }
+        }
+        out.flush().map_err(|e| Error::write(path, &e))?;
+    }
+    file.commit()
+}
+
 /// One row per line (2-D) or one line (1-D), shortest round-trip numbers.
 fn as_text(shape: &[usize], data: &[f64], sep: &str, path: &Path) -> Result<String> {
     let width = match shape.len() {

@@ -32,6 +32,74 @@ pub fn parse_number(token: &str) -> Option<f64> {
     token.parse::<f64>().ok()
 }
 
+/// Parses a real number or a complex one in Python's `complex()` syntax: `1+2j`, `(1-2.5e3j)`,
+/// `3j`, `-j`, `1e-3+2e+4J`; `(re, im)`.
+pub fn parse_complex(token: &str) -> Option<(f64, f64)> {
+    let t = token
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(token);
+    let Some(body) = t.strip_suffix(['j', 'J']) else {
+        return parse_number(t).map(|re| (re, 0.0));
+    };
+    // The imaginary part starts at the last sign that is not an exponent's.
+    let bytes = body.as_bytes();
+    let split = (1..bytes.len())
+        .rev()
+        .find(|&i| matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
+    let (re, im) = match split {
+        Some(i) => (parse_number(&body[..i])?, &body[i..]),
+        None => (0.0, body),
+    };
+    let im = match im {
+        "" | "+" => 1.0,
+        "-" => -1.0,
+        s => parse_number(s)?,
+    };
+    Some((re, im))
+}
+
+/// Complex text split into its real and imaginary parts, each laid out as the text was (one
+/// row per line, comments dropped; `;` row breaks become lines), or `None` when no value has an imaginary part. A token
+/// that is not a number is left in both, for the real parser to report.
+pub fn split_complex(text: &str) -> Option<(String, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let is_complex =
+        |t: &str| t.trim_end_matches(')').ends_with(['j', 'J']) && parse_complex(t).is_some();
+    let mut any = false;
+    let (mut re, mut im) = (String::new(), String::new());
+    for raw in text.lines() {
+        let line = raw.split('#').next().unwrap_or("");
+        for t in tokens(line) {
+            let (r, i) = match parse_complex(t) {
+                Some((r, i)) => {
+                    any |= is_complex(t);
+                    (format!("{r:e}"), format!("{i:e}"))
+                }
+                None => (t.to_string(), t.to_string()),
+            };
+            re.push_str(&r);
+            re.push(' ');
+            im.push_str(&i);
+            im.push(' ');
+        }
+        re.push('\n');
+        im.push('\n');
+    }
+    any.then_some((re, im))
+}
+
+/// Formats a complex value as Python's `repr` does, always in parentheses: `(1+2j)`,
+/// `(0.5-0j)`, `(nan+infj)`; `complex()` and `np.loadtxt(dtype=complex)` read it back.
+pub fn format_complex(re: f64, im: f64) -> String {
+    let sign = if im.is_sign_negative() && !im.is_nan() {
+        "-"
+    } else {
+        "+"
+    };
+    format!("({}{sign}{}j)", format_value(re), format_value(im.abs()))
+}
+
 /// Splits one line into tokens at whitespace and commas. Two commas with nothing between them
 /// are an empty value, reported like a bad token.
 pub(crate) fn tokens(line: &str) -> Vec<&str> {
@@ -78,9 +146,9 @@ pub fn parse_inline(role: &str, text: &str) -> Result<Array> {
 }
 
 /// True when `arg` reads as an inline list rather than a file name: it has whitespace or a comma,
-/// or it is a single number.
+/// or it is a single (real or complex) number.
 pub fn looks_inline(arg: &str) -> bool {
-    arg.contains(|c: char| c.is_whitespace() || c == ',') || parse_number(arg.trim()).is_some()
+    arg.contains(|c: char| c.is_whitespace() || c == ',') || parse_complex(arg.trim()).is_some()
 }
 
 /// Parses the text of a file (or stdin) named `name`.
@@ -175,6 +243,34 @@ pub fn write_text(out: &mut impl std::io::Write, array: &Array, sep: &str) -> st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complex_numbers_like_python_complex() {
+        let cases = [
+            ("1+2j", (1.0, 2.0)),
+            ("(1-2.5e3j)", (1.0, -2500.0)),
+            ("3j", (0.0, 3.0)),
+            ("-j", (0.0, -1.0)),
+            ("1e-3+2e+4J", (1e-3, 2e4)),
+            ("-1.5e-3-2j", (-1.5e-3, -2.0)),
+            ("4", (4.0, 0.0)),
+            ("(nan+infj)", (f64::NAN, f64::INFINITY)),
+        ];
+        for (text, (re, im)) in cases {
+            let (r, i) = parse_complex(text).unwrap_or_else(|| panic!("{text}"));
+            assert!(
+                r.total_cmp(&re).is_eq() || (r.is_nan() && re.is_nan()),
+                "{text}"
+            );
+            assert_eq!(i, im, "{text}");
+        }
+        for bad in ["1+", "j1", "1+2", "1++2j", "(1+2j", "", "1 j"] {
+            assert_eq!(parse_complex(bad), None, "{bad}");
+        }
+        assert_eq!(format_complex(1.0, 2.0), "(1+2j)");
+        assert_eq!(format_complex(0.5, -0.0), "(0.5-0j)");
+        assert_eq!(format_complex(-1e20, 1.5), "(-1e20+1.5j)");
+    }
 
     #[test]
     fn numbers_like_python_float() {

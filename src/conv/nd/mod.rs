@@ -12,11 +12,13 @@
 //! `direct` nor `fft` knows the other, so there is no cycle.
 
 mod array;
+mod batch;
 mod direct;
 mod fft;
 
 pub(crate) use array::advance;
 pub use array::{Nd, pad};
+pub use batch::{apply_over_axes, normalize_axes, shape_tuple};
 pub use direct::{Taps, direct_valid};
 use direct::{all_finite, direct2d_zero, separable, separable_valid};
 

@@ -163,6 +163,8 @@ fn path_dir(dir: &Path) -> PathBuf {
 
 #[test]
 fn item_24_every_readme_command_runs_as_written() {
+    // The shells below get a Ctrl-C when a command must be stopped.
+    common::default_signals();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = fs::read_to_string(repo.join("README.md")).unwrap();
     let all = examples(&readme);

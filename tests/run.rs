@@ -590,7 +590,7 @@ fn bad_input_is_one_clear_line_and_leaves_no_file() {
 fn sigint_mid_stream_finishes_a_valid_file_with_every_frame_that_came_in() {
     let dir = TempDir::new().unwrap();
     let out = p(&dir, "out.wav");
-    let bin = assert_cmd::cargo::cargo_bin("convoy");
+    let bin = common::bin();
     let mut child = std::process::Command::new(bin)
         .args([
             "run",
@@ -691,7 +691,7 @@ fn chain_files_delays_resampled_irs_and_a_closed_stdout() {
         .stderr;
     assert!(String::from_utf8(err).unwrap().contains("resampled"));
     // A reader that stops early (EPIPE) ends the run quietly, status 0.
-    let bin = assert_cmd::cargo::cargo_bin("convoy");
+    let bin = common::bin();
     let mut child = std::process::Command::new(bin)
         .args(["run", "-q", "-i", s(&input), "-o", "-", "ma:3"])
         .stdout(Stdio::piped())

@@ -7,11 +7,32 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The convoy binary: `CONVOY_BIN` when set (to run the same tests against another build,
-/// e.g. the commit before a fix), else the one cargo built.
+/// e.g. the commit before a fix), else the one cargo built. Every child started after this
+/// gets the default signal dispositions (see [`default_signals`]).
 pub fn bin() -> PathBuf {
+    default_signals();
     std::env::var_os("CONVOY_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_convoy")))
+}
+
+/// Gives this test process (and so every child it starts) the default dispositions of the
+/// signals the tests send. A shell that runs the tests as a background job (`cmd &` in a
+/// script, as a CI runner may) starts them with SIGINT and SIGQUIT ignored, and an ignored
+/// disposition is inherited across exec: a Ctrl-C that reached convoy before it installed its
+/// handler was then lost, and a trial waited for a run that never ended.
+pub fn default_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: SIG_DFL installs no handler, so no code of ours can run in signal
+            // context; signal(2) only replaces this process's disposition for `sig`.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    });
 }
 
 /// A command for the binary, without the caller's RUST_BACKTRACE.

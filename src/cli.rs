@@ -264,8 +264,9 @@ pub struct RunArgs {
     /// No progress bar, notes or summary.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Live: the ring cushion in milliseconds between the chain and the speakers (silence queued
-    /// ahead so a late block does not drop out; it adds that much latency).
+    /// Live: the cushion in milliseconds between the chain and the speakers (audio queued ahead
+    /// so a late block or a stalled sound server does not drop out; it adds that much latency).
+    /// An ALSA PCM holds all of it in its buffer (written to, as aplay plays).
     #[arg(long, value_name = "MS", default_value_t = 60.0)]
     pub latency: f64,
     /// Text input: which columns are signals (names from the header line, or numbers from 1),

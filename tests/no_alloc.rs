@@ -442,3 +442,30 @@ fn the_engine_loop_for_an_offline_chain_does_not_allocate() {
         );
     }
 }
+
+/// Playback by writes (io/device/push.rs: interleave, write into the PCM, wait while it is
+/// full) makes no allocation per block. ALSA's `null` PCM (no hardware, no sound server)
+/// stands in for the device.
+#[test]
+fn playback_by_writes_does_not_allocate() {
+    use convoy::engine::{Control, Output};
+    let mut out = match convoy::io::device::PushOutput::open("null", 48_000, 2, 960, 64) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("skipped: no ALSA null PCM here ({e})");
+            return;
+        }
+    };
+    let ctl = Control::default();
+    let mut block = convoy::Block::<f32>::zeros(2, 64);
+    for _ in 0..20 {
+        out.write(&mut block, &ctl).unwrap();
+    }
+    let n = allocations_during(|| {
+        for _ in 0..200 {
+            out.write(&mut block, &ctl).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "allocations while writing 200 blocks");
+    assert_eq!(out.xruns(), 0);
+}

@@ -16,7 +16,7 @@ use convoy::chain::{Context, StageWord};
 use convoy::engine::{Control, Input, Options, Output, Precision, Runner, stop};
 use convoy::error::{Error, Result};
 use convoy::io::device::quiet::AlsaChatter;
-use convoy::io::device::{DeviceInput, DeviceOutput};
+use convoy::io::device::{DeviceInput, DeviceOutput, PushOutput};
 use convoy::io::{Sink, Source, StreamInfo};
 
 /// Runs `convoy run` with `mic` and/or `speakers`.
@@ -125,18 +125,37 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
             let scale =
                 |n: usize| (n as f64 * f64::from(rate_out) / f64::from(rate)).ceil() as usize;
             let (cushion_out, block_out) = (scale(cushion), scale(block));
-            let period = playback_period(cushion_out, block_out);
-            let dev = DeviceOutput::open(
-                &hosts,
-                name,
-                rate_out,
-                out_channels,
-                period,
-                block_out,
-                cushion_out,
-            )?;
-            report.push(dev.report.clone());
-            (Box::new(dev), Runner::Causal(chain.into_live(block)?))
+            // An ALSA PCM is written to (the whole cushion in its buffer, as aplay plays);
+            // anything else, or a PCM that refuses float at this rate, through cpal's callback.
+            // CONVOY_PLAYBACK=callback forces the callback path (for comparisons).
+            let by_writes = std::env::var_os("CONVOY_PLAYBACK").is_none_or(|v| v != "callback");
+            let pushed = by_writes
+                .then(|| convoy::io::device::alsa_pcm(&hosts, name))
+                .flatten()
+                .and_then(|pcm| {
+                    PushOutput::open(&pcm, rate_out, out_channels, cushion_out, block_out).ok()
+                });
+            let dev: Box<dyn Output<f32>> = match pushed {
+                Some(dev) => {
+                    report.push(dev.report.clone());
+                    Box::new(dev)
+                }
+                None => {
+                    let period = playback_period(cushion_out, block_out);
+                    let dev = DeviceOutput::open(
+                        &hosts,
+                        name,
+                        rate_out,
+                        out_channels,
+                        period,
+                        block_out,
+                        cushion_out,
+                    )?;
+                    report.push(dev.report.clone());
+                    Box::new(dev)
+                }
+            };
+            (dev, Runner::Causal(chain.into_live(block)?))
         }
         None => {
             let info = StreamInfo {

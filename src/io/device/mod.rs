@@ -10,6 +10,7 @@
 //! thread nobody waits for: cpal's drop joins a backend thread that a dead server can hold.
 
 pub mod choose;
+pub mod push;
 pub mod quiet;
 pub mod streams;
 
@@ -509,6 +510,17 @@ impl Output<f32> for DeviceOutput {
     fn is_device(&self) -> bool {
         true
     }
+}
+
+pub use push::PushOutput;
+
+/// The ALSA PCM behind `speakers[:NAME]` (`default`, `test_spk`, `hw:0`...), or `None` when the
+/// name picks a device of the sound server's own host (those are played through cpal).
+pub fn alsa_pcm(hosts: &choose::Hosts, name: Option<&str>) -> Option<String> {
+    choose::choose(hosts, Direction::Output, name)
+        .ok()
+        .filter(|c| !c.on_server)
+        .map(|c| c.id)
 }
 
 impl Drop for DeviceOutput {

@@ -331,13 +331,7 @@ mod ends {
             Ok(())
         }
         fn finish(self: Box<Self>) -> convoy::Result<Written> {
-            Ok(Written {
-                finished: None,
-                frames: 0,
-                clipped: 0,
-                format: None,
-                closed: false,
-            })
+            Ok(Written::device())
         }
     }
 }

@@ -191,6 +191,19 @@ pub struct Written {
     pub closed: bool,
 }
 
+impl Written {
+    /// What a device (speakers) says: no file, no frame count of its own.
+    pub fn device() -> Written {
+        Written {
+            finished: None,
+            frames: 0,
+            clipped: 0,
+            format: None,
+            closed: false,
+        }
+    }
+}
+
 /// The chain as the loop runs it.
 pub enum Runner<T: Sample> {
     /// The offline result (exact edges, `same` stages aligned), any output length per block.

@@ -498,13 +498,7 @@ impl Output<f32> for DeviceOutput {
             let _ = s.pause();
         }
         let_go(self.stream.take());
-        Ok(Written {
-            finished: None,
-            frames: 0,
-            clipped: 0,
-            format: None,
-            closed: false,
-        })
+        Ok(Written::device())
     }
 
     fn is_device(&self) -> bool {

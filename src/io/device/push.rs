@@ -283,13 +283,7 @@ impl Output<f32> for PushOutput {
 
     fn finish(mut self: Box<Self>) -> Result<Written> {
         close(self.pcm.take());
-        Ok(Written {
-            finished: None,
-            frames: 0,
-            clipped: 0,
-            format: None,
-            closed: false,
-        })
+        Ok(Written::device())
     }
 
     fn is_device(&self) -> bool {

@@ -105,7 +105,7 @@ def _semantics(in1, in2):
     return ["--semantics", "scipy"] if a.ndim <= 1 and b.ndim <= 1 else []
 
 
-def _axes(axes):
+def _axes(axes, ndimage=False):
     if axes is None:
         return []
     if np.ndim(axes) == 0:
@@ -113,6 +113,8 @@ def _axes(axes):
     try:
         items = [operator.index(a) for a in axes]
     except TypeError:
+        if ndimage:
+            raise  # ndimage: "... cannot be interpreted as an integer" (a TypeError)
         raise ValueError("axes must be a scalar or iterable of integers") from None
     if not items:
         raise ValueError("when provided, axes cannot be empty")
@@ -226,13 +228,13 @@ def _ndimage_flags(ndim, mode, cval, origin, output):
 
 
 def nd_convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
-    flags = _ndimage_flags(np.ndim(input), mode, cval, origin, output) + _axes(axes)
+    flags = _ndimage_flags(np.ndim(input), mode, cval, origin, output) + _axes(axes, True)
     return _run(input, weights, flags)
 
 
 def nd_correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
     flags = _ndimage_flags(np.ndim(input), mode, cval, origin, output) + ["--correlate"]
-    return _run(input, weights, flags + _axes(axes))
+    return _run(input, weights, flags + _axes(axes, True))
 
 
 def _along_axis(input, weights, axis, origin):

@@ -16,9 +16,6 @@ pub struct Array {
     pub columns: Vec<Vec<f64>>,
     /// True for a 2-D array (even with one column): the output keeps the second axis.
     pub two_d: bool,
-    /// True when the values came from an integer dtype (.npy int/uint/bool, integer WAV is
-    /// not: it maps to float), so a result computed from two such arrays is written as int64 .npy.
-    pub integer_dtype: bool,
     /// The sample rate, for arrays read from WAV.
     pub sample_rate: Option<u32>,
 }
@@ -29,7 +26,6 @@ impl Array {
         Array {
             columns: vec![values],
             two_d: false,
-            integer_dtype: false,
             sample_rate: None,
         }
     }
@@ -39,7 +35,6 @@ impl Array {
         Array {
             columns,
             two_d: true,
-            integer_dtype: false,
             sample_rate: None,
         }
     }
@@ -57,6 +52,13 @@ impl Array {
     /// True when there is no sample at all.
     pub fn is_empty(&self) -> bool {
         self.rows() == 0
+    }
+
+    /// The values row by row (C order of the numpy shape).
+    pub fn row_major(&self) -> Vec<f64> {
+        (0..self.rows())
+            .flat_map(|r| self.columns.iter().map(move |c| c[r]))
+            .collect()
     }
 
     /// The shape as numpy reports it.
@@ -134,7 +136,6 @@ pub fn convolve_columns(signal: &Array, kernel: &Array, options: &Options) -> Re
     Ok(Array {
         columns,
         two_d: signal.two_d || kernel.two_d,
-        integer_dtype: signal.integer_dtype && kernel.integer_dtype,
         sample_rate: signal.sample_rate.or(kernel.sample_rate),
     })
 }

@@ -232,7 +232,7 @@ impl Typed {
     /// Element `i` as text: integers exactly (uint64 unsigned), bool as numpy prints it,
     /// floats in the shortest form that reads back, complex as Python's `(1+2j)`.
     pub fn text(&self, i: usize) -> String {
-        use crate::io::text::{format_complex, format_value};
+        use crate::io::text::{format_complex, format_complex32, format_f32, format_value};
         match self.dtype {
             Dtype::Bool => if self.int(i) != 0 { "True" } else { "False" }.into(),
             Dtype::Uint(64) => (self.int(i) as u64).to_string(),
@@ -243,29 +243,6 @@ impl Typed {
             Dtype::Complex(_) => format_complex(self.re[i], self.imag(i)),
         }
     }
-}
-
-/// A float32 in the shortest form that reads back to the same float32 (numpy's repr).
-fn format_f32(v: f32) -> String {
-    let m = v.abs();
-    if v.is_nan() {
-        "nan".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf" } else { "-inf" }.into()
-    } else if m == 0.0 || (1e-5..1e16).contains(&m) {
-        format!("{v}")
-    } else {
-        format!("{v:e}")
-    }
-}
-
-fn format_complex32(re: f32, im: f32) -> String {
-    let sign = if im.is_sign_negative() && !im.is_nan() {
-        "-"
-    } else {
-        "+"
-    };
-    format!("({}{sign}{}j)", format_f32(re), format_f32(im.abs()))
 }
 
 /// A complex scalar as the command line gives it (`--fill 1+2j`).

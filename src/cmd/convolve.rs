@@ -288,10 +288,9 @@ fn convolve1d(
             ));
         }
     };
-    let (taps, integer) = match kernel {
+    let taps = match kernel {
         Some(Loaded::Array(k)) if !k.two_d && k.sample_rate.is_none() => {
-            let integer = k.integer_dtype;
-            (k.columns.into_iter().next().unwrap_or_default(), integer)
+            k.columns.into_iter().next().unwrap_or_default()
         }
         Some(_) => {
             return Err(Error::input(
@@ -299,16 +298,12 @@ fn convolve1d(
                 "--axis 0 takes a 1-D kernel (scipy.ndimage.convolve1d's weights)",
             ));
         }
-        None => (
-            convoy::chain::kernel_from_word(args.kernel.trim(), None)
-                .map_err(|e| Error::input(format!("kernel '{}'", args.kernel), e.to_string()))?,
-            false,
-        ),
+        None => convoy::chain::kernel_from_word(args.kernel.trim(), None)
+            .map_err(|e| Error::input(format!("kernel '{}'", args.kernel), e.to_string()))?,
     };
     let m = taps.len();
     let shape = if two_d { vec![m, 1] } else { vec![m] };
-    let mut planes = convoy::io::planes::Planes::one(convoy::conv::nd::Nd::new(shape, taps));
-    planes.integer = integer;
+    let planes = convoy::io::planes::Planes::one(convoy::conv::nd::Nd::new(shape, taps));
     // convolve1d's origin is one integer, along the axis.
     let mut args = args.clone();
     if let Some(text) = &args.origin {

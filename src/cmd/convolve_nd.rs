@@ -82,14 +82,7 @@ pub fn run(
     let axes = match &args.axes {
         None => None,
         Some(text) => {
-            let list: Vec<i64> = text
-                .split(',')
-                .filter(|t| !t.trim().is_empty())
-                .map(|t| t.trim().parse::<i64>())
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|_| {
-                    Error::input("--axes", format!("'{text}' is not a list of integers"))
-                })?;
+            let list = int_list("--axes", text)?;
             let sorted = convoy::conv::nd::normalize_axes(&list, ndim)?;
             // The order given (ndimage maps --origin values to it).
             given_axes = Some(
@@ -104,25 +97,23 @@ pub fn run(
     if let (Some(axes), Some(_)) = (&axes, args.ndimage_mode) {
         // ndimage: the weights have one dimension per listed axis; the others get length 1.
         let kd = k.ndim();
-        {
-            if kd != axes.len() {
-                return Err(Error::input(
-                    &names.1,
-                    format!(
-                        "the kernel is {kd}-D but --axes lists {} axes (scipy: weights.ndim ({kd}) must match len(axes) ({}))",
-                        axes.len(),
-                        axes.len()
-                    ),
-                ));
+        if kd != axes.len() {
+            return Err(Error::input(
+                &names.1,
+                format!(
+                    "the kernel is {kd}-D but --axes lists {} axes (scipy: weights.ndim ({kd}) must match len(axes) ({}))",
+                    axes.len(),
+                    axes.len()
+                ),
+            ));
+        }
+        // (All axes listed: the kernel is used as it is, whatever their order, as ndimage.)
+        if axes.len() < ndim {
+            let mut shape = vec![1usize; ndim];
+            for (&a, &s) in axes.iter().zip(&k.planes[0].shape) {
+                shape[a] = s;
             }
-            // (All axes listed: the kernel is used as it is, whatever their order, as ndimage.)
-            if axes.len() < ndim {
-                let mut shape = vec![1usize; ndim];
-                for (&a, &s) in axes.iter().zip(&k.planes[0].shape) {
-                    shape[a] = s;
-                }
-                k.planes[0].shape = shape;
-            }
+            k.planes[0].shape = shape;
         }
     }
     for (kk, name) in [(Some(&k), &names.1)]
@@ -197,14 +188,7 @@ pub fn run(
                 Some(text) => {
                     // One integer applies to every axis; a list (any comma, as in Python's
                     // `(1,)`) has one value per axis, or per --axes axis in the order listed.
-                    let v: Vec<i64> = text
-                        .split(',')
-                        .filter(|t| !t.trim().is_empty())
-                        .map(|t| t.trim().parse::<i64>())
-                        .collect::<std::result::Result<_, _>>()
-                        .map_err(|_| {
-                            Error::input("--origin", format!("'{text}' is not a list of integers"))
-                        })?;
+                    let v = int_list("--origin", text)?;
                     let listed = given_axes.clone().unwrap_or_else(|| (0..ndim).collect());
                     let scalar = !text.contains(',') && v.len() == 1;
                     if !scalar && v.len() != listed.len() {
@@ -254,6 +238,15 @@ pub fn run(
         out.push(y);
     }
     Ok(Computed::Planes(out))
+}
+
+/// A comma list of integers (`--axes`, `--origin`); empty items are skipped.
+fn int_list(flag: &str, text: &str) -> Result<Vec<i64>> {
+    text.split(',')
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| t.trim().parse::<i64>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::input(flag, format!("'{text}' is not a list of integers")))
 }
 
 /// The kernel operand before loading: a name, or something loaded.

@@ -279,9 +279,9 @@ fn needs_exact(signal: &Input, kernel: Option<&Input>) -> bool {
     let Some(kernel) = kernel else {
         return false;
     };
-    let peak = |i: &Input| i.c_order().iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let (a, b) = (signal.c_order().len(), kernel.c_order().len());
-    peak(signal) * peak(kernel) * a.min(b) as f64 > EXACT_LIMIT
+    let (a, b) = (signal.c_order(), kernel.c_order());
+    let peak = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    peak(&a) * peak(&b) * a.len().min(b.len()) as f64 > EXACT_LIMIT
 }
 
 /// The 16-bit limbs of an integer: three unsigned, the top one signed (`v >> 48`).
@@ -353,13 +353,7 @@ fn exact(
 /// A computed result's shape and values in C order.
 fn shape_and_values(c: &Computed) -> (Vec<usize>, Vec<f64>) {
     match c {
-        Computed::Columns { array, .. } => {
-            let rows = array.rows();
-            let values = (0..rows)
-                .flat_map(|r| array.columns.iter().map(move |col| col[r]))
-                .collect();
-            (array.shape(), values)
-        }
+        Computed::Columns { array, .. } => (array.shape(), array.row_major()),
         Computed::Planes(planes) => {
             let shape = planes.first().map(|p| p.shape.clone()).unwrap_or_default();
             (shape, planes.iter().flat_map(|p| p.data.clone()).collect())
@@ -404,9 +398,9 @@ fn write_real(args: &ConvolveArgs, c: Computed) -> Result<()> {
             array,
             rate,
             destination,
-        } => destination.write(&array, false, rate),
+        } => destination.write(&array, rate),
         Computed::Planes(planes) => {
-            convoy::io::planes::write_planes(args.output.as_deref(), &planes, false, args.normalize)
+            convoy::io::planes::write_planes(args.output.as_deref(), &planes, args.normalize)
         }
     }
 }

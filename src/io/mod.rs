@@ -294,14 +294,14 @@ impl Destination {
         })
     }
 
-    /// Writes `array`: as int64 .npy when `as_int`; at `sample_rate` for WAV.
-    pub fn write(&self, array: &Array, as_int: bool, sample_rate: u32) -> Result<()> {
+    /// Writes `array` (float64 .npy); at `sample_rate` for WAV.
+    pub fn write(&self, array: &Array, sample_rate: u32) -> Result<()> {
         let path = self.path.as_deref().unwrap_or(Path::new("-"));
         let kind = self.kind;
         output::write_whole(path, &self.target, |mut out| match kind {
             OutKind::Text => text::write_text(&mut out, array, " "),
             OutKind::Csv => text::write_text(&mut out, array, ","),
-            OutKind::Npy => npy::write_npy(&mut out, array, as_int),
+            OutKind::Npy => npy::write_npy(&mut out, array),
             OutKind::Wav => wav::write_wav(out, array, sample_rate),
         })
     }

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 
-use npyz::{DType, NpyFile, Order, TypeChar, WriterBuilder};
+use npyz::{DType, NpyFile, Order, TypeChar};
 
 use crate::array::dtype::{self, Dtype, Typed};
 
@@ -312,8 +312,7 @@ pub fn read_npy(name: &str, reader: impl Read, file_size: Option<u64>) -> Result
         )));
     }
     let (shape, values) = (data.shape, data.values);
-    let integer = data.dtype.is_integer();
-    let mut array = match shape.len() {
+    let array = match shape.len() {
         0 | 1 => Array::from_vec(values),
         2 => {
             let (rows, width) = (shape[0], shape[1]);
@@ -334,7 +333,6 @@ pub fn read_npy(name: &str, reader: impl Read, file_size: Option<u64>) -> Result
             )));
         }
     };
-    array.integer_dtype = integer;
     Ok(array)
 }
 
@@ -385,46 +383,20 @@ pub fn write_typed(mut out: impl Write, typed: &Typed) -> std::io::Result<()> {
     out.write_all(&buf)
 }
 
-/// Writes an N-d array (`shape`, C-order `values`) as `.npy`: int64 when `as_int`.
-pub fn write_npy_nd(
-    out: impl Write,
-    shape: &[usize],
-    values: &[f64],
-    as_int: bool,
-) -> std::io::Result<()> {
-    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    if as_int {
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(out)
-            .begin_nd()?;
-        writer.extend(values.iter().map(|&v| v as i64))?;
-        writer.finish()
-    } else if cfg!(target_endian = "little") {
-        // The version 1.0 header (magic, length, the dict padded to a multiple of 64 bytes),
-        // then the data in one write.
-        let mut out = out;
-        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-        write_header(&mut out, "<f8", &dims)?;
+/// Writes an N-d float64 array (`shape`, C-order `values`) as `.npy`.
+pub fn write_npy_nd(mut out: impl Write, shape: &[usize], values: &[f64]) -> std::io::Result<()> {
+    write_header(&mut out, "<f8", shape)?;
+    if cfg!(target_endian = "little") {
+        // The data in one write.
         out.write_all(bytemuck::cast_slice(values))
     } else {
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(out)
-            .begin_nd()?;
-        writer.extend(values.iter().copied())?;
-        writer.finish()
+        values
+            .iter()
+            .try_for_each(|v| out.write_all(&v.to_le_bytes()))
     }
 }
 
-/// Writes `array` as a C-order `.npy`: int64 when `as_int` (every value must then be integral),
-/// float64 otherwise.
-pub fn write_npy(out: impl Write, array: &Array, as_int: bool) -> std::io::Result<()> {
-    let rows = array.rows();
-    let row_major: Vec<f64> = (0..rows)
-        .flat_map(|r| array.columns.iter().map(move |c| c[r]))
-        .collect();
-    write_npy_nd(out, &array.shape(), &row_major, as_int)
+/// Writes `array` as a C-order float64 `.npy`.
+pub fn write_npy(out: impl Write, array: &Array) -> std::io::Result<()> {
+    write_npy_nd(out, &array.shape(), &array.row_major())
 }

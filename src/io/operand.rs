@@ -39,9 +39,7 @@ impl Loaded {
             Loaded::Array(a) => Some(a),
             Loaded::Planes(p) if !p.image && p.planes.len() == 1 && p.ndim() == 2 => {
                 let nd = &p.planes[0];
-                let mut a = Array::from_rows(&nd.data, nd.shape[0], nd.shape[1]);
-                a.integer_dtype = p.integer;
-                Some(a)
+                Some(Array::from_rows(&nd.data, nd.shape[0], nd.shape[1]))
             }
             Loaded::Planes(_) => None,
         }
@@ -63,20 +61,11 @@ pub struct Input {
 }
 
 impl Input {
-    /// A real operand whose values f64 holds: an integer one when it came from an integer
-    /// .npy, float64 otherwise (text, audio, images).
+    /// A float64 operand (text, audio, images: .npy operands carry their own dtype).
     fn real(loaded: Loaded) -> Input {
-        let integer = match &loaded {
-            Loaded::Array(a) => a.integer_dtype,
-            Loaded::Planes(p) => p.integer,
-        };
         Input {
             loaded,
-            dtype: if integer {
-                Dtype::Int(64)
-            } else {
-                Dtype::FLOAT64
-            },
+            dtype: Dtype::FLOAT64,
             imag: None,
             exact: None,
             zero_d: false,
@@ -109,12 +98,7 @@ impl Input {
     /// The real values in C order (row by row for a 2-D array).
     pub fn c_order(&self) -> Vec<f64> {
         match &self.loaded {
-            Loaded::Array(a) => {
-                let rows = a.rows();
-                (0..rows)
-                    .flat_map(|r| a.columns.iter().map(move |c| c[r]))
-                    .collect()
-            }
+            Loaded::Array(a) => a.row_major(),
             Loaded::Planes(p) => p.planes.iter().flat_map(|n| n.data.clone()).collect(),
         }
     }
@@ -130,7 +114,6 @@ impl Input {
                     Array::from_vec(values)
                 };
                 b.sample_rate = a.sample_rate;
-                b.integer_dtype = a.integer_dtype;
                 Loaded::Array(b)
             }
             Loaded::Planes(p) => {
@@ -158,7 +141,7 @@ pub fn load(op: &Operand, role: &str) -> Result<Input> {
                 return Ok(Input::real(Loaded::Planes(planes::read_image(path)?)));
             }
             if head[..n].starts_with(b"\x93NUMPY") {
-                return load_npy(path, role);
+                return load_npy(path);
             }
             match op.load(role) {
                 Ok(a) => Ok(Input::real(Loaded::Array(a))),
@@ -237,7 +220,7 @@ fn complex_text(
 }
 
 /// A `.npy` operand of any dimensionality and dtype.
-fn load_npy(path: &std::path::Path, role: &str) -> Result<Input> {
+fn load_npy(path: &std::path::Path) -> Result<Input> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::read(path, &e))?;
     let size = file
@@ -248,17 +231,11 @@ fn load_npy(path: &std::path::Path, role: &str) -> Result<Input> {
     let data = crate::io::npy::read_npy_nd(&name, std::io::BufReader::new(file), size)?;
     // An empty array is loaded as it is: scipy answers some empty inputs with an empty
     // result, numpy refuses them; the command decides (Input::is_empty).
-    let _ = role;
-    let integer = data.dtype.is_integer();
     let zero_d = data.shape.is_empty();
     let loaded = if data.shape.len() >= 2 {
-        let mut p = Planes::one(Nd::new(data.shape, data.values));
-        p.integer = integer;
-        Loaded::Planes(p)
+        Loaded::Planes(Planes::one(Nd::new(data.shape, data.values)))
     } else {
-        let mut a = Array::from_vec(data.values);
-        a.integer_dtype = integer;
-        Loaded::Array(a)
+        Loaded::Array(Array::from_vec(data.values))
     };
     Ok(Input {
         loaded,
@@ -302,11 +279,6 @@ fn op_inline(text: &str) -> Operand {
 pub fn as_planes(l: Loaded) -> Planes {
     match l {
         Loaded::Planes(p) => p,
-        Loaded::Array(a) => {
-            let integer = a.integer_dtype;
-            let mut p = Planes::one(planes::from_array(&a));
-            p.integer = integer;
-            p
-        }
+        Loaded::Array(a) => Planes::one(planes::from_array(&a)),
     }
 }

@@ -12,8 +12,6 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug)]
 pub struct Planes {
     pub planes: Vec<Nd>,
-    /// Integer dtype (.npy int/uint/bool): results that stay integral are written as int64.
-    pub integer: bool,
     /// Came from an image file.
     pub image: bool,
 }
@@ -22,7 +20,6 @@ impl Planes {
     pub fn one(nd: Nd) -> Planes {
         Planes {
             planes: vec![nd],
-            integer: false,
             image: false,
         }
     }
@@ -43,19 +40,7 @@ impl Planes {
 
 /// A 2-D text array (rows of values) as one plane.
 pub fn from_array(a: &Array) -> Nd {
-    let (rows, width) = (a.rows(), a.width());
-    let mut data = Vec::with_capacity(rows * width);
-    for r in 0..rows {
-        for c in &a.columns {
-            data.push(c[r]);
-        }
-    }
-    let shape = if a.two_d {
-        vec![rows, width]
-    } else {
-        vec![rows]
-    };
-    Nd::new(shape, data)
+    Nd::new(a.shape(), a.row_major())
 }
 
 /// Whether `head` starts a PNG or JPEG file.
@@ -93,7 +78,6 @@ pub fn read_image(path: &Path) -> Result<Planes> {
     };
     Ok(Planes {
         planes,
-        integer: false,
         image: true,
     })
 }
@@ -154,12 +138,7 @@ pub fn write_image(out: &mut impl Write, planes: &[Nd], ext: &str, normalize: bo
 
 /// Writes N-d planes to `path` by extension (temp file + rename): .npy any shape (colour
 /// planes as a last axis of 3), .txt/.csv 2-D rows, .png/.jpg images.
-pub fn write_planes(
-    path: Option<&Path>,
-    planes: &[Nd],
-    as_int: bool,
-    normalize: bool,
-) -> Result<()> {
+pub fn write_planes(path: Option<&Path>, planes: &[Nd], normalize: bool) -> Result<()> {
     let colour = planes.len() > 1;
     // Colour planes interleaved as a last axis (a single plane is written as it is).
     let interleaved;
@@ -178,29 +157,28 @@ pub fn write_planes(
     } else {
         (planes[0].shape.clone(), &planes[0].data)
     };
+    let text = |sep: &str, name: &Path| {
+        as_text(&shape, data.len(), sep, name, |i| {
+            super::text::format_value(data[i])
+        })
+    };
     let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
-        let text = as_text(&shape, data, " ", path.map_or(Path::new("stdout"), |p| p))?;
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Error::write(Path::new("stdout"), &e)),
-            Ok(()) => Ok(()),
-        };
+        return to_stdout(&text(" ", path.map_or(Path::new("stdout"), |p| p))?);
     };
     let ext = super::extension(path);
     let kind = super::output::classify(path)?;
     if kind == super::output::Kind::Stdout {
         // `-o /dev/stdout`: as `-o -`.
-        return write_planes(None, planes, as_int, normalize);
+        return write_planes(None, planes, normalize);
     }
     let mut file = super::output::OutputFile::create(path, &kind)?;
     {
         let mut out = BufWriter::new(file.file());
         match ext.as_str() {
-            "npy" => super::npy::write_npy_nd(&mut out, &shape, data, as_int)
+            "npy" => super::npy::write_npy_nd(&mut out, &shape, data)
                 .map_err(|e| Error::write(path, &e))?,
             "txt" | "csv" => {
-                let text = as_text(&shape, data, if ext == "csv" { "," } else { " " }, path)?;
+                let text = text(if ext == "csv" { "," } else { " " }, path)?;
                 out.write_all(text.as_bytes())
                     .map_err(|e| Error::write(path, &e))?;
             }
@@ -239,40 +217,14 @@ pub fn write_planes(
 /// # Errors
 /// Another extension, text of 3 or more dimensions, or the write failing: one line.
 pub fn write_typed(path: Option<&Path>, typed: &crate::array::dtype::Typed) -> Result<()> {
-    let text = |sep: &str, name: &Path| -> Result<String> {
-        let width = match typed.shape.len() {
-            0 => 1,
-            1 => typed.shape[0].max(1),
-            2 => typed.shape[1].max(1),
-            d => {
-                return Err(Error::input(
-                    name.display().to_string(),
-                    format!("text holds 1-D or 2-D arrays, not {d}-D; write .npy"),
-                ));
-            }
-        };
-        let mut s = String::with_capacity(typed.len() * 12);
-        for row in (0..typed.len()).collect::<Vec<_>>().chunks(width) {
-            let line: Vec<String> = row.iter().map(|&i| typed.text(i)).collect();
-            s.push_str(&line.join(sep));
-            s.push('\n');
-        }
-        Ok(s)
-    };
-    let stdout = |s: String| {
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Error::write(Path::new("stdout"), &e)),
-            Ok(()) => Ok(()),
-        }
-    };
+    let text =
+        |sep: &str, name: &Path| as_text(&typed.shape, typed.len(), sep, name, |i| typed.text(i));
     let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
-        return stdout(text(" ", Path::new("stdout"))?);
+        return to_stdout(&text(" ", Path::new("stdout"))?);
     };
     let kind = super::output::classify(path)?;
     if kind == super::output::Kind::Stdout {
-        return stdout(text(" ", path)?);
+        return to_stdout(&text(" ", path)?);
     }
     let ext = super::extension(path);
     if !matches!(ext.as_str(), "npy" | "txt" | "csv") {
@@ -302,9 +254,27 @@ pub fn write_typed(path: Option<&Path>, typed: &crate::array::dtype::Typed) -> R
     file.commit()
 }
 
-/// One row per line (2-D) or one line (1-D), shortest round-trip numbers.
-fn as_text(shape: &[usize], data: &[f64], sep: &str, path: &Path) -> Result<String> {
+/// Text on stdout; a reader that went away (`| head`) ends it quietly.
+fn to_stdout(text: &str) -> Result<()> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::write(Path::new("stdout"), &e)),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// `n` values of `shape` as text: one row per line (2-D), one line (0-D, 1-D), each value as
+/// `value(i)` gives it, separated by `sep`; `path` names the output in the error for 3-D+.
+fn as_text(
+    shape: &[usize],
+    n: usize,
+    sep: &str,
+    path: &Path,
+    value: impl Fn(usize) -> String,
+) -> Result<String> {
     let width = match shape.len() {
+        0 => 1,
         1 => shape[0].max(1),
         2 => shape[1].max(1),
         d => {
@@ -314,9 +284,9 @@ fn as_text(shape: &[usize], data: &[f64], sep: &str, path: &Path) -> Result<Stri
             ));
         }
     };
-    let mut s = String::with_capacity(data.len() * 12);
-    for row in data.chunks(width) {
-        let line: Vec<String> = row.iter().map(|v| super::text::format_value(*v)).collect();
+    let mut s = String::with_capacity(n * 12);
+    for start in (0..n).step_by(width) {
+        let line: Vec<String> = (start..(start + width).min(n)).map(&value).collect();
         s.push_str(&line.join(sep));
         s.push('\n');
     }

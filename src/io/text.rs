@@ -92,12 +92,21 @@ pub fn split_complex(text: &str) -> Option<(String, String)> {
 /// Formats a complex value as Python's `repr` does, always in parentheses: `(1+2j)`,
 /// `(0.5-0j)`, `(nan+infj)`; `complex()` and `np.loadtxt(dtype=complex)` read it back.
 pub fn format_complex(re: f64, im: f64) -> String {
+    complex_from(format_value(re), im, format_value(im.abs()))
+}
+
+/// [`format_complex`] for complex64: each part in float32's shortest form.
+pub fn format_complex32(re: f32, im: f32) -> String {
+    complex_from(format_f32(re), f64::from(im), format_f32(im.abs()))
+}
+
+fn complex_from(re: String, im: f64, im_abs: String) -> String {
     let sign = if im.is_sign_negative() && !im.is_nan() {
         "-"
     } else {
         "+"
     };
-    format!("({}{sign}{}j)", format_value(re), format_value(im.abs()))
+    format!("({re}{sign}{im_abs}j)")
 }
 
 /// Splits one line into tokens at whitespace and commas. Two commas with nothing between them
@@ -204,13 +213,24 @@ pub fn parse_text(name: &str, text: &str) -> Result<Array> {
 /// Formats a value in the shortest form that parses back to the same f64: integers without a
 /// fraction ("3"), exponents outside [1e-5, 1e16) as Python's `repr` uses them, `nan`/`inf`.
 pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
+    shortest(v)
+}
+
+/// [`format_value`] for float32: the shortest form that reads back to the same float32
+/// (numpy's repr of a float32).
+pub fn format_f32(v: f32) -> String {
+    shortest(v)
+}
+
+fn shortest<T: Copy + Into<f64> + std::fmt::Display + std::fmt::LowerExp>(v: T) -> String {
+    let x: f64 = v.into();
+    if x.is_nan() {
         return "nan".into();
     }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let magnitude = v.abs();
+    let magnitude = x.abs();
     if magnitude == 0.0 || (1e-5..1e16).contains(&magnitude) {
         format!("{v}")
     } else {

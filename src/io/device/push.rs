@@ -118,11 +118,6 @@ impl PushOutput {
         })
     }
 
-    /// The frames the device's buffer holds.
-    pub fn buffer_frames(&self) -> usize {
-        self.buffer
-    }
-
     /// Writes interleaved `samples` (whole frames), waiting while the buffer is full.
     fn write_all(&mut self, samples: &[f32], ctl: &Control) -> Result<()> {
         let Some(pcm) = &self.pcm else {

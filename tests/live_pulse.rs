@@ -331,12 +331,15 @@ fn ten_seconds_without_a_dropout_at_a_short_cushion() {
     }
 }
 
-/// Issue 16: the latency the start-up line prints is what the speaker shows. Measured: where
-/// the chain's offline output of what the mic carried lines up in the speaker recording, plus
-/// the stages' own delay (the offline reference already contains it). Through PulseAudio the
-/// device path moves in 10 ms steps now and then from run to run (measured idle: within
-/// 1.5 ms, or one step of 10 ms), so the bound is 20 ms; what it guards is the class of error
-/// the issue found (a linear-phase high-pass's 69 ms left out of the figure).
+/// Issue 16: the latency the start-up line prints is what the speaker shows, within 5 ms.
+/// Measured: where the chain's offline output of what the mic carried lines up in the speaker
+/// recording, plus the stages' own delay (the offline reference already contains it). The
+/// instrument is two recorders, one per null sink monitor, and their relative start moves in
+/// whole 10 ms steps from run to run (measured 12 runs of 4 chains: 30.0-31.1 ms in most,
+/// 20.5/21.9 or 39.9-42.3 in the rest, for a path printed as 31.3), so a chain gets up to 5
+/// runs: one must agree within 5 ms, and none may be further off than one such step and 5 ms
+/// (the class of error the issue found, a linear-phase high-pass's 69 ms left out of the
+/// figure, is off in every run).
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn the_printed_latency_is_what_the_speaker_shows() {
@@ -350,17 +353,31 @@ fn the_printed_latency_is_what_the_speaker_shows() {
     .into_iter()
     .enumerate()
     {
-        let (path, _, (total, stage)) = live_run_at(&[chain], 64, 30, 1.5, 1e-5, 40 + i as u64);
-        let measured = path as f64 + stage;
-        let off_ms = (measured - total) * 1e3 / RATE as f64;
-        eprintln!(
-            "live latency {chain}: printed {:.1} ms, measured {:.1} ms",
-            total * 1e3 / RATE as f64,
-            measured * 1e3 / RATE as f64
-        );
+        let (mut seen, mut agreed) = (Vec::new(), false);
+        for k in 0..5 {
+            let (path, _, (total, stage)) =
+                live_run_at(&[chain], 64, 30, 1.5, 1e-5, 40 + i as u64 + 10 * k);
+            let measured = path as f64 + stage;
+            let off_ms = (measured - total) * 1e3 / RATE as f64;
+            eprintln!(
+                "live latency {chain}: printed {:.1} ms, measured {:.1} ms",
+                total * 1e3 / RATE as f64,
+                measured * 1e3 / RATE as f64
+            );
+            seen.push(format!("{off_ms:+.1} ms"));
+            assert!(
+                off_ms.abs() < 15.0,
+                "{chain}: printed {total} samples, measured {measured} ({off_ms:+.1} ms)"
+            );
+            if off_ms.abs() < 5.0 {
+                agreed = true;
+                break;
+            }
+        }
         assert!(
-            off_ms.abs() < 20.0,
-            "{chain}: printed {total} samples, measured {measured} ({off_ms:+.1} ms)"
+            agreed,
+            "{chain}: measured minus printed latency {} in 5 runs",
+            seen.join(", ")
         );
     }
 }

@@ -463,3 +463,31 @@ fn playback_by_writes_does_not_allocate() {
     assert_eq!(n, 0, "allocations while writing 200 blocks");
     assert_eq!(out.xruns(), 0);
 }
+
+/// Capture by reads (io/device/pull.rs: read from the PCM, wait while it is empty, remix into
+/// the block) makes no allocation per block. ALSA's `null` PCM stands in for the microphone.
+#[test]
+fn capture_by_reads_does_not_allocate() {
+    use convoy::engine::{Control, Input};
+    let mut mic = match convoy::io::device::PullInput::open("null", "'null'", 48_000, 2, 960, 64) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("skipped: no ALSA null PCM here ({e})");
+            return;
+        }
+    };
+    let ctl = Control::default();
+    mic.start().unwrap();
+    let mut block = convoy::Block::<f32>::zeros(2, 64);
+    for _ in 0..20 {
+        assert_eq!(mic.read(&mut block, 64, &ctl).unwrap(), 64);
+    }
+    let n = allocations_during(|| {
+        for _ in 0..200 {
+            assert_eq!(mic.read(&mut block, 64, &ctl).unwrap(), 64);
+        }
+    });
+    assert_eq!(n, 0, "allocations while reading 200 blocks");
+    assert_eq!(block.frames(), 64);
+    assert!(block.iter().all(|c| c.iter().all(|&s| s == 0.0)));
+}

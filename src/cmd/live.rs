@@ -69,30 +69,59 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
 
     // The input decides the rate and the channels.
     let mut input_period = 0;
-    let (input, rate, channels, wav_format): (Box<dyn Input<f32>>, u32, usize, _) = match mic {
-        Some(name) => {
-            let mut dev = DeviceInput::open(&hosts, name, args.rate, args.channels, period, block)?;
-            if speakers.is_some() {
-                dev.play_live();
-            }
-            report.push(dev.report.clone());
-            input_period = dev.period as usize;
-            let (rate, ch) = (dev.rate, Input::channels(&dev));
-            (Box::new(dev), rate, ch, None)
+    // Into speakers, an ALSA PCM is read by the processing thread (the whole cushion in its
+    // buffer, as arecord records); a recording, a server's own device, or a PCM that refuses
+    // float, through cpal's callback (whose two-second ring also survives a slow disk).
+    // CONVOY_CAPTURE=callback forces the callback path (for comparisons).
+    let pulled = match mic {
+        Some(name) if speakers.is_some() && by_env("CONVOY_CAPTURE") => {
+            convoy::io::device::pull_input(
+                &hosts,
+                name,
+                args.rate,
+                args.channels,
+                args.latency,
+                block,
+            )
         }
-        None => {
-            let s = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
-            if args.input != "-" {
-                inputs.push(PathBuf::from(&args.input));
-            }
-            let (rate, ch, fmt) = (
-                s.info.rate.unwrap_or(48_000),
-                s.info.channels,
-                s.info.wav_format,
-            );
-            (f32::file_input(s, block.max(1024))?, rate, ch, fmt)
-        }
+        _ => None,
     };
+    let (input, rate, channels, wav_format): (Box<dyn Input<f32>>, u32, usize, _) =
+        match (mic, pulled) {
+            (_, Some(dev)) => {
+                report.push(dev.report.clone());
+                // Read by the processing thread, each delivery is written to the speakers at
+                // once, into a buffer the first read left one cushion deep: the audio's age is
+                // the cushion and a block, not a capture period more (measured through
+                // PulseAudio at 30 ms: 30.0-31.1 ms, where cushion + period printed 37.5).
+                input_period = 0;
+                let (rate, ch) = (dev.rate, Input::channels(&dev));
+                (Box::new(dev), rate, ch, None)
+            }
+            (Some(name), None) => {
+                let mut dev =
+                    DeviceInput::open(&hosts, name, args.rate, args.channels, period, block)?;
+                if speakers.is_some() {
+                    dev.play_live();
+                }
+                report.push(dev.report.clone());
+                input_period = dev.period as usize;
+                let (rate, ch) = (dev.rate, Input::channels(&dev));
+                (Box::new(dev), rate, ch, None)
+            }
+            (None, _) => {
+                let s = Source::open(&args.input, args.in_format, args.rate, args.channels)?;
+                if args.input != "-" {
+                    inputs.push(PathBuf::from(&args.input));
+                }
+                let (rate, ch, fmt) = (
+                    s.info.rate.unwrap_or(48_000),
+                    s.info.channels,
+                    s.info.wav_format,
+                );
+                (f32::file_input(s, block.max(1024))?, rate, ch, fmt)
+            }
+        };
     if channels == 0 || channels > MAX_LIVE_CHANNELS {
         return Err(Error::input(
             "--channels",
@@ -128,8 +157,7 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
             // An ALSA PCM is written to (the whole cushion in its buffer, as aplay plays);
             // anything else, or a PCM that refuses float at this rate, through cpal's callback.
             // CONVOY_PLAYBACK=callback forces the callback path (for comparisons).
-            let by_writes = std::env::var_os("CONVOY_PLAYBACK").is_none_or(|v| v != "callback");
-            let pushed = by_writes
+            let pushed = by_env("CONVOY_PLAYBACK")
                 .then(|| convoy::io::device::alsa_pcm(&hosts, name))
                 .flatten()
                 .and_then(|pcm| {
@@ -230,6 +258,12 @@ fn run_inner(args: &RunArgs, words: &[StageWord], mut inputs: Vec<PathBuf>) -> R
         }
     }
     Ok(())
+}
+
+/// Whether a device is read or written by the processing thread: unless `var` (CONVOY_CAPTURE,
+/// CONVOY_PLAYBACK) is `callback`.
+fn by_env(var: &str) -> bool {
+    std::env::var_os(var).is_none_or(|v| v != "callback")
 }
 
 /// The playback period to ask for: a quarter of the cushion (at least the block), so that the

@@ -10,6 +10,8 @@
 //! thread nobody waits for: cpal's drop joins a backend thread that a dead server can hold.
 
 pub mod choose;
+pub mod pcm;
+pub mod pull;
 pub mod push;
 pub mod quiet;
 pub mod streams;
@@ -94,20 +96,29 @@ fn negotiate(
 ) -> Result<(cpal::Device, String, cpal::StreamConfig, cpal::SampleFormat)> {
     let chosen = choose::choose(hosts, dir, device_name)?;
     let label = chosen.label(dir);
+    let (config, format) = configure(&chosen, dir, rate, channels, Some(period))?;
+    Ok((chosen.device, label, config, format))
+}
+
+/// The configuration to open a chosen device with (see [`negotiate`]).
+fn configure(
+    chosen: &choose::Chosen,
+    dir: Direction,
+    rate: Option<u32>,
+    channels: Option<usize>,
+    period: Option<u32>,
+) -> Result<(cpal::StreamConfig, cpal::SampleFormat)> {
     let want = channels
         .map(|c| c.min(u16::MAX as usize) as u16)
         .or(chosen.behind.as_ref().map(|b| b.2));
-    let device = chosen.device;
-    let id = chosen.id;
-    let (config, format) = streams::negotiate(&device, dir, &id, rate, want, Some(period))
-        .or_else(|e| {
-            if want.is_some() {
-                streams::negotiate(&device, dir, &id, rate, None, Some(period))
-            } else {
-                Err(e)
-            }
-        })?;
-    Ok((device, label, config, format))
+    let (device, id) = (&chosen.device, &chosen.id);
+    streams::negotiate(device, dir, id, rate, want, period).or_else(|e| {
+        if want.is_some() {
+            streams::negotiate(device, dir, id, rate, None, period)
+        } else {
+            Err(e)
+        }
+    })
 }
 
 /// The period the backend granted: what the stream says, else what was fixed in the config,
@@ -506,6 +517,7 @@ impl Output<f32> for DeviceOutput {
     }
 }
 
+pub use pull::PullInput;
 pub use push::PushOutput;
 
 /// The ALSA PCM behind `speakers[:NAME]` (`default`, `test_spk`, `hw:0`...), or `None` when the
@@ -515,6 +527,36 @@ pub fn alsa_pcm(hosts: &choose::Hosts, name: Option<&str>) -> Option<String> {
         .ok()
         .filter(|c| !c.on_server)
         .map(|c| c.id)
+}
+
+/// `mic[:NAME]` read by the processing thread ([`PullInput`]) with a buffer of `latency_ms`,
+/// when it is an ALSA PCM that takes float samples at its rate (`rate`, else the device's
+/// default, as [`DeviceInput`] opens it); `None` otherwise (the caller opens a
+/// [`DeviceInput`], which also says what is wrong with a device that cannot be opened).
+pub fn pull_input(
+    hosts: &choose::Hosts,
+    name: Option<&str>,
+    rate: Option<u32>,
+    channels: Option<usize>,
+    latency_ms: f64,
+    block: usize,
+) -> Option<PullInput> {
+    let chosen = choose::choose(hosts, Direction::Input, name)
+        .ok()
+        .filter(|c| !c.on_server)?;
+    let (config, _) = configure(&chosen, Direction::Input, rate, channels, None).ok()?;
+    let rate = config.sample_rate;
+    let cushion = (latency_ms * 1e-3 * f64::from(rate)).round() as usize;
+    let chain_channels = channels.unwrap_or(usize::from(config.channels));
+    PullInput::open(
+        &chosen.id,
+        &chosen.label(Direction::Input),
+        rate,
+        chain_channels,
+        cushion,
+        block,
+    )
+    .ok()
 }
 
 impl Drop for DeviceOutput {

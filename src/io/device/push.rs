@@ -1,30 +1,17 @@
 //! Playback by writes into an ALSA PCM (the push model, as `aplay` plays) instead of cpal's
-//! callback pulling from a ring.
-//!
-//! Why: with a callback, the cushion is split in two budgets that cannot lend to each other:
-//! the device's buffer (what survives a late sound server) and convoy's ring (what survives a
-//! late capture). A callback that finds the ring short must play silence at once, even while
-//! the device still holds 15 ms of audio. Written into the PCM, the whole cushion is the
-//! device's buffer: a late capture only lets its fill level sink, a late server finds it full,
-//! and silence is played only when the buffer itself runs dry (an xrun, counted). Playback
-//! starts when the buffer is full (`start_threshold`), as aplay's does.
-//!
-//! The PCM is opened non-blocking: the processing thread waits in `snd_pcm_wait` in slices,
-//! so a sound server that froze or died still ends the run within [`STALL`] with one line,
-//! and a stop is never stuck behind a device. Nothing here allocates after `open`.
+//! callback pulling from a ring (why: [`super::pcm`]). Playback starts when the buffer is full
+//! (`start_threshold`), as aplay's does. Nothing here allocates after `open`.
 
 use std::time::{Duration, Instant};
 
-use alsa::pcm::{Access, Format, HwParams, PCM, State};
-use alsa::{Direction, ValueOr};
+use alsa::Direction;
+use alsa::pcm::{PCM, State};
 
+use super::pcm::{self, WAIT_SLICE_MS};
 use super::streams;
 use crate::block::Block;
 use crate::engine::{Control, Output, STALL, Written};
 use crate::error::{Error, Result};
-
-/// Most time spent in one `snd_pcm_wait` before checking for a stop or a stall.
-const WAIT_SLICE_MS: u32 = 50;
 
 /// Playback through an ALSA PCM by writes.
 pub struct PushOutput {
@@ -54,56 +41,12 @@ impl PushOutput {
         cushion: usize,
         block: usize,
     ) -> Result<PushOutput> {
-        let fail = |what: &str, e: alsa::Error| {
-            Error::Device(format!("output '{name}': cannot {what} ({e})"))
-        };
-        let pcm = PCM::new(name, Direction::Playback, true).map_err(|e| fail("open it", e))?;
-        let (dev_channels, buffer, period) = {
-            let hw = HwParams::any(&pcm).map_err(|e| fail("query it", e))?;
-            hw.set_access(Access::RWInterleaved)
-                .map_err(|e| fail("write interleaved", e))?;
-            hw.set_format(Format::float())
-                .map_err(|e| fail("take float samples", e))?;
-            hw.set_rate_resample(false)
-                .map_err(|e| fail("set the rate", e))?;
-            hw.set_rate(rate, ValueOr::Nearest)
-                .map_err(|e| fail("set the rate", e))?;
-            let ch = u32::try_from(channels).unwrap_or(2);
-            if hw.set_channels(ch).is_err() {
-                hw.set_channels(2)
-                    .map_err(|e| fail("set the channels", e))?;
-            }
-            let want = cushion.max(2 * block).max(64) as alsa::pcm::Frames;
-            hw.set_buffer_size_near(want)
-                .map_err(|e| fail("set the buffer size", e))?;
-            hw.set_period_size_near((want / 4).max(1), ValueOr::Nearest)
-                .map_err(|e| fail("set the period", e))?;
-            pcm.hw_params(&hw).map_err(|e| fail("configure it", e))?;
-            let got = pcm
-                .hw_params_current()
-                .map_err(|e| fail("configure it", e))?;
-            let dev_channels = got.get_channels().map_err(|e| fail("configure it", e))? as usize;
-            let got_rate = got.get_rate().map_err(|e| fail("configure it", e))?;
-            if got_rate != rate {
-                return Err(Error::Device(format!(
-                    "output '{name}': runs at {got_rate} Hz, not {rate}"
-                )));
-            }
-            let buffer = got.get_buffer_size().map_err(|e| fail("configure it", e))? as usize;
-            let period = got.get_period_size().map_err(|e| fail("configure it", e))? as usize;
-            (dev_channels, buffer, period)
-        };
-        {
-            let sw = pcm
-                .sw_params_current()
-                .map_err(|e| fail("configure it", e))?;
-            // Start once the buffer is full: the cushion is real audio, not silence.
-            sw.set_start_threshold(buffer as alsa::pcm::Frames)
-                .map_err(|e| fail("set the start threshold", e))?;
-            sw.set_avail_min(period as alsa::pcm::Frames)
-                .map_err(|e| fail("configure it", e))?;
-            pcm.sw_params(&sw).map_err(|e| fail("configure it", e))?;
-        }
+        let pcm::Pcm {
+            pcm,
+            channels: dev_channels,
+            buffer,
+            period,
+        } = pcm::open(name, Direction::Playback, rate, channels, cushion, block)?;
         let widest = dev_channels.max(channels).max(1);
         Ok(PushOutput {
             pcm: Some(pcm),
@@ -277,7 +220,7 @@ impl Output<f32> for PushOutput {
     }
 
     fn finish(mut self: Box<Self>) -> Result<Written> {
-        close(self.pcm.take());
+        pcm::close(self.pcm.take());
         Ok(Written::device())
     }
 
@@ -288,16 +231,6 @@ impl Output<f32> for PushOutput {
 
 impl Drop for PushOutput {
     fn drop(&mut self) {
-        close(self.pcm.take());
-    }
-}
-
-/// Closes a PCM on a thread of its own: closing one whose sound server froze can block.
-fn close(pcm: Option<PCM>) {
-    if let Some(p) = pcm {
-        let _ = p.drop();
-        let _ = std::thread::Builder::new()
-            .name("convoy-pcm-close".into())
-            .spawn(move || drop(p));
+        pcm::close(self.pcm.take());
     }
 }

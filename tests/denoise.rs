@@ -73,16 +73,19 @@ fn white_condition(dir: &TempDir, snr_db: f64, seed: u64) -> (Vec<f64>, PathBuf,
 #[test]
 fn snr_gains_on_speech_in_white_noise_and_in_hum_and_hiss() {
     let dir = TempDir::new().unwrap();
-    // Measured when written: +7.55 dB at 0 dB, +6.54 dB at 10 dB with the profile, +7.30 /
-    // +6.35 learned (on the benchmark's noise: SoX noisered 0.21 +4.6 / +1.3, noisereduce
-    // +5.9 / +2.8).
-    for (snr_db, want_profile, want_learned) in [(0.0, 7.0, 6.7), (10.0, 6.0, 5.8)] {
+    // Measured: +6.38 dB at 0 dB, +5.90 dB at 10 dB with the profile, +6.38 / +5.89 learned
+    // (on the benchmark's noise: SoX noisered 0.21 +4.6 / +1.3, noisereduce +5.9 / +2.8).
+    // Before the floor went from 30 to 20 dB and the noise was tracked by speech presence
+    // (issue 18: better on real recordings, benches/denoise_real.py), +7.55 / +6.54 and
+    // +7.30 / +6.35: white noise scored by SNR rewards the deepest floor.
+    for (snr_db, want_profile, want_learned) in [(0.0, 6.0, 6.0), (10.0, 5.5, 5.5)] {
         let (clean, noisy, profile) = white_condition(&dir, snr_db, 7);
         let y = read(&noisy).1.remove(0);
         let before = snr(&clean, &y);
         let profile_arg = format!("denoise,profile={}", profile.display());
         let with_profile = snr(&clean, &run(&dir, &noisy, &[&profile_arg])[0]) - before;
         let learned = snr(&clean, &run(&dir, &noisy, &["denoise"])[0]) - before;
+        eprintln!("white {snr_db} dB: profile +{with_profile:.2} dB, learned +{learned:.2} dB");
         assert!(
             with_profile >= want_profile,
             "{snr_db} dB: +{with_profile:.2} dB with the profile, want >= {want_profile}"
@@ -105,10 +108,12 @@ fn snr_gains_on_speech_in_white_noise_and_in_hum_and_hiss() {
         &clean,
         &run(&dir, &sample("speech_noisy.wav"), &["denoise"])[0],
     ) - before;
-    // Measured +8.88 with the profile, +7.59 learned (the hum found by the monitor).
-    assert!(gain >= 8.3, "hum + hiss sample: +{gain:.2} dB");
+    eprintln!("hum + hiss sample: profile +{gain:.2} dB, learned +{learned:.2} dB");
+    // Measured +7.92 with the profile, +5.89 learned (the hum found by the monitor; +8.88 /
+    // +7.59 with the 30 dB floor and minimum statistics alone).
+    assert!(gain >= 7.5, "hum + hiss sample: +{gain:.2} dB");
     assert!(
-        learned >= 7.0,
+        learned >= 5.5,
         "hum + hiss sample, learned: +{learned:.2} dB"
     );
 }
@@ -430,11 +435,11 @@ fn steady_noise_alone_is_brought_down_white_or_low_heavy() {
         acc = 0.98 * acc + w;
         low.push(acc);
     }
-    // Measured (other seeds: within ~1 dB): white -19.3 learned / -24.3 with a profile;
-    // low-heavy -15.2 / -17.9 dB.
+    // Measured (other seeds: within ~1 dB): white -18.4 learned and with a profile (the
+    // floor, `reduce=`, is 20 dB); low-heavy -14.4 / -14.4 dB.
     for (name, x, learned_db, profile_db) in [
-        ("white", white, -16.0, -21.0),
-        ("low-heavy", low, -12.0, -16.0),
+        ("white", white, -17.0, -17.0),
+        ("low-heavy", low, -13.0, -13.0),
     ] {
         let scale = 0.05 / power(&x).sqrt();
         let x: Vec<f64> = x.iter().map(|v| v * scale).collect();
@@ -450,6 +455,7 @@ fn steady_noise_alone_is_brought_down_white_or_low_heavy() {
                 &[&format!("denoise,profile={}", input.display())],
             )[0],
         );
+        eprintln!("{name}: learned {learned:.1} dB, profile {profiled:.1} dB");
         assert!(learned <= learned_db, "{name}: learned {learned:.1} dB");
         assert!(
             profiled <= profile_db,
@@ -491,4 +497,76 @@ fn a_reset_chain_gives_what_a_new_one_gives() {
     chain.process(&mut piece, &mut take).unwrap();
     chain.reset();
     assert_eq!(stream(&mut chain, &other, 999), fresh);
+}
+
+/// White noise alone, `seconds` long at 16 kHz, stepping up by `step_db` at `at` seconds.
+fn stepped_noise(seconds: f64, at: f64, step_db: f64, seed: u64) -> Vec<f64> {
+    let rate = 16_000.0;
+    let mut rng = Rng(seed);
+    (0..(seconds * rate) as usize)
+        .map(|i| {
+            let g = if (i as f64) < at * rate {
+                1.0
+            } else {
+                10f64.powf(step_db / 20.0)
+            };
+            0.02 * g * rng.gauss()
+        })
+        .collect()
+}
+
+/// Issue 18: a noise that steps up 10 dB is followed: 0.5-1 s after the step it is already
+/// brought down by most of what the steady noise was, and from 1 s on within 3 dB of it.
+#[test]
+fn a_noise_that_steps_up_10_db_is_followed_within_a_second() {
+    let dir = TempDir::new().unwrap();
+    let rate = 16_000usize;
+    let x = stepped_noise(8.0, 4.0, 10.0, 5);
+    let input = dir.path().join("step.wav");
+    write_wav(&input, std::slice::from_ref(&x), rate as u32, 32, true);
+    let y = run(&dir, &input, &["denoise"]).remove(0);
+    let level = |a: f64, b: f64| {
+        let (a, b) = ((a * rate as f64) as usize, (b * rate as f64) as usize);
+        10.0 * (power(&y[a..b]) / power(&x[a..b])).log10()
+    };
+    let (before, soon, later) = (level(2.0, 4.0), level(4.5, 5.0), level(5.0, 8.0));
+    // Measured -17.1, -11.6, -16.1 dB (minimum statistics alone: the louder noise came
+    // through untouched for ~3 s).
+    eprintln!("step: before {before:.1} dB, 0.5-1 s after {soon:.1} dB, later {later:.1} dB");
+    assert!(before < -15.0, "steady noise only {before:.1} dB down");
+    assert!(soon < -9.0, "0.5-1 s after the step: {soon:.1} dB");
+    assert!(
+        later < before + 3.0,
+        "after the step: {later:.1} dB against {before:.1}"
+    );
+}
+
+/// Issue 18: the first 0.2 s of a file is cleaned as well as the rest, with or without a
+/// profile (no learning period in which the noise comes through).
+#[test]
+fn the_first_fifth_of_a_second_is_cleaned_as_well_as_the_rest() {
+    let dir = TempDir::new().unwrap();
+    let rate = 16_000usize;
+    let x = stepped_noise(4.0, 4.0, 0.0, 9);
+    let input = dir.path().join("noise.wav");
+    write_wav(&input, std::slice::from_ref(&x), rate as u32, 32, true);
+    let profile = dir.path().join("profile.wav");
+    write_wav(
+        &profile,
+        &[stepped_noise(2.0, 2.0, 0.0, 10)],
+        rate as u32,
+        32,
+        true,
+    );
+    let profile_word = format!("denoise,profile={}", profile.display());
+    for words in [vec!["denoise"], vec![profile_word.as_str()]] {
+        let y = run(&dir, &input, &words).remove(0);
+        let level = |a: usize, b: usize| 10.0 * (power(&y[a..b]) / power(&x[a..b])).log10();
+        let (first, rest) = (level(0, rate / 5), level(rate, 4 * rate));
+        eprintln!("{words:?}: first 0.2 s {first:.1} dB, from 1 s on {rest:.1} dB");
+        assert!(
+            first < rest + 3.0 && first < -12.0,
+            "{words:?}: first 0.2 s {first:.1} dB, the rest {rest:.1} dB"
+        );
+    }
 }

@@ -19,10 +19,12 @@
 //! The decision-directed xi moves slowly where there is only noise (so the residual is a
 //! steady, quiet hiss instead of "musical" tones) and fast where speech starts.
 //!
-//! The noise power per bin comes from a profile (the average periodogram of a noise-only
-//! recording, analysed with the same window) or is learned from the input by minimum
-//! statistics: the smoothed power's minimum over the last ~3 s, bias-corrected, averaged over
-//! neighbouring bins.
+//! The noise power per bin starts from a profile (the average periodogram of a noise-only
+//! recording, analysed with the same window) or from the input's first frames, and is tracked
+//! as the input streams by speech presence probability ([`SppTracker`]: follows noise that
+//! changes within a fraction of a second), never below a minimum-statistics estimate (the
+//! smoothed power's minimum over the last ~3 s, bias-corrected, averaged over neighbouring
+//! bins).
 
 use std::sync::Arc;
 
@@ -308,12 +310,103 @@ impl MinTracker {
     }
 }
 
+/// Speech-presence-probability noise tracker (Gerkmann & Hendriks, "Unbiased MMSE-based noise
+/// power estimation with low complexity and low tracking delay", IEEE TASLP 2012): each frame
+/// moves a bin's noise toward its expected value given the frame, `(1 - P) |Y|^2 + P sigma^2`,
+/// with `P` the posterior probability of speech for a fixed a-priori SNR of 15 dB when present.
+/// Noise that changes is followed within a fraction of a second (a 10 dB step in ~0.3 s,
+/// tests/denoise.rs), where minimum statistics lagged by its 3 s window; speech, improbable
+/// as noise, barely moves it. A bin that looks like speech frame after frame (a 10 dB rise
+/// of the noise does) still updates with 1 % weight, so it cannot stick. Kept at or above the
+/// minimum-statistics estimate, which it starts from: measured on real recordings
+/// (benches/denoise_real.py) that scored +0.01 PESQ over the tracker alone.
+#[derive(Clone)]
+struct SppTracker {
+    /// The noise power per bin (unscaled).
+    est: Vec<f32>,
+    /// Each bin's smoothed speech probability (the stagnation guard).
+    p_bar: Vec<f32>,
+    floor: Option<MinTracker>,
+    floor_noise: Vec<f32>,
+    started: bool,
+}
+
+/// SPP: the a-priori SNR assumed when speech is present (15 dB, the paper's), and the noise
+/// smoothing per frame: the paper's 0.8 per 16 ms hop, here per 12 ms hop of the default
+/// 48 ms frame (0.8^(12/16)).
+const SPP_XI_H1: f32 = 31.622_776;
+const SPP_ALPHA: f32 = 0.85;
+/// The stagnation guard (a bin that looked like speech for ~10 frames still moves with 1 %
+/// weight) acts only while more than this share of the bins is stuck: a rise of the noise
+/// lifts most of the spectrum at once, speech its harmonics and formants, and with the guard
+/// always on, 1 s of clean speech raised its own estimate to ~-9 dB of itself (clean speech
+/// through `denoise` changed by -27 dB; -34 dB with this).
+const SPP_LIFT: f32 = 0.5;
+
+impl SppTracker {
+    fn new(bins: usize, settings: &Settings) -> SppTracker {
+        SppTracker {
+            est: vec![0.0; bins],
+            p_bar: vec![0.0; bins],
+            floor: Some(MinTracker::new(bins, settings)),
+            floor_noise: vec![0.0; bins],
+            started: false,
+        }
+    }
+
+    /// Tracking that starts from a measured noise profile: the profile is the start (the first
+    /// frames are cleaned as well as the rest), the tracking follows the noise where it
+    /// changes after the recording of the profile (on real recordings: PESQ-WB 1.311 with
+    /// the profile held fixed, 1.392 tracked, benches/denoise_real.py).
+    fn from_profile(profile: &[f32], settings: &Settings) -> SppTracker {
+        SppTracker {
+            est: profile.to_vec(),
+            p_bar: vec![0.0; profile.len()],
+            // A profile of digital silence says there is nothing to remove.
+            floor: profile
+                .iter()
+                .any(|&v| v > 0.0)
+                .then(|| MinTracker::new(profile.len(), settings)),
+            floor_noise: vec![0.0; profile.len()],
+            started: true,
+        }
+    }
+
+    fn update(&mut self, power: &[f32], noise: &mut [f32]) {
+        let Some(f) = &mut self.floor else {
+            // A silent profile: nothing to remove, whatever comes.
+            noise.fill(0.0);
+            return;
+        };
+        f.update(power, &mut self.floor_noise);
+        if !self.started {
+            self.started = true;
+            self.est.copy_from_slice(&self.floor_noise);
+        } else {
+            let k = SPP_XI_H1 / (1.0 + SPP_XI_H1);
+            let stuck = self.p_bar.iter().filter(|&&p| p > 0.99).count();
+            let lift = stuck as f32 > SPP_LIFT * self.p_bar.len() as f32;
+            for ((e, pb), &y) in self.est.iter_mut().zip(self.p_bar.iter_mut()).zip(power) {
+                let n = e.max(1e-30);
+                let p = 1.0 / (1.0 + (1.0 + SPP_XI_H1) * (-(y / n) * k).exp());
+                *pb = 0.9 * *pb + 0.1 * p;
+                let p = if lift && *pb > 0.99 { p.min(0.99) } else { p };
+                let expected = (1.0 - p) * y + p * n;
+                *e = SPP_ALPHA * n + (1.0 - SPP_ALPHA) * expected;
+            }
+        }
+        for ((n, &e), &f) in noise.iter_mut().zip(&self.est).zip(&self.floor_noise) {
+            *n = e.max(f);
+        }
+    }
+}
+
 /// One channel's state. Every buffer is made here; `process` only reuses them.
 #[derive(Clone)]
 struct Channel {
     dehum: Option<Dehum>,
-    /// Learned noise: the hum monitor (fits, subtracts only what proves to be a steady tone).
-    tracker: Option<MinTracker>,
+    /// The noise tracker (started from the profile, or from the input's first frames).
+    tracker: SppTracker,
     fft: Arc<dyn RealToComplex<f32>>,
     ifft: Arc<dyn ComplexToReal<f32>>,
     window: Arc<[f32]>,
@@ -368,11 +461,13 @@ impl Channel {
                 let d = hum
                     .as_ref()
                     .map(|(mains, ks)| Dehum::new(*mains, settings.rate, ks));
-                (d, None, p.iter().map(|&v| v as f32 * sensitivity).collect())
+                let psd: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+                let track = SppTracker::from_profile(&psd, settings);
+                (d, track, psd.iter().map(|&v| v * sensitivity).collect())
             }
             Noise::Learned => (
                 Some(Dehum::monitor(settings.rate, MONITOR_MAX_HZ)),
-                Some(MinTracker::new(bins, settings)),
+                SppTracker::new(bins, settings),
                 vec![0.0; bins],
             ),
         };
@@ -466,7 +561,8 @@ impl Channel {
         // The first frames are partly the silence before the stream: their low power would be
         // the minimum for the next few seconds. The tracker starts with the first full frame.
         let full = self.analysed + 1 >= self.frame / self.hop;
-        if let (Some(t), true) = (&mut self.tracker, full) {
+        if full {
+            let t = &mut self.tracker;
             t.update(&self.powers[slot], &mut self.noise);
             if self.sensitivity != 1.0 {
                 for n in &mut self.noise {
@@ -476,7 +572,7 @@ impl Channel {
         }
         // Forward decision-directed, two-step refined.
         let (power, xi_out) = (&self.powers[slot], &mut self.xi_fwd[slot]);
-        if self.tracker.is_some() && !full {
+        if !self.tracker.started && !full {
             // Nothing learned yet: the stream's first partial frames are taken for noise (a
             // recording starts in room tone far more often than mid-word), instead of passing
             // a burst of unreduced noise.
@@ -560,9 +656,9 @@ impl Channel {
             }
         }
         let fwd = &self.xi_fwd[target][..bins];
-        for (b, gain) in self.gains.iter_mut().enumerate() {
+        for (b, g) in self.gains.iter_mut().enumerate() {
             let xi = 0.5 * (fwd[b] + xi_b[b]);
-            *gain = (xi / (1.0 + xi)).max(self.gain_floor);
+            *g = (xi / (1.0 + xi)).max(self.gain_floor);
         }
     }
 }

@@ -54,7 +54,7 @@ pub(super) fn denoise_stage(w: &Spec, ctx: &Context) -> Result<Built> {
     }
     let reduce_db = match w.opt("reduce") {
         Some(t) => w.unit(units::decibels("reduce", t))?.abs(),
-        None => 30.0,
+        None => 20.0,
     };
     let sensitivity_db = match w.opt("sensitivity") {
         Some(t) => w.unit(units::decibels("sensitivity", t))?,

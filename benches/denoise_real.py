@@ -5,6 +5,10 @@ SoX, scored with PESQ-WB, STOI and SNR.
     python3 benches/denoise_real.py fetch SRC        # the public recordings (GitHub, ~12 MB)
     python3 benches/denoise_real.py build SRC SET    # the development set: 20 noisy/clean pairs
     python3 benches/denoise_real.py score SET [--convoy BIN] [--only NAME,...] [--try NAME=WORDS]...
+                                             [--cmd NAME=SHELL]...
+
+`--try` adds convoy with other stage words; `--cmd` any shell command, with {noisy}, {clip},
+{out}, {tmp} and {rate} filled in (e.g. another tool, or two in a row).
 
 Needs numpy, scipy, soundfile, pesq, pystoi, noisereduce (pip), sox and ffmpeg (with arnndn);
 not part of the tests. No recording is committed: `fetch` takes them from the repositories that
@@ -18,8 +22,10 @@ Sources (all real recordings, none synthetic):
   noise            Google Speech Commands' background recordings, 16 kHz, CC BY 4.0 (dish
                    washing, an exercise bike, a running tap; via pyroomacoustics); freesound
                    #573577 (48 kHz, via DeepFilterNet)
-  RNNoise          ffmpeg `arnndn` with richardpl/arnndn-models' std.rnnn, the model bundled with
-                   Xiph's RNNoise (the same weights nnnoiseless builds in)
+  RNNoise          ffmpeg `arnndn` with richardpl/arnndn-models' std.rnnn (Xiph's RNNoise model
+                   as a file, resampled to 48 kHz and back by ffmpeg), and convoy's own
+                   `denoise,model=rnnoise` (nnnoiseless, Xiph's weights built in, resampled by
+                   rubato, primed offline on the first 2 s)
 
 Conditions (20): each 16 kHz speech take in each of the 3 noises, at 0, 5 or 10 dB (rotating),
 12; the P.862 babble pair (its noise is the noisy file minus the clean one, so its profile is
@@ -162,6 +168,10 @@ def methods(convoy, rnn, extra):
         "noisy input": None,
         "convoy denoise (learned)": f"{convoy} run -q -i {{noisy}} -o {{out}} denoise",
         "convoy denoise (profile)": f"{convoy} run -q -i {{noisy}} -o {{out}} denoise,profile={{clip}}",
+        "convoy denoise,model=spectral (learned)": f"{convoy} run -q -i {{noisy}} -o {{out}} denoise,model=spectral",
+        "convoy denoise,model=spectral (profile)": f"{convoy} run -q -i {{noisy}} -o {{out}} "
+                                                  f"denoise,model=spectral,profile={{clip}}",
+        "convoy denoise,model=rnnoise (nnnoiseless)": f"{convoy} run -q -i {{noisy}} -o {{out}} denoise,model=rnnoise",
         "RNNoise (arnndn std.rnnn)": f"ffmpeg -v error -y -i {{noisy}} -af aresample=48000,arnndn=m={rnn},"
                                     f"aresample={{rate}} -c:a pcm_f32le {{out}}",
         "noisereduce stationary": "python3 -c \"import soundfile as sf, noisereduce as nr; "
@@ -171,7 +181,10 @@ def methods(convoy, rnn, extra):
     }
     for e in extra:
         name, words = e.split("=", 1)
-        m[name] = f"{convoy} run -q -i {{noisy}} -o {{out}} {words}"
+        if name.startswith("!"):
+            m[name[1:]] = words  # a shell command with {noisy} {clip} {out} {tmp} {rate}
+        else:
+            m[name] = f"{convoy} run -q -i {{noisy}} -o {{out}} {words}"
     return m
 
 
@@ -185,7 +198,7 @@ def run_score(setdir, convoy, only, extra):
     rnn = os.environ.get("RNNOISE_MODEL", src_rnn)
     ms = methods(convoy, rnn, extra)
     if only:
-        keep = set(only) | {"noisy input"} | {e.split("=", 1)[0] for e in extra}
+        keep = set(only) | {"noisy input"} | {e.split("=", 1)[0].lstrip("!") for e in extra}
         ms = {k: v for k, v in ms.items() if k in keep or any(k.startswith(o) for o in only)}
     conds = [l.rstrip("\n").split("\t") for l in open(os.path.join(setdir, "conditions.txt"))]
     tmp = tempfile.mkdtemp()
@@ -252,6 +265,8 @@ def main():
                 only = rest.pop(0).split(",")
             elif k == "--try":
                 extra.append(rest.pop(0))
+            elif k == "--cmd":
+                extra.append("!" + rest.pop(0))
         run_score(a[1], convoy, only, extra)
     else:
         sys.exit(__doc__)

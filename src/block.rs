@@ -159,16 +159,16 @@ pub enum Views<'a, T> {
     Heap(Vec<&'a [T]>),
 }
 
-/// Frames `range` of each buffer in `planes`, as a slice table.
-pub fn views<T>(planes: &[Vec<T>], range: Range<usize>) -> Views<'_, T> {
+/// Frames `range` of each buffer in `planes` (`Vec`s or slices), as a slice table.
+pub fn views<T, P: AsRef<[T]>>(planes: &[P], range: Range<usize>) -> Views<'_, T> {
     if planes.len() <= STACK_CHANNELS {
         let mut table: [&[T]; STACK_CHANNELS] = [&[]; STACK_CHANNELS];
         for (slot, p) in table.iter_mut().zip(planes) {
-            *slot = &p[range.clone()];
+            *slot = &p.as_ref()[range.clone()];
         }
         Views::Stack(table, planes.len())
     } else {
-        Views::Heap(planes.iter().map(|p| &p[range.clone()]).collect())
+        Views::Heap(planes.iter().map(|p| &p.as_ref()[range.clone()]).collect())
     }
 }
 

@@ -70,64 +70,99 @@ fn white_condition(dir: &TempDir, snr_db: f64, seed: u64) -> (Vec<f64>, PathBuf,
     (s.clone(), n, p)
 }
 
+/// SNR gains of each model on speech in white noise and on the shipped hum + hiss sample,
+/// with the noise's profile and learned. `want` holds per model the least gains at 0 and 10 dB
+/// white (profile, learned) and on the sample (profile, learned); the measured figures are in
+/// the comments.
 #[test]
 fn snr_gains_on_speech_in_white_noise_and_in_hum_and_hiss() {
     let dir = TempDir::new().unwrap();
-    // Measured: +6.38 dB at 0 dB, +5.90 dB at 10 dB with the profile, +6.38 / +5.89 learned
-    // (on the benchmark's noise: SoX noisered 0.21 +4.6 / +1.3, noisereduce +5.9 / +2.8).
-    // Before the floor went from 30 to 20 dB and the noise was tracked by speech presence
-    // (issue 18: better on real recordings, benches/denoise_real.py), +7.55 / +6.54 and
-    // +7.30 / +6.35: white noise scored by SNR rewards the deepest floor.
-    for (snr_db, want_profile, want_learned) in [(0.0, 6.0, 6.0), (10.0, 5.5, 5.5)] {
-        let (clean, noisy, profile) = white_condition(&dir, snr_db, 7);
-        let y = read(&noisy).1.remove(0);
-        let before = snr(&clean, &y);
-        let profile_arg = format!("denoise,profile={}", profile.display());
-        let with_profile = snr(&clean, &run(&dir, &noisy, &[&profile_arg])[0]) - before;
-        let learned = snr(&clean, &run(&dir, &noisy, &["denoise"])[0]) - before;
-        eprintln!("white {snr_db} dB: profile +{with_profile:.2} dB, learned +{learned:.2} dB");
+    // spectral: measured +6.38 dB at 0 dB, +5.90 dB at 10 dB with the profile, +6.38 / +5.89
+    // learned (on the benchmark's noise: SoX noisered 0.21 +4.6 / +1.3, noisereduce +5.9 /
+    // +2.8). Before the floor went from 30 to 20 dB and the noise was tracked by speech
+    // presence (issue 18: better on real recordings, benches/denoise_real.py), +7.55 / +6.54
+    // and +7.30 / +6.35: white noise scored by SNR rewards the deepest floor. The sample:
+    // +7.92 with the profile, +5.89 learned (the hum found by the monitor; +8.88 / +7.59 with
+    // the 30 dB floor and minimum statistics alone).
+    // hybrid (the default: the spectral reducer at a 12 dB floor, then RNNoise): +6.56 / +6.57
+    // at 0 dB, +4.45 / +4.43 at 10 dB, the sample +6.29 / +7.19. Lower than the spectral
+    // model's on this synthetic speech in steady white noise, which RNNoise (trained on real
+    // noise) partly takes for speech; on real recordings it is the better one by every score.
+    type Want = [(f64, f64); 3];
+    let models: [(&str, Want); 2] = [
+        ("model=spectral", [(6.0, 6.0), (5.5, 5.5), (7.5, 5.5)]),
+        ("", [(6.0, 6.0), (4.0, 4.0), (5.9, 6.5)]),
+    ];
+    for (model, want) in models {
+        let word = |extra: &str| {
+            let opts: Vec<&str> = [model, extra]
+                .into_iter()
+                .filter(|o| !o.is_empty())
+                .collect();
+            if opts.is_empty() {
+                "denoise".to_string()
+            } else {
+                format!("denoise,{}", opts.join(","))
+            }
+        };
+        for (snr_db, (want_profile, want_learned)) in [(0.0, want[0]), (10.0, want[1])] {
+            let (clean, noisy, profile) = white_condition(&dir, snr_db, 7);
+            let y = read(&noisy).1.remove(0);
+            let before = snr(&clean, &y);
+            let profile_arg = word(&format!("profile={}", profile.display()));
+            let with_profile = snr(&clean, &run(&dir, &noisy, &[&profile_arg])[0]) - before;
+            let learned = snr(&clean, &run(&dir, &noisy, &[&word("")])[0]) - before;
+            eprintln!(
+                "{model}: white {snr_db} dB: profile +{with_profile:.2} dB, learned +{learned:.2} dB"
+            );
+            assert!(
+                with_profile >= want_profile,
+                "{model}: {snr_db} dB: +{with_profile:.2} dB with the profile, want >= {want_profile}"
+            );
+            assert!(
+                learned >= want_learned,
+                "{model}: {snr_db} dB: +{learned:.2} dB learned, want >= {want_learned}"
+            );
+        }
+        // The shipped sample: speech + 50 Hz hum (8 harmonics, drifting) + hiss, with its profile.
+        let clean = read(&sample("speech_clean.wav")).1.remove(0);
+        let noisy = read(&sample("speech_noisy.wav")).1.remove(0);
+        let before = snr(&clean, &noisy);
+        let profile_arg = word(&format!("profile={}", sample("speech_noise.wav").display()));
+        let gain = snr(
+            &clean,
+            &run(&dir, &sample("speech_noisy.wav"), &[&profile_arg])[0],
+        ) - before;
+        let learned = snr(
+            &clean,
+            &run(&dir, &sample("speech_noisy.wav"), &[&word("")])[0],
+        ) - before;
+        eprintln!("{model}: hum + hiss sample: profile +{gain:.2} dB, learned +{learned:.2} dB");
         assert!(
-            with_profile >= want_profile,
-            "{snr_db} dB: +{with_profile:.2} dB with the profile, want >= {want_profile}"
+            gain >= want[2].0,
+            "{model}: hum + hiss sample: +{gain:.2} dB"
         );
         assert!(
-            learned >= want_learned,
-            "{snr_db} dB: +{learned:.2} dB learned, want >= {want_learned}"
+            learned >= want[2].1,
+            "{model}: hum + hiss sample, learned: +{learned:.2} dB"
         );
     }
-    // The shipped sample: speech + 50 Hz hum (8 harmonics, drifting) + hiss, with its profile.
-    let clean = read(&sample("speech_clean.wav")).1.remove(0);
-    let noisy = read(&sample("speech_noisy.wav")).1.remove(0);
-    let before = snr(&clean, &noisy);
-    let profile_arg = format!("denoise:profile={}", sample("speech_noise.wav").display());
-    let gain = snr(
-        &clean,
-        &run(&dir, &sample("speech_noisy.wav"), &[&profile_arg])[0],
-    ) - before;
-    let learned = snr(
-        &clean,
-        &run(&dir, &sample("speech_noisy.wav"), &["denoise"])[0],
-    ) - before;
-    eprintln!("hum + hiss sample: profile +{gain:.2} dB, learned +{learned:.2} dB");
-    // Measured +7.92 with the profile, +5.89 learned (the hum found by the monitor; +8.88 /
-    // +7.59 with the 30 dB floor and minimum statistics alone).
-    assert!(gain >= 7.5, "hum + hiss sample: +{gain:.2} dB");
-    assert!(
-        learned >= 5.5,
-        "hum + hiss sample, learned: +{learned:.2} dB"
-    );
 }
 
 #[test]
 fn clean_speech_comes_through_nearly_untouched_without_a_profile() {
     let dir = TempDir::new().unwrap();
     let clean = read(&sample("speech_clean.wav")).1.remove(0);
-    let out = run(&dir, &sample("speech_clean.wav"), &["denoise"]).remove(0);
-    assert_eq!(out.len(), clean.len());
-    let err: Vec<f64> = clean.iter().zip(&out).map(|(a, b)| a - b).collect();
-    let rel = 10.0 * (power(&err) / power(&clean)).log10();
-    // Measured -37.6 dB (16-bit output: its dither alone is about -75 dB here).
-    assert!(rel < -30.0, "clean speech changed by {rel:.1} dB");
+    // spectral: measured -33.7 dB (16-bit output: its dither alone is about -75 dB here).
+    // hybrid: -19.3 dB (RNNoise's gains are not exactly 1 on speech).
+    for (word, most) in [("denoise,model=spectral", -30.0), ("denoise", -16.0)] {
+        let out = run(&dir, &sample("speech_clean.wav"), &[word]).remove(0);
+        assert_eq!(out.len(), clean.len());
+        let err: Vec<f64> = clean.iter().zip(&out).map(|(a, b)| a - b).collect();
+        let rel = 10.0 * (power(&err) / power(&clean)).log10();
+        eprintln!("{word}: clean speech changed by {rel:.1} dB");
+        assert!(rel < most, "{word}: clean speech changed by {rel:.1} dB");
+    }
 }
 
 #[test]
@@ -160,6 +195,27 @@ fn dehum_takes_a_drifting_hum_out_from_under_speech() {
     let left: Vec<f64> = (settle..s.len()).map(|i| out[i] - s[i]).collect();
     let rel = 10.0 * (power(&left) / power(&hum[settle..])).log10();
     assert!(rel < -16.0, "hum reduced by only {rel:.1} dB");
+    // Issue 18: settled within 0.5 s. What is left in 0.1-0.5 s and 0.5-1 s against the
+    // rest: measured -19.1, -16.1 (the voice on the harmonics) and -19.1 dB; before the fit
+    // started as a running mean, -4.7, -10.9 and -18.8 (about 2 s to settle).
+    let window = |a: f64, b: f64| {
+        let (a, b) = (
+            (a * f64::from(rate)) as usize,
+            (b * f64::from(rate)) as usize,
+        );
+        let left: Vec<f64> = (a..b).map(|i| out[i] - s[i]).collect();
+        10.0 * (power(&left) / power(&hum[a..b])).log10()
+    };
+    let (early, half) = (window(0.1, 0.5), window(0.5, 1.0));
+    eprintln!("dehum:60 left 0.1-0.5 s {early:.1} dB, 0.5-1 s {half:.1} dB, from 1 s {rel:.1} dB");
+    assert!(
+        half < rel + 3.5,
+        "0.5-1 s: {half:.1} dB against {rel:.1} later"
+    );
+    assert!(
+        early < rel + 3.5,
+        "0.1-0.5 s: {early:.1} dB against {rel:.1} later"
+    );
     // And the speech under it is kept (not notched away with the hum).
     let speech_err = 10.0 * (power(&left) / power(&s[settle..])).log10();
     assert!(speech_err < -16.0, "speech error {speech_err:.1} dB");
@@ -217,9 +273,13 @@ fn every_block_size_gives_the_same_samples_and_live_is_offline_delayed() {
     let x = vec![x[..40_000].to_vec()];
     let profile = sample("speech_noise.wav");
     let with_profile = format!("denoise,profile={}", profile.display());
+    let spectral_profile = format!("denoise,model=spectral,profile={}", profile.display());
     for words in [
+        vec![spectral_profile.as_str()],
+        vec!["denoise,model=spectral"],
         vec![with_profile.as_str()],
         vec!["denoise"],
+        vec!["denoise,model=rnnoise"],
         vec!["denoise,lookahead=0,frame=20ms", "ma:3"],
         vec!["dehum:50", "lowpass:3000"],
     ] {
@@ -242,22 +302,50 @@ fn every_block_size_gives_the_same_samples_and_live_is_offline_delayed() {
         {
             continue; // linear stages live are causal ('full'); compared in tests/live.rs
         }
-        let mut live = Chain::<f32>::build(&owned, &ctx)
-            .unwrap()
-            .into_live(64)
-            .unwrap();
-        let latency = live.latency();
-        let mut streamed = Vec::new();
-        let mut out = vec![vec![0.0f32; 64]];
-        for piece in x[0].chunks(64) {
-            let input = vec![piece.to_vec()];
-            live.process(&input, piece.len(), &mut out);
-            streamed.extend_from_slice(&out[0][..piece.len()]);
-        }
+        let live_stream = |piece_len: usize| {
+            let mut live = Chain::<f32>::build(&owned, &ctx)
+                .unwrap()
+                .into_live(64)
+                .unwrap();
+            let mut streamed = Vec::new();
+            let mut out = vec![vec![0.0f32; 64]];
+            for piece in x[0].chunks(piece_len) {
+                let input = vec![piece.to_vec()];
+                live.process(&input, piece.len(), &mut out);
+                streamed.extend_from_slice(&out[0][..piece.len()]);
+            }
+            (streamed, live.latency())
+        };
+        let (streamed, latency) = live_stream(64);
         assert!(
-            streamed[latency..] == reference[0][..x[0].len() - latency],
-            "{words:?}: live differs from offline delayed by {latency}"
+            live_stream(7).0 == streamed,
+            "{words:?}: live blocks of 7 differ from blocks of 64"
         );
+        if words.iter().any(|w| w.contains("model=spectral")) {
+            assert!(
+                streamed[latency..] == reference[0][..x[0].len() - latency],
+                "{words:?}: live differs from offline delayed by {latency}"
+            );
+        } else {
+            // RNNoise is primed on the file's first seconds offline, not live: the two agree
+            // once their states have forgotten how they started (measured after 1 s: -19.0 dB
+            // with a profile, -14.9 learned, -30.3 for RNNoise alone: a recurrent network
+            // started from two different states converges slowly).
+            let tail = &streamed[latency + rate as usize..];
+            let off = &reference[0][rate as usize..x[0].len() - latency];
+            let err: Vec<f64> = tail
+                .iter()
+                .zip(off)
+                .map(|(a, b)| f64::from(a - b))
+                .collect();
+            let sig: Vec<f64> = off.iter().map(|&v| f64::from(v)).collect();
+            let rel = 10.0 * (power(&err) / power(&sig)).log10();
+            eprintln!("{words:?}: live against offline after 1 s: {rel:.1} dB");
+            assert!(
+                rel < -12.0,
+                "{words:?}: live against offline after 1 s: {rel:.1} dB"
+            );
+        }
     }
 }
 
@@ -269,7 +357,7 @@ fn with_nothing_to_remove_the_frames_add_back_to_the_input() {
     let (rate, x) = noisy_speech_f32();
     let silence = dir.path().join("silence.wav");
     write_wav(&silence, &[vec![0.0; rate as usize]], rate, 32, true);
-    let word = format!("denoise,profile={}", silence.display());
+    let word = format!("denoise,model=spectral,profile={}", silence.display());
     let x = vec![x[..30_000].to_vec()];
     let y = offline(&[&word], &x, rate, 512);
     let peak = x[0].iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -310,9 +398,13 @@ fn channels_are_denoised_independently_with_any_profile_layout() {
         32,
         true,
     );
+    // The same n samples alone (RNNoise's state is primed on the first seconds offline, so
+    // a longer file would be cleaned differently from its start).
+    let mono_input = dir.path().join("mono.wav");
+    write_wav(&mono_input, &stereo[..1], rate, 32, true);
     let mono_only = run(
         &dir,
-        &sample("speech_noisy.wav"),
+        &mono_input,
         &[&format!("denoise,profile={}", mono_profile.display())],
     )
     .remove(0);
@@ -324,9 +416,8 @@ fn channels_are_denoised_independently_with_any_profile_layout() {
         );
         assert_eq!(out.len(), 2);
         assert!(out[1].iter().all(|&v| v == 0.0), "silence stays silence");
-        // The left channel is what the mono file gives (same noise on each profile channel),
-        // up to where the shorter input's end (flushed with silence) reaches back.
-        for (a, b) in out[0][..n - 3000].iter().zip(&mono_only) {
+        // The left channel is what the mono file gives (same noise on each profile channel).
+        for (a, b) in out[0].iter().zip(&mono_only) {
             assert!((a - b).abs() < 1.5e-4, "{}: {a} vs {b}", profile.display()); // 16-bit + dither
         }
     }
@@ -524,21 +615,34 @@ fn a_noise_that_steps_up_10_db_is_followed_within_a_second() {
     let x = stepped_noise(8.0, 4.0, 10.0, 5);
     let input = dir.path().join("step.wav");
     write_wav(&input, std::slice::from_ref(&x), rate as u32, 32, true);
-    let y = run(&dir, &input, &["denoise"]).remove(0);
-    let level = |a: f64, b: f64| {
-        let (a, b) = ((a * rate as f64) as usize, (b * rate as f64) as usize);
-        10.0 * (power(&y[a..b]) / power(&x[a..b])).log10()
-    };
-    let (before, soon, later) = (level(2.0, 4.0), level(4.5, 5.0), level(5.0, 8.0));
-    // Measured -17.1, -11.6, -16.1 dB (minimum statistics alone: the louder noise came
-    // through untouched for ~3 s).
-    eprintln!("step: before {before:.1} dB, 0.5-1 s after {soon:.1} dB, later {later:.1} dB");
-    assert!(before < -15.0, "steady noise only {before:.1} dB down");
-    assert!(soon < -9.0, "0.5-1 s after the step: {soon:.1} dB");
-    assert!(
-        later < before + 3.0,
-        "after the step: {later:.1} dB against {before:.1}"
-    );
+    // spectral: measured -17.1, -11.6, -16.1 dB (minimum statistics alone: the louder noise
+    // came through untouched for ~3 s). hybrid: -23.1, -25.6, -29.7 dB.
+    for (word, steady, soon_most) in [
+        ("denoise,model=spectral", -15.0, -9.0),
+        ("denoise", -18.0, -12.0),
+    ] {
+        let y = run(&dir, &input, &[word]).remove(0);
+        let level = |a: f64, b: f64| {
+            let (a, b) = ((a * rate as f64) as usize, (b * rate as f64) as usize);
+            10.0 * (power(&y[a..b]) / power(&x[a..b])).log10()
+        };
+        let (before, soon, later) = (level(2.0, 4.0), level(4.5, 5.0), level(5.0, 8.0));
+        eprintln!(
+            "{word}: step: before {before:.1} dB, 0.5-1 s after {soon:.1} dB, later {later:.1} dB"
+        );
+        assert!(
+            before < steady,
+            "{word}: steady noise only {before:.1} dB down"
+        );
+        assert!(
+            soon < soon_most,
+            "{word}: 0.5-1 s after the step: {soon:.1} dB"
+        );
+        assert!(
+            later < before + 3.0 || later < steady,
+            "{word}: after the step: {later:.1} dB against {before:.1}"
+        );
+    }
 }
 
 /// Issue 18: the first 0.2 s of a file is cleaned as well as the rest, with or without a
@@ -559,13 +663,25 @@ fn the_first_fifth_of_a_second_is_cleaned_as_well_as_the_rest() {
         true,
     );
     let profile_word = format!("denoise,profile={}", profile.display());
-    for words in [vec!["denoise"], vec![profile_word.as_str()]] {
+    let spectral_profile = format!("denoise,model=spectral,profile={}", profile.display());
+    for words in [
+        vec!["denoise,model=spectral"],
+        vec![spectral_profile.as_str()],
+        vec!["denoise"],
+        vec![profile_word.as_str()],
+    ] {
         let y = run(&dir, &input, &words).remove(0);
         let level = |a: usize, b: usize| 10.0 * (power(&y[a..b]) / power(&x[a..b])).log10();
         let (first, rest) = (level(0, rate / 5), level(rate, 4 * rate));
         eprintln!("{words:?}: first 0.2 s {first:.1} dB, from 1 s on {rest:.1} dB");
+        // The hybrid (primed on the first 2 s) goes far deeper than the spectral floor on this
+        // steady white noise, and keeps deepening for seconds (RNNoise on a steady hiss):
+        // measured -22.1 dB in the first 0.2 s and -25.8 after learned, -30.1 / -43.7 with
+        // the profile (without the priming the first 0.1 s was -16). It is asked to beat the
+        // spectral model's settled -18 dB from the start, not to match its own later depth.
+        let settled = first < rest + 3.0 || (!words[0].contains("model=spectral") && first < -21.0);
         assert!(
-            first < rest + 3.0 && first < -12.0,
+            settled && first < -12.0,
             "{words:?}: first 0.2 s {first:.1} dB, the rest {rest:.1} dB"
         );
     }

@@ -236,7 +236,7 @@ fn denoise_to_the_speakers_is_the_offline_result_delayed_by_its_latency() {
         .collect();
     let src = dir.path().join("src.wav");
     write_wav(&src, &x);
-    let stage = "denoise,frame=1024,lookahead=1";
+    let stage = "denoise,model=spectral,frame=1024,lookahead=1";
     let latency = 1023 + 256;
     convoy(dir.path())
         .args([

@@ -212,27 +212,8 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
     }
     // The nonlinear stages, across frame boundaries, lookahead, and the hum monitor's checks
     // (every half second): 2 s of input in odd blocks.
-    for words in [
-        vec!["denoise".into()],
-        vec!["dehum:50".into(), "denoise,lookahead=0".into()],
-    ] {
-        let words: Vec<convoy::chain::StageWord> = words;
-        let chain = convoy::chain::Chain::<f32>::build(&words, &ctx).unwrap();
-        let mut live = chain.into_live(64).unwrap();
-        let input: Vec<Vec<f32>> = (0..2)
-            .map(|c| {
-                (0..64)
-                    .map(|i| ((i * 7 + c * 3) % 13) as f32 * 0.01 - 0.06)
-                    .collect()
-            })
-            .collect();
-        let mut output = vec![vec![0.0f32; 64]; 2];
-        live.process(&input, 64, &mut output);
-        let n = allocations_during(|| {
-            for i in 0..1500 {
-                live.process(&input, [64usize, 1, 17, 63][i % 4], &mut output);
-            }
-        });
+    for words in [&["denoise"][..], &["dehum:50", "denoise,lookahead=0"]] {
+        let n = live_nonlinear_allocations(words, 48_000);
         assert_eq!(n, 0, "{words:?}: the live chain allocated {n} times");
     }
     let chain =
@@ -258,6 +239,7 @@ fn live_callbacks_and_the_live_chain_do_not_allocate() {
         ];
         let chain = convoy::chain::Chain::<f32>::build(&words, &ctx).unwrap();
         let mut live = chain.into_live(64).unwrap();
+        live.warm();
         let input = vec![vec![0.25f32; 64]; 2];
         let mut output = vec![vec![0.0f32; live.block_out()]; 2];
         live.process(&input, 64, &mut output);
@@ -384,6 +366,46 @@ fn engine_loop_allocations(
     )
     .unwrap();
     result.load(Ordering::SeqCst)
+}
+
+/// `denoise` with RNNoise at a rate it resamples from (16 kHz: up to 48 kHz and back around
+/// the network), live after the engine's warm-up, across its 10 ms frames and the
+/// resamplers' chunks, in odd blocks.
+#[test]
+fn rnnoise_resampled_live_does_not_allocate() {
+    for words in ["denoise,model=rnnoise", "denoise"] {
+        let n = live_nonlinear_allocations(&[words], 16_000);
+        assert_eq!(n, 0, "{words}: the live chain allocated {n} times");
+    }
+}
+
+/// Allocations of a live chain of `words` (stereo, blocks of up to 64 at `rate`) over 1500
+/// blocks of 64, 1, 17 and 63 frames (~2 s: frame boundaries, lookahead, the hum monitor's
+/// half-second checks), after the engine's warm-up and one block.
+fn live_nonlinear_allocations(words: &[&str], rate: u32) -> usize {
+    let ctx = convoy::chain::Context {
+        rate: Some(rate),
+        channels: 2,
+        block: Some(64),
+    };
+    let words: Vec<convoy::chain::StageWord> = words.iter().map(|&w| w.into()).collect();
+    let chain = convoy::chain::Chain::<f32>::build(&words, &ctx).unwrap();
+    let mut live = chain.into_live(64).unwrap();
+    live.warm(); // as the engine does on its thread before the stream starts
+    let input: Vec<Vec<f32>> = (0..2)
+        .map(|c| {
+            (0..64)
+                .map(|i| ((i * 7 + c * 3) % 13) as f32 * 0.01 - 0.06)
+                .collect()
+        })
+        .collect();
+    let mut output = vec![vec![0.0f32; 64]; 2];
+    live.process(&input, 64, &mut output);
+    allocations_during(|| {
+        for i in 0..1500 {
+            live.process(&input, [64usize, 1, 17, 63][i % 4], &mut output);
+        }
+    })
 }
 
 /// The whole live loop (the engine's processing thread: read a block, run the causal chain,

@@ -253,7 +253,9 @@ impl<T: Sample> FusedStage<T> {
             queue: vec![Vec::new(); channels],
             queue_head: 0,
             queue_start: -(latency as i64),
-            recent: vec![VecDeque::with_capacity(recent_cap); channels],
+            recent: (0..channels)
+                .map(|_| VecDeque::with_capacity(recent_cap))
+                .collect(),
             recent_cap,
             scratch_out: vec![Vec::new(); channels],
         }

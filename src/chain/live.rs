@@ -106,6 +106,17 @@ impl<T: Sample> LiveChain<T> {
         }
     }
 
+    /// Runs once on the processing thread before the stream starts (see
+    /// [`crate::chain::nonlinear::Processor::warm`]); the engine does, and so must any other
+    /// caller that wants the first real-time block free of allocation.
+    pub fn warm(&mut self) {
+        for e in &mut self.engines {
+            if let Filter::Nonlinear(p) = e {
+                p.warm();
+            }
+        }
+    }
+
     /// Forgets all past input (every engine as built). Not for the audio thread while it runs:
     /// a denoiser's reset copies its state.
     pub fn reset(&mut self) {

@@ -26,6 +26,21 @@ pub trait Processor: Send {
     /// A copy in the state it was built in (a batch run gives each file its own, sharing
     /// nothing mutable). Not called on the audio thread.
     fn fresh(&self) -> Box<dyn Processor>;
+    /// The latency once [`Processor::go_live`] has run (a processor may look further ahead
+    /// offline, where latency costs nothing, than it does live).
+    fn live_latency(&self) -> usize {
+        self.latency()
+    }
+    /// The stream is live: from here on the latency is [`Processor::live_latency`]. Setup
+    /// only (may allocate).
+    fn go_live(&mut self) {}
+    /// Runs once on the thread that will call `process`, before the stream starts: whatever
+    /// a library sets up per thread on first use (nnnoiseless's FFT plans and scratch) is set
+    /// up here, not in the first real-time block. May allocate; must not change the state.
+    fn warm(&mut self) {}
+    /// Makes room for blocks of up to `block` frames (setup: a live chain calls it once, so a
+    /// larger block later does not grow a buffer on the audio thread).
+    fn reserve(&mut self, _block: usize) {}
 }
 
 /// A nonlinear processor with its f32 buffers and its count of replaced samples.
@@ -73,8 +88,24 @@ impl Nonlinear {
         self.replaced = 0;
     }
 
+    /// The latency it will have live.
+    pub fn live_latency(&self) -> usize {
+        self.processor.live_latency()
+    }
+
+    /// Switches to the live latency (setup: a live chain calls it once).
+    pub(crate) fn go_live(&mut self) {
+        self.processor.go_live();
+    }
+
+    /// See [`Processor::warm`].
+    pub(crate) fn warm(&mut self) {
+        self.processor.warm();
+    }
+
     /// Makes room for blocks of `block` frames (setup: a live chain calls it once).
     pub(crate) fn reserve(&mut self, block: usize) {
+        self.processor.reserve(block);
         for b in self.ins.iter_mut().chain(self.outs.iter_mut()) {
             if b.len() < block {
                 b.resize(block, 0.0);
@@ -143,6 +174,11 @@ impl NonlinearStage {
         self.processor.latency()
     }
 
+    /// The latency it will have in a live chain.
+    pub fn live_latency(&self) -> usize {
+        self.processor.live_latency()
+    }
+
     /// Non-finite input samples replaced so far.
     pub fn replaced(&self) -> u64 {
         self.processor.replaced
@@ -177,5 +213,247 @@ impl NonlinearStage {
     pub fn finish<T: Sample>(&mut self, out: &mut Block<T>) {
         let zeros = Block::<T>::zeros(self.channels, self.processor.latency());
         self.process(&zeros, out);
+    }
+}
+
+/// Two processors one after the other, as one (`denoise,model=hybrid`: the spectral
+/// reducer, then RNNoise). Its latency is the sum.
+pub struct Series {
+    first: Box<dyn Processor>,
+    second: Box<dyn Processor>,
+    /// The first's output, per channel: grows to the largest block once (a live chain's
+    /// first block), then never again.
+    mid: Vec<Vec<f32>>,
+}
+
+impl Series {
+    pub fn new(first: Box<dyn Processor>, second: Box<dyn Processor>, channels: usize) -> Series {
+        Series {
+            first,
+            second,
+            mid: vec![Vec::new(); channels],
+        }
+    }
+}
+
+impl Processor for Series {
+    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
+        let frames = input.first().map_or(0, |x| x.len());
+        for m in &mut self.mid {
+            if m.len() < frames {
+                m.resize(frames, 0.0);
+            }
+        }
+        self.first
+            .process(input, &mut views_mut(&mut self.mid, 0..frames));
+        self.second.process(&views(&self.mid, 0..frames), output);
+    }
+
+    fn latency(&self) -> usize {
+        self.first.latency() + self.second.latency()
+    }
+
+    fn live_latency(&self) -> usize {
+        self.first.live_latency() + self.second.live_latency()
+    }
+
+    fn go_live(&mut self) {
+        self.first.go_live();
+        self.second.go_live();
+    }
+
+    fn warm(&mut self) {
+        self.first.warm();
+        self.second.warm();
+    }
+
+    fn reserve(&mut self, block: usize) {
+        for m in &mut self.mid {
+            if m.len() < block {
+                m.resize(block, 0.0);
+            }
+        }
+        self.first.reserve(block);
+        self.second.reserve(block);
+    }
+
+    fn reset(&mut self) {
+        self.first.reset();
+        self.second.reset();
+    }
+
+    fn fresh(&self) -> Box<dyn Processor> {
+        Box::new(Series::new(
+            self.first.fresh(),
+            self.second.fresh(),
+            self.mid.len(),
+        ))
+    }
+}
+
+/// Input frames a [`Primed`] hands its processor per call (bounds its scratch).
+const PRIME_PIECE: usize = 4096;
+
+/// Offline, a processor whose state takes a while to settle (a recurrent network, a noise
+/// tracker) is first run over the stream's start backwards: the first `prime` samples are
+/// held, fed last-first (ending on the stream's first sample, so the join is continuous),
+/// then fed again in order, and what the backwards pass gives is dropped. The processor then
+/// meets the first real sample in the state it would have reached a few seconds into the
+/// recording. The latency is the prime (or the processor's own, if longer); a stream shorter
+/// than the prime is primed on what there is and the flush's silence.
+///
+/// Live ([`Processor::go_live`]) it is the processor alone: a live stream has no start to
+/// look ahead into, so its first second is cleaned as the processor settles.
+pub struct Primed {
+    inner: Box<dyn Processor>,
+    /// As built, and now (0 once live).
+    built: usize,
+    prime: usize,
+    head: Vec<Vec<f32>>,
+    held: usize,
+    /// The processor's output for one piece.
+    scratch: Vec<Vec<f32>>,
+    /// Its output not yet given out, and how much of what comes still to drop.
+    queue: Vec<std::collections::VecDeque<f32>>,
+    discard: usize,
+    /// Zeros still to give before the queue.
+    lead: usize,
+}
+
+impl Primed {
+    pub fn new(inner: Box<dyn Processor>, prime: usize, channels: usize) -> Primed {
+        let room = prime + inner.latency() + 2 * PRIME_PIECE;
+        let mut p = Primed {
+            inner,
+            built: prime,
+            prime,
+            head: vec![vec![0.0; prime]; channels],
+            held: 0,
+            scratch: vec![vec![0.0; PRIME_PIECE]; channels],
+            queue: (0..channels)
+                .map(|_| std::collections::VecDeque::with_capacity(room))
+                .collect(),
+            discard: 0,
+            lead: 0,
+        };
+        p.restart();
+        p
+    }
+
+    fn restart(&mut self) {
+        self.held = 0;
+        for q in &mut self.queue {
+            q.clear();
+        }
+        self.discard = self.prime + self.inner.latency();
+        self.lead = self.latency();
+    }
+
+    /// `span` of `planes` through the processor, a piece at a time, into the queue.
+    fn feed<P: AsRef<[f32]>>(&mut self, planes: &[P], span: std::ops::Range<usize>) {
+        let mut at = span.start;
+        while at < span.end {
+            let n = PRIME_PIECE.min(span.end - at);
+            self.inner.process(
+                &views(planes, at..at + n),
+                &mut views_mut(&mut self.scratch, 0..n),
+            );
+            let drop = self.discard.min(n);
+            self.discard -= drop;
+            for (q, s) in self.queue.iter_mut().zip(&self.scratch) {
+                q.extend(&s[drop..n]);
+            }
+            at += n;
+        }
+    }
+
+    /// The held start, backwards and then forwards.
+    fn run_prime(&mut self) {
+        let mut head = std::mem::take(&mut self.head);
+        let n = self.prime;
+        for h in &mut head {
+            h.reverse();
+        }
+        self.feed(&head, 0..n);
+        for h in &mut head {
+            h.reverse();
+        }
+        self.feed(&head, 0..n);
+        self.head = head;
+    }
+}
+
+impl Processor for Primed {
+    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
+        if self.prime == 0 {
+            self.inner.process(input, output);
+            return;
+        }
+        let frames = input.first().map_or(0, |x| x.len());
+        let mut at = 0;
+        while at < frames {
+            let mut n = PRIME_PIECE.min(frames - at);
+            if self.held < self.prime {
+                n = n.min(self.prime - self.held);
+                for (h, x) in self.head.iter_mut().zip(input) {
+                    h[self.held..self.held + n].copy_from_slice(&x[at..at + n]);
+                }
+                self.held += n;
+                if self.held == self.prime {
+                    self.run_prime();
+                }
+            } else {
+                self.feed(input, at..at + n);
+            }
+            let lead = self.lead.min(n);
+            self.lead -= lead;
+            for (y, q) in output.iter_mut().zip(&mut self.queue) {
+                let y = &mut y[at..at + n];
+                y[..lead].fill(0.0);
+                let have = (n - lead).min(q.len());
+                for (d, v) in y[lead..lead + have].iter_mut().zip(q.drain(..have)) {
+                    *d = v;
+                }
+                // Never short once the lead is right; silence rather than a panic if it were.
+                y[lead + have..].fill(0.0);
+            }
+            at += n;
+        }
+    }
+
+    fn latency(&self) -> usize {
+        if self.prime == 0 {
+            self.inner.latency()
+        } else {
+            self.prime.max(self.inner.latency())
+        }
+    }
+
+    fn live_latency(&self) -> usize {
+        self.inner.live_latency()
+    }
+
+    fn warm(&mut self) {
+        self.inner.warm();
+    }
+
+    fn reserve(&mut self, block: usize) {
+        self.inner.reserve(block);
+    }
+
+    fn go_live(&mut self) {
+        self.inner.go_live();
+        self.prime = 0;
+        self.head = vec![Vec::new(); self.head.len()];
+        self.restart();
+    }
+
+    fn reset(&mut self) {
+        self.inner.reset();
+        self.restart();
+    }
+
+    fn fresh(&self) -> Box<dyn Processor> {
+        Box::new(Primed::new(self.inner.fresh(), self.built, self.head.len()))
     }
 }

@@ -53,7 +53,9 @@ impl ResampleStep {
             to,
             channels,
             to_skip: engine.output_delay(),
-            fifo: vec![Vec::with_capacity(2 * engine.input_frames_max()); channels],
+            fifo: (0..channels)
+                .map(|_| Vec::with_capacity(2 * engine.input_frames_max()))
+                .collect(),
             out,
             engine,
             frames_in: 0,

@@ -355,6 +355,9 @@ pub fn run<T: Sample>(
                 crate::conv::simd::flush_denormals();
             }
             let mut job = job;
+            if let Runner::Causal(chain) = &mut job.runner {
+                chain.warm();
+            }
             let result = job.drive();
             let _ = done_tx.send(());
             (result, job, promoted)

@@ -15,6 +15,8 @@ use std::f64::consts::TAU;
 /// left at -16 dB with 0.25 s, -19 dB with 0.5 s), short enough to follow a hum that swells or
 /// a mains frequency that wanders (1 s tracked a 0.4 % offset too slowly).
 const FIT_SECONDS: f64 = 0.5;
+/// The fit's first step, as the samples of a running mean it starts from (see `ramp`).
+const START_SECONDS: f64 = 0.02;
 /// How far the tracked mains frequency may wander from nominal (relative).
 const MAX_DRIFT: f64 = 0.01;
 /// Samples between frequency updates.
@@ -46,13 +48,38 @@ pub struct Dehum {
     step_c: Vec<f64>,
     step_s: Vec<f64>,
     mu: f64,
+    /// The fit's step starts as a running mean (1 / samples so far, from `START_SECONDS`'
+    /// worth) and only then settles to `mu`: a tone's fit is right within tens of ms instead
+    /// of building up over `FIT_SECONDS` (with `mu` alone the hum was still -9 dB from gone
+    /// after 0.5 s, and ~2 s to settle).
+    ramp: f64,
     since_track: usize,
     /// 1 where the fitted tone is subtracted, 0 where it is only fitted (monitoring).
     mask: Vec<f64>,
     /// Monitoring: the fit at the last check, how many checks in a row each harmonic passed,
     /// samples per check and since the last.
     monitor: Option<Monitor>,
+    /// Harmonics fitted at this rate: the first `active` (rounded up to whole lanes). All of
+    /// them, except under a `watch`, where a harmonic joins once the detector has proven it.
+    active: usize,
+    watch: Option<Box<Watch>>,
 }
+
+/// A monitor's detector: the same fit with its coherence checks over every candidate
+/// harmonic, run on the input averaged over `every` samples (a ~3 kHz stream: the harmonics
+/// watched are all below 500 Hz, which the average passes at 0.9 or more). Fitting twenty
+/// tones at the full rate cost a fifth of `denoise`'s time; proving them needs no more than
+/// this, and only the harmonics proven are fitted and subtracted at the full rate.
+#[derive(Clone, Debug)]
+struct Watch {
+    detector: Dehum,
+    every: usize,
+    sum: f64,
+    count: usize,
+}
+
+/// The rate a monitor's detector runs at, about (an integer fraction of the input's).
+const DETECT_RATE: f64 = 3000.0;
 
 /// Coherence gating for a canceller that must first prove a tone is there: a steady tone's
 /// fitted amplitude is the same half a second later; noise's or speech's is not (the fits
@@ -94,9 +121,12 @@ impl Dehum {
             step_c: vec![1.0; n],
             step_s: vec![0.0; n],
             mu: 1.0 / (FIT_SECONDS * rate),
+            ramp: START_SECONDS * rate,
             since_track: 0,
             mask: (0..n).map(|i| if i < fitted { 1.0 } else { 0.0 }).collect(),
             monitor: None,
+            active: fitted,
+            watch: None,
         };
         d.set_steps();
         d
@@ -126,17 +156,61 @@ impl Dehum {
                 .take_while(|&k| f64::from(k) * 10.0 <= max_hz)
                 .filter(|k| k % 5 != 0),
         );
-        let mut d = Dehum::new(10.0, rate, &ks);
-        let n = d.pr.len();
-        d.mask = vec![0.0; n];
-        d.monitor = Some(Monitor {
+        let every = ((rate / DETECT_RATE).floor() as usize).max(1);
+        let slow = rate / every as f64;
+        let mut detector = Dehum::new(10.0, slow, &ks);
+        let n = detector.pr.len();
+        detector.mask = vec![0.0; n];
+        detector.monitor = Some(Monitor {
             check_wr: vec![0.0; n],
             check_wi: vec![0.0; n],
             passed: vec![0; n],
-            every: (CHECK_SECONDS * rate) as usize,
+            every: (CHECK_SECONDS * slow) as usize,
             since: 0,
         });
+        let mut d = Dehum::new(10.0, rate, &ks);
+        d.mask.fill(0.0);
+        d.active = 0;
+        d.watch = Some(Box::new(Watch {
+            detector,
+            every,
+            sum: 0.0,
+            count: 0,
+        }));
         d
+    }
+
+    /// Starts fitting and subtracting at the full rate every harmonic the detector has proven
+    /// that is not yet: each moves into the fitted prefix of the arrays (from a zero fit: it
+    /// converges in `FIT_SECONDS`, while the noise reducer takes the hum as noise meanwhile).
+    fn adopt(&mut self) {
+        let Some(w) = self.watch.take() else { return };
+        for (i, &k) in w.detector.harmonics.iter().enumerate() {
+            if w.detector.mask[i] == 0.0 || self.harmonics[..self.active].contains(&k) {
+                continue;
+            }
+            let Some(j) = self.harmonics.iter().position(|&h| h == k) else {
+                continue;
+            };
+            let a = self.active;
+            self.harmonics.swap(a, j);
+            for v in [
+                &mut self.pr,
+                &mut self.pi,
+                &mut self.wr,
+                &mut self.wi,
+                &mut self.last_wr,
+                &mut self.last_wi,
+                &mut self.step_c,
+                &mut self.step_s,
+                &mut self.mask,
+            ] {
+                v.swap(a, j);
+            }
+            self.mask[a] = 1.0;
+            self.active += 1;
+        }
+        self.watch = Some(w);
     }
 
     /// How many harmonics are being subtracted.
@@ -167,9 +241,23 @@ impl Dehum {
         }
         // The arrays are padded to whole lanes of 4 (padding: zero phasor, so zero tone and
         // zero update), and the sums kept per lane, so both loops vectorize.
-        let n = self.pr.len();
+        let mut n = self.active.next_multiple_of(LANES).min(self.pr.len());
         for v in x.iter_mut() {
-            {
+            if let Some(w) = &mut self.watch {
+                w.sum += f64::from(*v);
+                w.count += 1;
+                if w.count == w.every {
+                    let mut mean = [(w.sum / w.every as f64) as f32];
+                    w.sum = 0.0;
+                    w.count = 0;
+                    w.detector.process(&mut mean);
+                    if w.detector.subtracting() > self.active {
+                        self.adopt();
+                        n = self.active.next_multiple_of(LANES).min(self.pr.len());
+                    }
+                }
+            }
+            if n > 0 {
                 // Re-sliced to one length so the loops run without bounds checks.
                 let (wr, wi) = (&mut self.wr[..n], &mut self.wi[..n]);
                 let (pr, pi) = (&mut self.pr[..n], &mut self.pi[..n]);
@@ -186,7 +274,13 @@ impl Dehum {
                 }
                 let e = f64::from(*v) - fit.iter().sum::<f64>();
                 *v = (f64::from(*v) - out.iter().sum::<f64>()) as f32;
-                let g = 2.0 * self.mu * e;
+                let mu = if self.ramp * self.mu < 1.0 {
+                    self.ramp += 1.0;
+                    1.0 / self.ramp
+                } else {
+                    self.mu
+                };
+                let g = 2.0 * mu * e;
                 for i in 0..n {
                     // w += 2 mu e conj(p), then p turns by one sample.
                     let (r, im) = (pr[i], pi[i]);

@@ -6,3 +6,4 @@
 
 pub mod dehum;
 pub mod denoise;
+pub mod rnnoise;

@@ -359,23 +359,37 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
                    exactly ceil(N x to / from) frames; live, a 256-point sinc resampler
                    (flat to 0.9 of the lower Nyquist frequency; delay in --explain), and the
                    speakers run at the new rate
-  denoise          spectral noise reduction (STFT, decision-directed Wiener gain with lookahead);
-                   mains hum found in the noise is taken out by tone subtraction first.
+  denoise          speech denoising. model= picks how:
+                   model=hybrid (default): the spectral reducer below at a 12 dB floor, then
+                     RNNoise (Xiph's recurrent network, via nnnoiseless; 48 kHz inside,
+                     resampled at other rates). Best on real recordings (PESQ-WB 1.59 against
+                     RNNoise alone 1.48, benches/denoise_real.py); offline primed on the
+                     first 2 s so the start is cleaned as the rest; not transparent (clean
+                     speech comes out changed by about -20 dB)
+                   model=spectral: the STFT reducer alone (decision-directed Wiener gain with
+                     lookahead): exact when nothing is removed (-34 dB on clean speech),
+                     deepest on steady noise, 270x real time at 48 kHz (hybrid ~110x)
+                   model=rnnoise: RNNoise alone, the least latency (~20 ms at 48 kHz)
+                   Mains hum found in the noise is taken out by tone subtraction first (a
+                   dehum: before denoise is not needed).
                    profile=NOISE.wav  a noise-only recording at the input's rate (mono -> every
                      channel, one per channel, else averaged): the noise at the start; without
                      it the first frames are. Either way the noise is then tracked as it
                      changes (speech presence; ~1 s to follow a 10 dB rise; hum once it
                      proves steady); resample=yes takes a profile at another rate
-                   reduce=DB (default 20): the most it attenuates; more removes more noise
-                     between words (and scores better on SNR), less keeps a natural room
-                     tone (20 scored best on real speech by PESQ)
+                   reduce=DB (default 12 hybrid, 20 spectral): the spectral stage's most
+                     attenuation; more removes more noise between words (and scores better
+                     on SNR), less keeps a natural room tone and the speech under babble
                    sensitivity=DB (default 0): scales the noise estimate; higher removes more
                      noise and more quiet speech, lower keeps more of both
                    frame=48ms (or samples): window length; longer resolves hum and steady noise
                      better, shorter follows fast sounds and lowers the latency
                    lookahead=N (frames, default 4; or ms): better onsets and fewer residual
                      bursts, at N * frame/4 more latency (live); files are time-aligned anyway
-                   latency (live): frame - 1 + lookahead * frame/4 samples (~96 ms by default)
+                   latency (live, in --explain): spectral frame - 1 + lookahead * frame/4
+                     samples (~96 ms by default), plus RNNoise's ~20 ms (35 ms at 16 kHz);
+                     for live use lookahead=0,frame=32ms (~52 ms hybrid) or model=rnnoise.
+                     Live there is no priming: RNNoise settles over its first second
   dehum:50|60      removes mains hum and its harmonics by fitting and subtracting each tone
                    (phase- and frequency-tracking; the speech under the hum stays);
                    harmonics=N (default: every harmonic up to 1 kHz). No latency.

@@ -513,3 +513,39 @@ fn capture_by_reads_does_not_allocate() {
     assert_eq!(block.frames(), 64);
     assert!(block.iter().all(|c| c.iter().all(|&s| s == 0.0)));
 }
+
+/// `vec![Vec::with_capacity(n); channels]` clones the first buffer for the others, and a clone
+/// of an empty Vec (or VecDeque) has no capacity: every channel but one then grows on the
+/// stream. The per-channel FIFOs of the resampler, the fused runs' edge history and RNNoise's
+/// buffers were built so; this keeps the pattern out of the source.
+#[test]
+fn no_per_channel_buffer_is_reserved_by_cloning() {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let flat: String = text.split_whitespace().collect();
+                let cloned = [
+                    "vec![Vec::with_capacity(",
+                    "vec![VecDeque::with_capacity(",
+                    "vec![std::collections::VecDeque::with_capacity(",
+                ];
+                if cloned.iter().any(|p| flat.contains(p)) {
+                    found.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    assert!(
+        found.is_empty(),
+        "capacity lost to a clone: build each buffer (`(0..n).map(|_| Vec::with_capacity(..))`) in {found:?}"
+    );
+}

@@ -117,7 +117,9 @@ impl Nonlinear {
     /// as the block.
     pub(crate) fn process<T: Sample>(&mut self, input: &[&[T]], output: &mut [&mut [T]]) {
         let frames = input.first().map_or(0, |x| x.len());
-        self.reserve(frames);
+        if self.ins.first().is_some_and(|b| b.len() < frames) {
+            self.reserve(frames);
+        }
         for (b, x) in self.ins.iter_mut().zip(input) {
             for (d, &v) in b[..frames].iter_mut().zip(x.iter()) {
                 let f = v.as_f64() as f32;

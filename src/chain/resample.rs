@@ -161,11 +161,11 @@ fn engine(from: u32, to: u32, channels: usize) -> std::result::Result<Fft<f64>, 
 /// One chunk of `frames` input frames (every channel of `input`) through `engine` into
 /// `output`: the frames written. The buffers are sized from the engine itself, so rubato has
 /// nothing to refuse; if it ever did, the chunk gives nothing rather than a panic.
-fn run_chunk(
-    engine: &mut dyn Resampler<f64>,
-    input: &[Vec<f64>],
+pub(crate) fn run_chunk<S: rubato::Sample>(
+    engine: &mut dyn Resampler<S>,
+    input: &[Vec<S>],
     frames: usize,
-    output: &mut [Vec<f64>],
+    output: &mut [Vec<S>],
 ) -> usize {
     let channels = input.len();
     let room = engine.output_frames_max();

@@ -21,10 +21,10 @@
 //! from the 50th block on).
 
 use nnnoiseless::DenoiseState;
-use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
 use rubato::{Fft, FixedSync, Resampler};
 
 use crate::chain::nonlinear::Processor;
+use crate::chain::resample::run_chunk;
 use crate::error::{Error, Result};
 
 /// RNNoise's rate and frame.
@@ -72,19 +72,7 @@ impl Rate {
             if self.fifo.first().is_none_or(|f| f.len() < need) {
                 return;
             }
-            let channels = self.fifo.len();
-            let room = self.engine.output_frames_max();
-            let written = match (
-                SequentialSliceOfVecs::new(&self.fifo[..], channels, need),
-                SequentialSliceOfVecs::new_mut(&mut self.out[..], channels, room),
-            ) {
-                (Ok(i), Ok(mut o)) => self
-                    .engine
-                    .process_into_buffer(&i, &mut o, None)
-                    .map_or(0, |(_, w)| w),
-                // Sized from the engine itself: cannot happen; a chunk gives nothing then.
-                _ => 0,
-            };
+            let written = run_chunk(&mut self.engine, &self.fifo, need, &mut self.out);
             for f in &mut self.fifo {
                 f.drain(..need);
             }
@@ -114,7 +102,6 @@ pub struct Rnnoise {
     /// Zeros still to give before the first ready sample.
     lead: usize,
     latency: usize,
-
     /// Most input frames taken per step (one chunk): bounds every FIFO.
     piece: usize,
 }

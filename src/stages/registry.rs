@@ -384,10 +384,12 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
                      noise and more quiet speech, lower keeps more of both
                    frame=48ms (or samples): window length; longer resolves hum and steady noise
                      better, shorter follows fast sounds and lowers the latency
-                   lookahead=N (frames, default 4; or ms): better onsets and fewer residual
-                     bursts, at N * frame/4 more latency (live); files are time-aligned anyway
+                   lookahead=N (frames, default 4, 2 in hybrid; or ms): better onsets and
+                     fewer residual bursts, at N * frame/4 more latency (live); files are
+                     time-aligned anyway
                    latency (live, in --explain): spectral frame - 1 + lookahead * frame/4
-                     samples (~96 ms by default), plus RNNoise's ~20 ms (35 ms at 16 kHz);
+                     samples (~96 ms spectral, ~72 ms in hybrid), plus RNNoise's ~20 ms (35
+                     ms at 16 kHz);
                      for live use lookahead=0,frame=32ms (~52 ms hybrid) or model=rnnoise.
                      Live there is no priming: RNNoise settles over its first second
   dehum:50|60      removes mains hum and its harmonics by fitting and subtracting each tone

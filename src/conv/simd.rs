@@ -7,7 +7,8 @@
 //! enabled: 8 lanes and fused multiply-adds, about twice the throughput. The two differ only in
 //! rounding (a fused multiply-add rounds once); `tests` compares them.
 //!
-//! It also holds [`flush_denormals`], which sets the CPU's flush-to-zero and
+//! It also holds [`with_avx2`], the same dispatch for any closure (the noise reducer's work
+//! over bins), and [`flush_denormals`], which sets the CPU's flush-to-zero and
 //! denormals-are-zero modes for the calling (processing) thread.
 //!
 //! One of the crate's two modules with `unsafe` (the other is `rt.rs`, for the system calls):
@@ -91,6 +92,32 @@ unsafe fn avx2_fma<T: Sample, const ACCUMULATE: bool>(
     h_im: &[T],
 ) {
     mac_loop::<T, true, ACCUMULATE>(acc_re, acc_im, x_re, x_im, h_re, h_im);
+}
+
+/// Runs `f` compiled for AVX2 (8 lanes where 4) when the CPU has AVX2 and FMA, as it is
+/// otherwise: for loops over many bins elsewhere (the noise reducer's per-frame work). Only
+/// what is inlined into `f` is compiled so: mark its callees `#[inline(always)]`. Without
+/// `mul_add` nothing is fused (Rust does not contract `a * b + c`), so the two builds give
+/// the same numbers; only the vector width differs.
+#[inline(always)]
+pub fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the function only requires that the CPU supports AVX2 and FMA, which was
+        // checked just above; `f` is safe Rust.
+        return unsafe { run_avx2(f) };
+    }
+    f()
+}
+
+/// `f`, compiled with AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// The loop itself, inlined into each caller so it is compiled with the caller's target

@@ -368,7 +368,7 @@ Stages (one shell word each: name[:arg,...][,key=value...]; applied left to righ
                      speech comes out changed by about -20 dB)
                    model=spectral: the STFT reducer alone (decision-directed Wiener gain with
                      lookahead): exact when nothing is removed (-34 dB on clean speech),
-                     deepest on steady noise, ~200x real time at 48 kHz (hybrid ~90x)
+                     deepest on steady noise, ~450x real time at 48 kHz (hybrid ~130x)
                    model=rnnoise: RNNoise alone, the least latency (~20 ms at 48 kHz)
                    Mains hum found in the noise is taken out by tone subtraction first (a
                    dehum: before denoise is not needed).

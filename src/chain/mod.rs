@@ -271,32 +271,10 @@ pub fn fir_delay(k: &Kernels, rate: Option<u32>) -> (f64, Option<f64>) {
     }
 }
 
-/// The magnitude and group delay (in samples) of `h` at `w` radians per sample: the sums of
-/// `h[n] e^{-jwn}` and `n h[n] e^{-jwn}`, the exponential turned by one multiplication a tap
-/// and set exactly every 1024 (its rounding stays below 1e-13).
+/// The magnitude and group delay (in samples) of `h` at `w` radians per sample.
 fn dtft_delay(h: &[f64], w: f64) -> (f64, f64) {
-    let (sw, cw) = w.sin_cos();
-    let (mut re, mut im, mut nre, mut nim) = (0.0, 0.0, 0.0, 0.0);
-    for (start, chunk) in h.chunks(1024).enumerate() {
-        let first = start * 1024;
-        let (s, c) = (w * first as f64).sin_cos();
-        let (mut pc, mut ps) = (c, s);
-        for (i, &v) in chunk.iter().enumerate() {
-            let n = (first + i) as f64;
-            re += v * pc;
-            im -= v * ps;
-            nre += n * v * pc;
-            nim -= n * v * ps;
-            (pc, ps) = (pc * cw - ps * sw, ps * cw + pc * sw);
-        }
-    }
-    let mag2 = re * re + im * im;
-    let gd = if mag2 > 0.0 {
-        (nre * re + nim * im) / mag2
-    } else {
-        0.0
-    };
-    (mag2.sqrt(), gd)
+    let d = crate::stages::design::Dtft::at(h, w);
+    (d.magnitude(), d.group_delay())
 }
 
 /// Picks the engine's partitioning for a kernel of `len` taps.

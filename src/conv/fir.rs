@@ -2,10 +2,9 @@
 //!
 //! Processing thread. For a kernel of a few dozen taps a time-domain sum is cheaper than any
 //! FFT partitioning, and its latency is zero (31 taps on 2^22 samples: 21 ms against 37 ms for
-//! the FFT engine here). The sum runs tap by tap over a whole chunk
-//! (`y[i] += h[k] * x[i - k]` with `i` innermost: `simd::scaled_add`, AVX2+FMA when the
-//! CPU has them); the last
-//! `M - 1` inputs are kept between calls.
+//! the FFT engine here). The sums run a strip of outputs at a time over all the taps, held in
+//! registers (`simd::fir_chunk`, AVX2+FMA when the CPU has them); the last `M - 1` inputs are
+//! kept between calls.
 
 use super::sample::Sample;
 use crate::error::{Error, Result};
@@ -20,7 +19,6 @@ pub struct DirectFir<T> {
     taps: Vec<T>,
     /// The last `M - 1` inputs, then room for one chunk.
     buf: Vec<T>,
-    acc: Vec<T>,
 }
 
 impl<T: Sample> DirectFir<T> {
@@ -35,7 +33,6 @@ impl<T: Sample> DirectFir<T> {
         Ok(DirectFir {
             taps: kernel.to_vec(),
             buf: vec![T::zero(); kernel.len() - 1 + CHUNK],
-            acc: vec![T::zero(); CHUNK],
         })
     }
 
@@ -51,13 +48,8 @@ impl<T: Sample> DirectFir<T> {
         for (x, y) in input.chunks(CHUNK).zip(output.chunks_mut(CHUNK)) {
             let n = x.len();
             self.buf[hist..hist + n].copy_from_slice(x);
-            let acc = &mut self.acc[..n];
-            acc.fill(T::zero());
             // buf[j] holds x[j - hist]; y[i] = sum_k h[k] * x[i - k] = sum_k h[k] * buf[i + hist - k].
-            for (k, &h) in self.taps.iter().enumerate() {
-                super::simd::scaled_add(acc, &self.buf[hist - k..hist - k + n], h);
-            }
-            y.copy_from_slice(acc);
+            super::simd::fir_chunk(y, &self.buf[..hist + n], &self.taps);
             // Keep the last `hist` inputs for the next chunk.
             self.buf.copy_within(n..n + hist, 0);
         }

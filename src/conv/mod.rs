@@ -13,6 +13,7 @@
 //! * [`oneshot`]: `convolve` / `correlate` with numpy semantics, choosing direct or FFT.
 //! * [`partitioned`]: streaming uniform and non-uniform partitioned convolution.
 //! * [`simd`]: the frequency-domain multiply-accumulate, AVX2+FMA when the CPU has it.
+//! * [`split_fft`]: the streaming engine's real FFT, its spectrum split re/im.
 //! * [`swap`]: replacing a running convolver's kernel with a crossfade.
 //! * [`sample`]: the f32/f64 sample trait and the per-thread FFT-plan cache.
 
@@ -31,6 +32,7 @@ pub mod oneshot;
 pub mod partitioned;
 pub mod sample;
 pub mod simd;
+pub mod split_fft;
 pub mod swap;
 
 pub use boundary::{Boundary, Extend};

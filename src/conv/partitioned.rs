@@ -52,10 +52,10 @@ use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::num_traits::Zero;
-use realfft::{ComplexToReal, RealToComplex};
 
 use super::sample::Sample;
-use super::simd::{multiply, multiply_accumulate};
+use super::simd::{Ring, multiply_accumulate_ring};
+use super::split_fft::SplitFft;
 use crate::error::{Error, Result};
 
 thread_local! {
@@ -71,7 +71,9 @@ pub fn spectra_made() -> u64 {
 
 /// A kernel cut into uniform partitions and transformed: shareable between channels (and
 /// between convolvers) that use the same kernel and block size.
-pub struct KernelSpectra<T> {
+pub struct KernelSpectra<T: Sample> {
+    /// The transform of `2 * block` points, shared by every convolver of these spectra.
+    fft: SplitFft<T>,
     block: usize,
     partitions: usize,
     bins: usize,
@@ -91,26 +93,30 @@ impl<T: Sample> KernelSpectra<T> {
             return Err(Error::EmptyInput { what: "kernel" });
         }
         let nfft = 2 * block;
-        let bins = block + 1;
+        let fft = SplitFft::new(nfft);
+        let bins = fft.bins();
         let partitions = kernel.len().div_ceil(block);
-        let forward = T::with_cache(|c| c.planner.plan_fft_forward(nfft));
-        let mut time = vec![T::zero(); nfft];
-        let mut spectrum = vec![Complex::zero(); bins];
-        let mut scratch = vec![Complex::zero(); forward.get_scratch_len()];
-        let mut re = Vec::with_capacity(partitions * bins);
-        let mut im = Vec::with_capacity(partitions * bins);
+        let mut time = vec![Complex::zero(); fft.pairs()];
+        let mut buf = vec![Complex::zero(); fft.pairs()];
+        let mut scratch = vec![Complex::zero(); fft.scratch_len()];
+        let mut re = vec![T::zero(); partitions * bins];
+        let mut im = vec![T::zero(); partitions * bins];
         let scale = T::one() / T::of_f64(nfft as f64);
-        for part in kernel.chunks(block) {
-            time.fill(T::zero());
-            time[..part.len()].copy_from_slice(part);
-            forward
-                .process_with_scratch(&mut time, &mut spectrum, &mut scratch)
-                .expect("buffer lengths come from the plan itself");
-            re.extend(spectrum.iter().map(|c| c.re * scale));
-            im.extend(spectrum.iter().map(|c| c.im * scale));
+        for (p, part) in kernel.chunks(block).enumerate() {
+            time.fill(Complex::zero());
+            to_pairs(part, &mut time);
+            let (re, im) = (
+                &mut re[p * bins..(p + 1) * bins],
+                &mut im[p * bins..(p + 1) * bins],
+            );
+            fft.forward(&mut time, &mut buf, &mut scratch, re, im);
+            re.iter_mut()
+                .chain(im.iter_mut())
+                .for_each(|v| *v = *v * scale);
         }
         SPECTRA_MADE.with(|n| n.set(n.get() + 1));
         Ok(KernelSpectra {
+            fft,
             block,
             partitions,
             bins,
@@ -128,6 +134,38 @@ impl<T: Sample> KernelSpectra<T> {
     /// The kernel's length in samples.
     pub fn kernel_len(&self) -> usize {
         self.kernel_len
+    }
+}
+
+/// Writes `samples` into the pairs `(x[2j], x[2j+1])` of `pairs` from the start (an odd count
+/// leaves the last pair's imaginary part as it was).
+fn to_pairs<T: Sample>(samples: &[T], pairs: &mut [Complex<T>]) {
+    let mut chunks = samples.chunks_exact(2);
+    for (c, two) in pairs.iter_mut().zip(&mut chunks) {
+        *c = Complex::new(two[0], two[1]);
+    }
+    if let [last] = chunks.remainder() {
+        pairs[samples.len() / 2].re = *last;
+    }
+}
+
+/// Writes the samples of `pairs` from sample `start` on into `samples` (as many as it holds).
+fn from_pairs<T: Sample>(pairs: &[Complex<T>], start: usize, samples: &mut [T]) {
+    let end = start + samples.len();
+    if start % 2 == 0 {
+        let mut chunks = samples.chunks_exact_mut(2);
+        for (two, c) in (&mut chunks).zip(&pairs[start / 2..]) {
+            two[0] = c.re;
+            two[1] = c.im;
+        }
+        if let [last] = chunks.into_remainder() {
+            *last = pairs[end / 2].re;
+        }
+    } else {
+        let flat = pairs[start / 2..].iter().flat_map(|c| [c.re, c.im]).skip(1);
+        for (s, v) in samples.iter_mut().zip(flat) {
+            *s = v;
+        }
     }
 }
 
@@ -154,8 +192,6 @@ fn check_block(block: usize) -> Result<()> {
 #[derive(Clone)]
 pub struct UniformConvolver<T: Sample> {
     kernel: Arc<KernelSpectra<T>>,
-    forward: Arc<dyn RealToComplex<T>>,
-    inverse: Arc<dyn ComplexToReal<T>>,
     /// The frequency-domain delay line: `partitions` spectra, newest at `head`.
     fdl_re: Vec<T>,
     fdl_im: Vec<T>,
@@ -165,8 +201,10 @@ pub struct UniformConvolver<T: Sample> {
     fill: usize,
     /// Outputs of the last completed block, handed out while the next one fills.
     ready: Vec<T>,
-    time: Vec<T>,
-    spectrum: Vec<Complex<T>>,
+    /// The block being transformed, as `B` pairs of samples (the captured window going in,
+    /// the inverse transform's output coming back).
+    time: Vec<Complex<T>>,
+    buf: Vec<Complex<T>>,
     scratch: Vec<Complex<T>>,
     acc_re: Vec<T>,
     acc_im: Vec<T>,
@@ -198,13 +236,6 @@ impl<T: Sample> UniformConvolver<T> {
     pub fn with_spectra(kernel: Arc<KernelSpectra<T>>) -> Self {
         let block = kernel.block;
         let nfft = 2 * block;
-        let (forward, inverse) = T::with_cache(|c| {
-            (
-                c.planner.plan_fft_forward(nfft),
-                c.planner.plan_fft_inverse(nfft),
-            )
-        });
-        let scratch_len = forward.get_scratch_len().max(inverse.get_scratch_len());
         let slots = kernel.partitions * kernel.bins;
         UniformConvolver {
             fdl_re: prefaulted(slots, T::zero()),
@@ -213,9 +244,9 @@ impl<T: Sample> UniformConvolver<T> {
             window: prefaulted(nfft, T::zero()),
             fill: 0,
             ready: prefaulted(block, T::zero()),
-            time: prefaulted(nfft, T::zero()),
-            spectrum: prefaulted(kernel.bins, Complex::zero()),
-            scratch: prefaulted(scratch_len, Complex::zero()),
+            time: prefaulted(kernel.fft.pairs(), Complex::zero()),
+            buf: prefaulted(kernel.fft.pairs(), Complex::zero()),
+            scratch: prefaulted(kernel.fft.scratch_len(), Complex::zero()),
             acc_re: prefaulted(kernel.bins, T::zero()),
             acc_im: prefaulted(kernel.bins, T::zero()),
             deferred: false,
@@ -223,8 +254,6 @@ impl<T: Sample> UniformConvolver<T> {
             in_flight: false,
             phase: 0,
             phases: 1,
-            forward,
-            inverse,
             kernel,
         }
     }
@@ -274,7 +303,7 @@ impl<T: Sample> UniformConvolver<T> {
         self.fdl_im.fill(T::zero());
         self.window.fill(T::zero());
         self.ready.fill(T::zero());
-        self.time.fill(T::zero());
+        self.time.fill(Complex::zero());
         self.head = 0;
         self.fill = 0;
         self.units_done = 0;
@@ -308,14 +337,7 @@ impl<T: Sample> UniformConvolver<T> {
                 Some(input) => self.window[at..at + n].copy_from_slice(&input[done..done + n]),
                 None => self.window[at..at + n].fill(T::zero()),
             }
-            // Undeferred, the finished block's outputs stay in `time` until the next capture
-            // (which comes only after all of them were handed out): no copy into `ready`.
-            let finished = if self.deferred {
-                &self.ready[..]
-            } else {
-                &self.time[block..]
-            };
-            output[done..done + n].copy_from_slice(&finished[self.fill..self.fill + n]);
+            output[done..done + n].copy_from_slice(&self.ready[self.fill..self.fill + n]);
             self.fill += n;
             done += n;
             if self.fill == block {
@@ -326,7 +348,7 @@ impl<T: Sample> UniformConvolver<T> {
                 } else {
                     self.capture();
                     self.advance(self.total_units());
-                    self.in_flight = false;
+                    self.publish();
                 }
             } else if self.deferred && self.in_flight {
                 // Unit i is due once (i + 1 + phase) / (units + 1) of this block has arrived:
@@ -355,7 +377,7 @@ impl<T: Sample> UniformConvolver<T> {
     /// Takes the window as the next block to compute and slides it.
     fn capture(&mut self) {
         let block = self.kernel.block;
-        self.time.copy_from_slice(&self.window);
+        to_pairs(&self.window, &mut self.time);
         self.window.copy_within(block.., 0);
         self.units_done = 0;
         self.in_flight = true;
@@ -364,7 +386,7 @@ impl<T: Sample> UniformConvolver<T> {
     /// Hands out the finished block's outputs.
     fn publish(&mut self) {
         let block = self.kernel.block;
-        self.ready.copy_from_slice(&self.time[block..]);
+        from_pairs(&self.time, block, &mut self.ready);
         self.in_flight = false;
     }
 
@@ -378,48 +400,45 @@ impl<T: Sample> UniformConvolver<T> {
         while self.units_done < target.min(partitions + 2) {
             let unit = self.units_done;
             if unit == 0 {
-                self.forward
-                    .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch)
-                    .expect("buffer lengths come from the plan itself");
-                let slot = self.head * bins;
-                for (k, c) in self.spectrum.iter().enumerate() {
-                    self.fdl_re[slot + k] = c.re;
-                    self.fdl_im[slot + k] = c.im;
-                }
+                // Straight into the delay line's newest slot.
+                let slot = self.head * bins..(self.head + 1) * bins;
+                self.kernel.fft.forward(
+                    &mut self.time,
+                    &mut self.buf,
+                    &mut self.scratch,
+                    &mut self.fdl_re[slot.clone()],
+                    &mut self.fdl_im[slot],
+                );
             } else if unit <= partitions {
-                let p = unit - 1;
-                // X_(k-p) sits p slots behind the head, wrapping around.
-                let x = ((self.head + partitions - p) % partitions) * bins;
-                let h = p * bins;
-                // The first partition overwrites the accumulator: no separate clearing pass.
-                let mac = if p == 0 {
-                    multiply::<T>
-                } else {
-                    multiply_accumulate::<T>
+                // Every partition due now in one pass over the bins (all of them when the
+                // block is not deferred); the first overwrites the accumulator.
+                let last = target.min(partitions + 1);
+                let ring = Ring {
+                    fdl_re: &self.fdl_re,
+                    fdl_im: &self.fdl_im,
+                    h_re: &self.kernel.re,
+                    h_im: &self.kernel.im,
+                    bins,
+                    partitions,
+                    head: self.head,
                 };
-                mac(
+                multiply_accumulate_ring(
                     &mut self.acc_re,
                     &mut self.acc_im,
-                    &self.fdl_re[x..x + bins],
-                    &self.fdl_im[x..x + bins],
-                    &self.kernel.re[h..h + bins],
-                    &self.kernel.im[h..h + bins],
+                    &ring,
+                    unit - 1..last - 1,
                 );
+                self.units_done = last;
+                continue;
             } else {
                 self.head = (self.head + 1) % partitions;
-                for (c, (&re, &im)) in self
-                    .spectrum
-                    .iter_mut()
-                    .zip(self.acc_re.iter().zip(&self.acc_im))
-                {
-                    *c = Complex::new(re, im);
-                }
-                // Real input, real kernel: DC and Nyquist are real; realfft insists on zeros.
-                self.spectrum[0].im = T::zero();
-                self.spectrum[bins - 1].im = T::zero();
-                self.inverse
-                    .process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch)
-                    .expect("buffer lengths come from the plan itself");
+                self.kernel.fft.inverse(
+                    &self.acc_re,
+                    &self.acc_im,
+                    &mut self.buf,
+                    &mut self.scratch,
+                    &mut self.time,
+                );
             }
             self.units_done += 1;
         }
@@ -578,7 +597,7 @@ impl<T: Sample> DelayLine<T> {
 const SCRATCH: usize = 1024;
 
 /// A kernel partitioned by a [`Schedule`] and transformed, shareable between channels.
-pub struct PartitionedKernel<T> {
+pub struct PartitionedKernel<T: Sample> {
     segments: Vec<(Segment, Arc<KernelSpectra<T>>)>,
     latency: usize,
     kernel_len: usize,

@@ -70,6 +70,15 @@ pub trait Sample: FftNum + Float + Default + Display + LowerExp + Debug {
     /// Runs `f` with this thread's FFT cache for this sample type. `f` must not call back into
     /// `with_cache` (the cache is borrowed for the duration).
     fn with_cache<R>(f: impl FnOnce(&mut FftCache<Self>) -> R) -> R;
+    /// The streaming real FFT's untangling pass ([`super::split_fft`]): portable, or the
+    /// vector version the type has.
+    fn untangle(z: &[Complex<Self>], cos: &[Self], sin: &[Self], re: &mut [Self], im: &mut [Self]) {
+        super::split_fft::untangle(z, cos, sin, re, im, 0);
+    }
+    /// The streaming inverse real FFT's tangling pass, as [`Sample::untangle`].
+    fn tangle(re: &[Self], im: &[Self], cos: &[Self], sin: &[Self], z: &mut [Complex<Self>]) {
+        super::split_fft::tangle(re, im, cos, sin, z, 0);
+    }
 }
 
 thread_local! {
@@ -86,6 +95,12 @@ impl Sample for f32 {
     }
     fn with_cache<R>(f: impl FnOnce(&mut FftCache<Self>) -> R) -> R {
         CACHE_F32.with(|c| f(&mut c.borrow_mut()))
+    }
+    fn untangle(z: &[Complex<Self>], cos: &[Self], sin: &[Self], re: &mut [Self], im: &mut [Self]) {
+        super::simd::untangle_f32(z, cos, sin, re, im);
+    }
+    fn tangle(re: &[Self], im: &[Self], cos: &[Self], sin: &[Self], z: &mut [Complex<Self>]) {
+        super::simd::tangle_f32(re, im, cos, sin, z);
     }
 }
 

@@ -16,7 +16,37 @@
 
 #![allow(unsafe_code)]
 
+use realfft::num_complex::Complex;
+
 use super::sample::Sample;
+
+/// Defines `pub fn $name<T: Sample>(args)` running `$body::<T, true>(args)` compiled with AVX2
+/// and FMA when the CPU has both (checked at run time, cached by std), `$body::<T, false>`
+/// otherwise: one dispatch for every loop here that takes a `FUSED` flag.
+macro_rules! dispatched {
+    ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:ident) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name<T: Sample>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                /// # Safety
+                /// The CPU must support AVX2 and FMA.
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn fast<T: Sample>($($arg: $ty),*) {
+                    $body::<T, true>($($arg),*);
+                }
+                // SAFETY: `fast` only requires that the CPU supports AVX2 and FMA, which was
+                // checked just above; its body is ordinary safe Rust.
+                unsafe { fast::<T>($($arg),*) };
+                return;
+            }
+            $body::<T, false>($($arg),*);
+        }
+    };
+}
 
 /// `acc += x * h`, all slices of equal length, split real/imaginary.
 #[inline]
@@ -159,28 +189,151 @@ fn mac_loop<T: Sample, const FUSED: bool, const ACCUMULATE: bool>(
     }
 }
 
-/// `acc[i] += src[i] * h` over equal-length slices (the direct-form FIR's inner loop),
-/// dispatched like [`multiply_accumulate`].
-#[inline]
-pub fn scaled_add<T: Sample>(acc: &mut [T], src: &[T], h: T) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the function only requires that the CPU supports AVX2 and FMA, which was
-        // checked just above; its body is ordinary safe Rust.
-        unsafe { scaled_add_avx2_fma(acc, src, h) };
-        return;
-    }
-    scaled_add_loop::<T, false>(acc, src, h);
+/// A frequency-domain delay line and a partitioned kernel's spectra, split re/im: `partitions`
+/// spectra of `bins` each, the newest input spectrum in slot `head`, so that partition `p` of
+/// the kernel meets the input spectrum from `p` blocks ago in slot `(head - p) mod partitions`.
+pub struct Ring<'a, T> {
+    pub fdl_re: &'a [T],
+    pub fdl_im: &'a [T],
+    pub h_re: &'a [T],
+    pub h_im: &'a [T],
+    pub bins: usize,
+    pub partitions: usize,
+    pub head: usize,
 }
 
-/// [`scaled_add`] compiled for AVX2 with fused multiply-adds.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn scaled_add_avx2_fma<T: Sample>(acc: &mut [T], src: &[T], h: T) {
-    scaled_add_loop::<T, true>(acc, src, h);
+impl<T> Ring<'_, T> {
+    /// The delay-line slot partition `p` multiplies.
+    #[inline(always)]
+    fn slot(&self, p: usize) -> usize {
+        if p <= self.head {
+            self.head - p
+        } else {
+            self.head + self.partitions - p
+        }
+    }
+}
+
+dispatched! {
+    /// `acc = sum over p in parts of X[slot(p)] * H[p]` when `parts` starts at partition 0, else
+    /// `acc += ...`: several partitions' multiply-accumulates in one pass over the bins, a strip
+    /// of bins at a time with its sums held in registers across the partitions, instead of one
+    /// pass per partition that loads and stores the accumulator each time (half the memory
+    /// traffic of the delay line's product). Partitions are added in the same order and each
+    /// with the same operations as [`multiply`] then [`multiply_accumulate`] one partition at a
+    /// time: the same numbers, bit for bit.
+    pub fn multiply_accumulate_ring(
+        acc_re: &mut [T],
+        acc_im: &mut [T],
+        ring: &Ring<'_, T>,
+        parts: std::ops::Range<usize>,
+    ) => ring_loop
+}
+
+/// Bins per strip: 32 f32 sums (re and im) are eight AVX registers, enough independent
+/// chains to keep two fused multiply-adds a cycle in flight.
+const STRIP: usize = 32;
+
+#[inline(always)]
+fn ring_loop<T: Sample, const FUSED: bool>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    ring: &Ring<'_, T>,
+    parts: std::ops::Range<usize>,
+) {
+    let bins = ring.bins;
+    if parts.is_empty() {
+        return;
+    }
+    let (acc_re, acc_im) = (&mut acc_re[..bins], &mut acc_im[..bins]);
+    let overwrite = parts.start == 0;
+    // Wide strips, then narrow ones (a block of 8 or 16 has only 9 or 17 bins), then one bin
+    // at a time (at least the Nyquist bin).
+    let wide = bins / STRIP * STRIP;
+    let narrow = wide + (bins - wide) / 8 * 8;
+    strips::<T, FUSED, STRIP>(acc_re, acc_im, ring, &parts, 0..wide, overwrite);
+    strips::<T, FUSED, 8>(acc_re, acc_im, ring, &parts, wide..narrow, overwrite);
+    strips::<T, FUSED, 1>(acc_re, acc_im, ring, &parts, narrow..bins, overwrite);
+}
+
+/// [`ring_loop`] over `range` (a multiple of `W` bins long), `W` bins at a time.
+#[inline(always)]
+fn strips<T: Sample, const FUSED: bool, const W: usize>(
+    acc_re: &mut [T],
+    acc_im: &mut [T],
+    ring: &Ring<'_, T>,
+    parts: &std::ops::Range<usize>,
+    range: std::ops::Range<usize>,
+    overwrite: bool,
+) {
+    let bins = ring.bins;
+    let mut start = range.start;
+    while start + W <= range.end {
+        let mut re = [T::zero(); W];
+        let mut im = [T::zero(); W];
+        if !overwrite {
+            re.copy_from_slice(&acc_re[start..start + W]);
+            im.copy_from_slice(&acc_im[start..start + W]);
+        }
+        for p in parts.clone() {
+            let x = ring.slot(p) * bins + start;
+            let h = p * bins + start;
+            strip_product::<T, FUSED, W>(
+                &mut re,
+                &mut im,
+                &ring.fdl_re[x..x + W],
+                &ring.fdl_im[x..x + W],
+                &ring.h_re[h..h + W],
+                &ring.h_im[h..h + W],
+                overwrite && p == 0,
+            );
+        }
+        acc_re[start..start + W].copy_from_slice(&re);
+        acc_im[start..start + W].copy_from_slice(&im);
+        start += W;
+    }
+}
+
+/// One partition's product over a strip, overwriting or accumulating: the operations of
+/// `mac_loop`.
+#[inline(always)]
+fn strip_product<T: Sample, const FUSED: bool, const W: usize>(
+    re: &mut [T; W],
+    im: &mut [T; W],
+    x_re: &[T],
+    x_im: &[T],
+    h_re: &[T],
+    h_im: &[T],
+    overwrite: bool,
+) {
+    let (x_re, x_im, h_re, h_im) = (&x_re[..W], &x_im[..W], &h_re[..W], &h_im[..W]);
+    if overwrite {
+        for k in 0..W {
+            if FUSED {
+                re[k] = x_re[k].mul_add(h_re[k], -(x_im[k] * h_im[k]));
+                im[k] = x_re[k].mul_add(h_im[k], x_im[k] * h_re[k]);
+            } else {
+                re[k] = x_re[k] * h_re[k] - x_im[k] * h_im[k];
+                im[k] = x_re[k] * h_im[k] + x_im[k] * h_re[k];
+            }
+        }
+    } else {
+        for k in 0..W {
+            if FUSED {
+                re[k] = x_re[k].mul_add(h_re[k], (-x_im[k]).mul_add(h_im[k], re[k]));
+                im[k] = x_re[k].mul_add(h_im[k], x_im[k].mul_add(h_re[k], im[k]));
+            } else {
+                re[k] = re[k] + x_re[k] * h_re[k] - x_im[k] * h_im[k];
+                im[k] = im[k] + x_re[k] * h_im[k] + x_im[k] * h_re[k];
+            }
+        }
+    }
+}
+
+dispatched! {
+    /// `acc[i] += src[i] * h` over equal-length slices (the direct-form FIR's inner loop, tap
+    /// by tap), dispatched like [`multiply_accumulate`].
+    pub fn scaled_add(acc: &mut [T], src: &[T], h: T) => scaled_add_loop
 }
 
 #[inline(always)]
@@ -189,6 +342,271 @@ fn scaled_add_loop<T: Sample, const FUSED: bool>(acc: &mut [T], src: &[T], h: T)
     let (acc, src) = (&mut acc[..n], &src[..n]);
     for (a, &s) in acc.iter_mut().zip(src) {
         *a = if FUSED { s.mul_add(h, *a) } else { *a + s * h };
+    }
+}
+
+/// The real FFT's untangling pass ([`super::split_fft`]) in f32, eight bins a step with AVX2
+/// where the CPU has it. The same operations in the same order as the portable loop, without
+/// fused multiply-adds: the same numbers either way (`tests` checks it bit for bit).
+pub fn untangle_f32(z: &[Complex<f32>], cos: &[f32], sin: &[f32], re: &mut [f32], im: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the function only requires that the CPU supports AVX2, checked just above.
+        let done = unsafe { untangle_avx2(z, cos, sin, re, im) };
+        super::split_fft::untangle(z, cos, sin, re, im, done);
+        return;
+    }
+    super::split_fft::untangle(z, cos, sin, re, im, 0);
+}
+
+/// The inverse real FFT's tangling pass in f32, dispatched like [`untangle_f32`].
+pub fn tangle_f32(re: &[f32], im: &[f32], cos: &[f32], sin: &[f32], z: &mut [Complex<f32>]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the function only requires that the CPU supports AVX2, checked just above.
+        let done = unsafe { tangle_avx2(re, im, cos, sin, z) };
+        super::split_fft::tangle(re, im, cos, sin, z, done);
+        return;
+    }
+    super::split_fft::tangle(re, im, cos, sin, z, 0);
+}
+
+/// Eight of the `(k, M - k)` pairs of [`super::split_fft::untangle`] at a time, as many whole
+/// steps as fit; returns how many pairs it did (the portable loop does the rest and the edges).
+///
+/// # Safety
+/// The CPU must support AVX2. Every load and store below stays in bounds: the slices are cut
+/// to `count` elements (or the lengths the portable loop asserts by indexing, checked here up
+/// front), and a step at `i` touches indices `i..i + 8` of the forward slices and
+/// `count - 8 - i..count - i` of the backward ones, with `i + 8 <= count`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn untangle_avx2(
+    z: &[Complex<f32>],
+    cos: &[f32],
+    sin: &[f32],
+    re: &mut [f32],
+    im: &mut [f32],
+) -> usize {
+    use std::arch::x86_64::*;
+    let m = z.len();
+    if m < 2 || re.len() <= m || im.len() <= m || cos.len() < m / 2 || sin.len() < m / 2 {
+        return 0;
+    }
+    let h = m / 2;
+    let count = h - 1;
+    let (z_lo, z_hi) = (&z[1..h], &z[h + 1..m]);
+    let (cos, sin) = (&cos[1..h], &sin[1..h]);
+    let (re_lo, re_rest) = re.split_at_mut(h);
+    let (im_lo, im_rest) = im.split_at_mut(h);
+    let (re_lo, im_lo) = (&mut re_lo[1..], &mut im_lo[1..]);
+    let (re_hi, im_hi) = (&mut re_rest[1..m - h], &mut im_rest[1..m - h]);
+    let (zl, zh) = (z_lo.as_ptr().cast::<f32>(), z_hi.as_ptr().cast::<f32>());
+    let half = _mm256_set1_ps(0.5);
+    let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    let mut i = 0;
+    while i + 8 <= count {
+        // SAFETY: in bounds, see the function's doc.
+        unsafe {
+            // Complex<f32> is repr(C) {re, im}: element e of a slice is floats 2e, 2e + 1.
+            let (a0, a1) = (
+                _mm256_loadu_ps(zl.add(2 * i)),
+                _mm256_loadu_ps(zl.add(2 * i + 8)),
+            );
+            let j = count - 8 - i;
+            // The mirrored eight, last first: reversing four complex numbers is reversing four
+            // 64-bit lanes.
+            let b0 = rev4(_mm256_loadu_ps(zh.add(2 * j + 8)));
+            let b1 = rev4(_mm256_loadu_ps(zh.add(2 * j)));
+            let (a_re, a_im) = deinterleave(a0, a1);
+            let (b_re, b_im) = deinterleave(b0, b1);
+            let (sum_re, sum_im) = (_mm256_add_ps(a_re, b_re), _mm256_add_ps(a_im, b_im));
+            let (diff_re, diff_im) = (_mm256_sub_ps(a_re, b_re), _mm256_sub_ps(a_im, b_im));
+            let c = _mm256_mul_ps(_mm256_loadu_ps(cos.as_ptr().add(i)), half);
+            let s = _mm256_mul_ps(_mm256_loadu_ps(sin.as_ptr().add(i)), half);
+            let twisted_re = _mm256_sub_ps(_mm256_mul_ps(sum_im, c), _mm256_mul_ps(diff_re, s));
+            let twisted_im = _mm256_sub_ps(
+                _mm256_xor_ps(_mm256_mul_ps(sum_im, s), _mm256_set1_ps(-0.0)),
+                _mm256_mul_ps(diff_re, c),
+            );
+            let (even_re, even_im) = (_mm256_mul_ps(sum_re, half), _mm256_mul_ps(diff_im, half));
+            _mm256_storeu_ps(
+                re_lo.as_mut_ptr().add(i),
+                _mm256_add_ps(even_re, twisted_re),
+            );
+            _mm256_storeu_ps(
+                im_lo.as_mut_ptr().add(i),
+                _mm256_add_ps(even_im, twisted_im),
+            );
+            let hi_re = _mm256_sub_ps(even_re, twisted_re);
+            let hi_im = _mm256_sub_ps(twisted_im, even_im);
+            _mm256_storeu_ps(
+                re_hi.as_mut_ptr().add(j),
+                _mm256_permutevar8x32_ps(hi_re, reverse),
+            );
+            _mm256_storeu_ps(
+                im_hi.as_mut_ptr().add(j),
+                _mm256_permutevar8x32_ps(hi_im, reverse),
+            );
+        }
+        i += 8;
+    }
+    i
+}
+
+/// Eight pairs of [`super::split_fft::tangle`] at a time; returns how many it did.
+///
+/// # Safety
+/// As [`untangle_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn tangle_avx2(
+    re: &[f32],
+    im: &[f32],
+    cos: &[f32],
+    sin: &[f32],
+    z: &mut [Complex<f32>],
+) -> usize {
+    use std::arch::x86_64::*;
+    let m = z.len();
+    if m < 2 || re.len() <= m || im.len() <= m || cos.len() < m / 2 || sin.len() < m / 2 {
+        return 0;
+    }
+    let h = m / 2;
+    let count = h - 1;
+    let (cos, sin) = (&cos[1..h], &sin[1..h]);
+    let (re_lo, im_lo) = (&re[1..h], &im[1..h]);
+    let (re_hi, im_hi) = (&re[h + 1..m], &im[h + 1..m]);
+    let (z_lo, z_rest) = z.split_at_mut(h);
+    let (z_lo, z_hi) = (&mut z_lo[1..], &mut z_rest[1..]);
+    let (zl, zh) = (
+        z_lo.as_mut_ptr().cast::<f32>(),
+        z_hi.as_mut_ptr().cast::<f32>(),
+    );
+    let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    let mut i = 0;
+    while i + 8 <= count {
+        // SAFETY: in bounds, see the function's doc.
+        unsafe {
+            let j = count - 8 - i;
+            let a_re = _mm256_loadu_ps(re_lo.as_ptr().add(i));
+            let a_im = _mm256_loadu_ps(im_lo.as_ptr().add(i));
+            let b_re = _mm256_permutevar8x32_ps(_mm256_loadu_ps(re_hi.as_ptr().add(j)), reverse);
+            let b_im = _mm256_permutevar8x32_ps(_mm256_loadu_ps(im_hi.as_ptr().add(j)), reverse);
+            let (sum_re, sum_im) = (_mm256_add_ps(a_re, b_re), _mm256_add_ps(a_im, b_im));
+            let (diff_re, diff_im) = (_mm256_sub_ps(a_re, b_re), _mm256_sub_ps(a_im, b_im));
+            let c = _mm256_loadu_ps(cos.as_ptr().add(i));
+            let s = _mm256_loadu_ps(sin.as_ptr().add(i));
+            let twisted_re = _mm256_add_ps(_mm256_mul_ps(sum_im, c), _mm256_mul_ps(diff_re, s));
+            let twisted_im = _mm256_sub_ps(_mm256_mul_ps(sum_im, s), _mm256_mul_ps(diff_re, c));
+            let lo_re = _mm256_sub_ps(sum_re, twisted_re);
+            let lo_im = _mm256_sub_ps(diff_im, twisted_im);
+            let hi_re = _mm256_add_ps(sum_re, twisted_re);
+            let hi_im = _mm256_sub_ps(_mm256_xor_ps(twisted_im, _mm256_set1_ps(-0.0)), diff_im);
+            let (l0, l1) = interleave(lo_re, lo_im);
+            _mm256_storeu_ps(zl.add(2 * i), l0);
+            _mm256_storeu_ps(zl.add(2 * i + 8), l1);
+            // The mirrored eight go to j..j + 8, last first.
+            let (h0, h1) = interleave(
+                _mm256_permutevar8x32_ps(hi_re, reverse),
+                _mm256_permutevar8x32_ps(hi_im, reverse),
+            );
+            _mm256_storeu_ps(zh.add(2 * j), h0);
+            _mm256_storeu_ps(zh.add(2 * j + 8), h1);
+        }
+        i += 8;
+    }
+    i
+}
+
+/// Four complex numbers (one per 64-bit lane) in reverse order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn rev4(v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    _mm256_castpd_ps(_mm256_permute4x64_pd::<0x1B>(_mm256_castps_pd(v)))
+}
+
+/// Eight interleaved complex numbers (two vectors) as their real and imaginary parts.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn deinterleave(
+    v0: std::arch::x86_64::__m256,
+    v1: std::arch::x86_64::__m256,
+) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
+    use std::arch::x86_64::*;
+    // Within 128-bit lanes: parts of elements 0 1 4 5 | 2 3 6 7; the 64-bit lane permute puts
+    // them back in order.
+    let re = _mm256_shuffle_ps::<0x88>(v0, v1);
+    let im = _mm256_shuffle_ps::<0xDD>(v0, v1);
+    let order = |x: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(x)));
+    (order(re), order(im))
+}
+
+/// Real and imaginary parts of eight complex numbers as two interleaved vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn interleave(
+    re: std::arch::x86_64::__m256,
+    im: std::arch::x86_64::__m256,
+) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
+    use std::arch::x86_64::*;
+    let low = _mm256_unpacklo_ps(re, im); // elements 0 1 | 4 5
+    let high = _mm256_unpackhi_ps(re, im); // elements 2 3 | 6 7
+    (
+        _mm256_permute2f128_ps::<0x20>(low, high),
+        _mm256_permute2f128_ps::<0x31>(low, high),
+    )
+}
+
+dispatched! {
+    /// `y[i] = sum over k of taps[k] * x[i + hist - k]` for every `i` of `y` (`x` holds `hist`
+    /// older samples first; `hist = taps.len() - 1`): the direct-form FIR over a chunk, a strip of
+    /// outputs at a time with its sums in registers across all the taps (one load and one
+    /// multiply-add per tap and vector, where tap-by-tap passes over the chunk also load and store
+    /// the sums every tap). Taps are added in order from 0, each with one multiply-add (fused
+    /// with FMA): the numbers of [`scaled_add`] tap by tap into zeros, bit for bit.
+    pub fn fir_chunk(y: &mut [T], x: &[T], taps: &[T]) => fir_chunk_loop
+}
+
+#[inline(always)]
+fn fir_chunk_loop<T: Sample, const FUSED: bool>(y: &mut [T], x: &[T], taps: &[T]) {
+    let n = y.len();
+    if taps.is_empty() {
+        y.fill(T::zero());
+        return;
+    }
+    let hist = taps.len() - 1;
+    let x = &x[..n + hist];
+    // 64 f32 sums are eight AVX registers: each takes one multiply-add per tap, which must
+    // wait for its last (four cycles), so eight chains keep two a cycle going.
+    let wide = n / 64 * 64;
+    let narrow = wide + (n - wide) / 8 * 8;
+    fir_strips::<T, FUSED, 64>(y, x, taps, 0..wide);
+    fir_strips::<T, FUSED, 8>(y, x, taps, wide..narrow);
+    fir_strips::<T, FUSED, 1>(y, x, taps, narrow..n);
+}
+
+#[inline(always)]
+fn fir_strips<T: Sample, const FUSED: bool, const W: usize>(
+    y: &mut [T],
+    x: &[T],
+    taps: &[T],
+    range: std::ops::Range<usize>,
+) {
+    let hist = taps.len() - 1;
+    let mut start = range.start;
+    while start + W <= range.end {
+        let mut sums = [T::zero(); W];
+        for (k, &h) in taps.iter().enumerate() {
+            let from = start + hist - k;
+            let window = &x[from..from + W];
+            for (s, &v) in sums.iter_mut().zip(window) {
+                *s = if FUSED { v.mul_add(h, *s) } else { *s + v * h };
+            }
+        }
+        y[start..start + W].copy_from_slice(&sums);
+        start += W;
     }
 }
 
@@ -266,6 +684,95 @@ mod tests {
             .zip(acc.0.iter().chain(&acc.1))
         {
             assert!((p - q).abs() <= 1e-6 * (1.0 + q.abs()), "{p} vs {q}");
+        }
+    }
+
+    /// The strip-wise product over several partitions gives exactly the numbers of one
+    /// multiply (first partition) and multiply-accumulates (the rest) per partition, in the
+    /// same order, for strips with and without a remainder, any head and any run of partitions.
+    #[test]
+    fn the_ring_product_equals_one_partition_at_a_time() {
+        for (bins, partitions) in [
+            (1usize, 1usize),
+            (2, 3),
+            (9, 4),
+            (33, 2),
+            (65, 5),
+            (129, 15),
+        ] {
+            let make = |seed: usize, n: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
+                    .collect()
+            };
+            let n = bins * partitions;
+            let (fdl_re, fdl_im, h_re, h_im) = (make(1, n), make(2, n), make(3, n), make(4, n));
+            for head in 0..partitions {
+                let ring = Ring {
+                    fdl_re: &fdl_re,
+                    fdl_im: &fdl_im,
+                    h_re: &h_re,
+                    h_im: &h_im,
+                    bins,
+                    partitions,
+                    head,
+                };
+                for (from, to) in [
+                    (0, partitions),
+                    (0, 1),
+                    (1, partitions),
+                    (partitions / 2, partitions),
+                ] {
+                    let mut fused = (make(5, bins), make(6, bins));
+                    let mut single = fused.clone();
+                    multiply_accumulate_ring(&mut fused.0, &mut fused.1, &ring, from..to);
+                    for p in from..to {
+                        let x = ((head + partitions - p) % partitions) * bins;
+                        let h = p * bins;
+                        let one = if p == 0 {
+                            multiply::<f32>
+                        } else {
+                            multiply_accumulate::<f32>
+                        };
+                        one(
+                            &mut single.0,
+                            &mut single.1,
+                            &fdl_re[x..x + bins],
+                            &fdl_im[x..x + bins],
+                            &h_re[h..h + bins],
+                            &h_im[h..h + bins],
+                        );
+                    }
+                    assert_eq!(
+                        fused, single,
+                        "bins {bins} partitions {partitions} head {head} {from}..{to}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The strip-wise FIR gives the tap-by-tap passes' numbers bit for bit, for strips with and
+    /// without remainders and kernels of one tap up.
+    #[test]
+    fn the_fir_chunk_equals_tap_by_tap_passes() {
+        let make = |seed: usize, n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
+                .collect()
+        };
+        for taps in [1usize, 2, 5, 31, 100] {
+            for n in [0usize, 1, 7, 8, 9, 31, 32, 33, 50, 2048] {
+                let h = make(taps, taps);
+                let x = make(n + 3, n + taps - 1);
+                let mut fused = make(1, n);
+                fir_chunk(&mut fused, &x, &h);
+                let mut single = vec![0.0f32; n];
+                for (k, &hk) in h.iter().enumerate() {
+                    scaled_add(&mut single, &x[taps - 1 - k..taps - 1 - k + n], hk);
+                }
+                assert_eq!(fused, single, "taps {taps} n {n}");
+            }
         }
     }
 

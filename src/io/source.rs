@@ -48,27 +48,30 @@ struct Input {
     inner: Box<dyn Read + Send + Sync>,
     /// For pipes, FIFOs, terminals and sockets: the descriptor to `poll` before reading.
     poll: Option<OwnedFd>,
+    /// Read bytes are `buf[start..end]`; the buffer keeps its length (its bytes past `end` are
+    /// stale) so that a read does not first zero the space it reads into.
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     eof: bool,
     stopped: bool,
 }
 
 impl Input {
     fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..]
+        &self.buf[self.start..self.end]
     }
 
     fn consume(&mut self, n: usize) {
         self.start += n;
-        if self.start == self.buf.len() {
-            self.buf.clear();
+        if self.start == self.end {
             self.start = 0;
+            self.end = 0;
         }
     }
 
-    /// Reads once more (up to `want` bytes beyond what is buffered, at least a read buffer's
-    /// worth). Returns the bytes added: 0 at the end of the input or when a stop was asked for.
+    /// Reads once more: up to `want` bytes beyond what is buffered (up to a read buffer's worth
+    /// when `want` is small). Returns the bytes added: 0 at the end of the input or when a stop was asked for.
     fn fill(&mut self, want: usize) -> io::Result<usize> {
         if self.eof || self.stopped {
             return Ok(0);
@@ -83,21 +86,31 @@ impl Input {
                 return Ok(0);
             }
         }
-        if self.start > 0 && self.start * 2 >= self.buf.len() {
-            self.buf.drain(..self.start);
+        if self.start > 0 && self.start * 2 >= self.end {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let have = self.buf.len();
-        self.buf.resize(have + want.max(READ_BUFFER), 0);
+        let have = self.end;
+        // A block-sized request reads exactly what it asks for: reading more would leave a
+        // remainder to move down before every read (a copy of up to a block each time).
+        let room = if want >= READ_BUFFER / 4 {
+            want
+        } else {
+            READ_BUFFER
+        };
+        if self.buf.len() < have + room {
+            self.buf.resize(have + room, 0);
+        }
         let got = loop {
-            match self.inner.read(&mut self.buf[have..]) {
+            match self.inner.read(&mut self.buf[have..have + room]) {
                 Ok(n) => break Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break Err(e),
             }
         };
         let n = *got.as_ref().unwrap_or(&0);
-        self.buf.truncate(have + n);
+        self.end = have + n;
         if got.is_ok() && n == 0 {
             self.eof = true;
         }
@@ -208,6 +221,7 @@ impl Source {
             poll,
             buf: Vec::with_capacity(READ_BUFFER),
             start: 0,
+            end: 0,
             eof: false,
             stopped: false,
         };
@@ -398,6 +412,7 @@ impl Source {
                 poll: None,
                 buf: Vec::new(),
                 start: 0,
+                end: 0,
                 eof: true,
                 stopped: false,
             },

@@ -196,10 +196,14 @@ pub struct UniformConvolver<T: Sample> {
     fdl_re: Vec<T>,
     fdl_im: Vec<T>,
     head: usize,
-    /// The last `2B` inputs; the newest block is being filled at `B + fill`.
+    /// The last `2B` inputs, a block in each half; the newest is being filled at `fill`.
     window: Vec<T>,
+    /// Which half of `window` (0 or 1) the newest block is filling; the other holds the block
+    /// before it. Alternating halves instead of sliding the window saves a copy per block.
+    newest: usize,
     fill: usize,
-    /// Outputs of the last completed block, handed out while the next one fills.
+    /// Deferred mode: outputs of the last completed block, handed out while the next one
+    /// fills (undeferred, they are read from `time`).
     ready: Vec<T>,
     /// The block being transformed, as `B` pairs of samples (the captured window going in,
     /// the inverse transform's output coming back).
@@ -242,6 +246,7 @@ impl<T: Sample> UniformConvolver<T> {
             fdl_im: prefaulted(slots, T::zero()),
             head: 0,
             window: prefaulted(nfft, T::zero()),
+            newest: 0,
             fill: 0,
             ready: prefaulted(block, T::zero()),
             time: prefaulted(kernel.fft.pairs(), Complex::zero()),
@@ -305,6 +310,7 @@ impl<T: Sample> UniformConvolver<T> {
         self.ready.fill(T::zero());
         self.time.fill(Complex::zero());
         self.head = 0;
+        self.newest = 0;
         self.fill = 0;
         self.units_done = 0;
         self.in_flight = false;
@@ -332,12 +338,19 @@ impl<T: Sample> UniformConvolver<T> {
         let mut done = 0;
         while done < output.len() {
             let n = (output.len() - done).min(block - self.fill);
-            let at = block + self.fill;
+            let at = self.newest * block + self.fill;
             match input {
                 Some(input) => self.window[at..at + n].copy_from_slice(&input[done..done + n]),
                 None => self.window[at..at + n].fill(T::zero()),
             }
-            output[done..done + n].copy_from_slice(&self.ready[self.fill..self.fill + n]);
+            let out = &mut output[done..done + n];
+            if self.deferred {
+                out.copy_from_slice(&self.ready[self.fill..self.fill + n]);
+            } else {
+                // Undeferred, the finished block's outputs stay in `time` until the next
+                // capture (which comes only after all of them were handed out).
+                from_pairs(&self.time, block + self.fill, out);
+            }
             self.fill += n;
             done += n;
             if self.fill == block {
@@ -348,7 +361,7 @@ impl<T: Sample> UniformConvolver<T> {
                 } else {
                     self.capture();
                     self.advance(self.total_units());
-                    self.publish();
+                    self.in_flight = false;
                 }
             } else if self.deferred && self.in_flight {
                 // Unit i is due once (i + 1 + phase) / (units + 1) of this block has arrived:
@@ -374,11 +387,25 @@ impl<T: Sample> UniformConvolver<T> {
         }
     }
 
-    /// Takes the window as the next block to compute and slides it.
+    /// Takes the window (older half, newest half) as the next block to compute; the newest
+    /// half becomes the older one.
     fn capture(&mut self) {
         let block = self.kernel.block;
-        to_pairs(&self.window, &mut self.time);
-        self.window.copy_within(block.., 0);
+        let (first, second) = self.window.split_at(block);
+        let (older, newer) = if self.newest == 0 {
+            (second, first)
+        } else {
+            (first, second)
+        };
+        if block % 2 == 0 {
+            let (first, second) = self.time.split_at_mut(block / 2);
+            to_pairs(older, first);
+            to_pairs(newer, second);
+        } else {
+            // Block 1: one pair.
+            self.time[0] = Complex::new(older[0], newer[0]);
+        }
+        self.newest ^= 1;
         self.units_done = 0;
         self.in_flight = true;
     }

@@ -110,8 +110,11 @@ pub mod streaming {
     /// Modelled cost per sample of a `taps`-tap kernel in the direct form (f32, SIMD): measured
     /// on W2 (2^22 samples, 31 taps, AVX2+FMA dispatch) the direct form took 21 ms of engine time
     /// where the FFT engine took 37 ms and this model predicted 22 ms for the FFT, so one tap
-    /// costs about 0.1 ns per sample: the direct form wins up to about 50 taps.
+    /// cost about 0.1 ns per sample. Since `simd::fir_chunk` keeps 64 sums in registers across
+    /// the taps it is about half that: whole runs over W2's input (paired, Intel Xeon VM) put the
+    /// crossover near 100 taps (64 taps direct 0.88x the FFT engine's CPU, 96 taps 0.98x, 128
+    /// taps 1.11x), and the direct form also has no latency, so it wins up to about 100 taps.
     pub fn direct_ns(taps: usize) -> f64 {
-        0.1 * taps as f64 + 0.3
+        0.05 * taps as f64 + 0.3
     }
 }

@@ -287,7 +287,8 @@ fn schedule_for(len: usize, block: Option<usize>) -> Schedule {
             Schedule::choose(len, head.min(MAX_BLOCK))
         }
         None => {
-            // Offline: the cheapest uniform partitioning by the cost model.
+            // Offline: the cheapest uniform partitioning by the cost model, two blocks a pass
+            // where that saves memory traffic (latency does not matter here).
             let mut best = Schedule::uniform(len, 64);
             let mut b = 128;
             while b <= MAX_BLOCK {
@@ -297,7 +298,7 @@ fn schedule_for(len: usize, block: Option<usize>) -> Schedule {
                 }
                 b *= 2;
             }
-            best
+            best.paired()
         }
     }
 }
@@ -553,6 +554,11 @@ impl<T: Sample> Chain<T> {
                     .map(|s| format!("{}x{}", s.partitions, s.block))
                     .collect()
             };
+            let pairs = if schedule.paired && !direct {
+                " (two blocks a pass)"
+            } else {
+                ""
+            };
             for s in &group {
                 let (d, at) = fir_delay(&s.kernels, rate_now);
                 stage_delay += d * to_input;
@@ -576,7 +582,7 @@ impl<T: Sample> Chain<T> {
                 "runs as".to_string()
             };
             explain.push(format!(
-                "run {run}: {what} one {}-tap convolution, partitions {}, engine latency {} samples{}",
+                "run {run}: {what} one {}-tap convolution, partitions {}{pairs}, engine latency {} samples{}",
                 kernels.len(),
                 parts.join(" + "),
                 latency,

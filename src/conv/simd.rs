@@ -189,27 +189,28 @@ fn mac_loop<T: Sample, const FUSED: bool, const ACCUMULATE: bool>(
     }
 }
 
-/// A frequency-domain delay line and a partitioned kernel's spectra, split re/im: `partitions`
-/// spectra of `bins` each, the newest input spectrum in slot `head`, so that partition `p` of
-/// the kernel meets the input spectrum from `p` blocks ago in slot `(head - p) mod partitions`.
+/// A frequency-domain delay line and a partitioned kernel's spectra, split re/im: `slots`
+/// input spectra of `bins` each (as many as the kernel has partitions, one more when two
+/// blocks are computed in a pass), the newest in slot `head`, so that partition `p` of the
+/// kernel meets the input spectrum from `p` blocks ago in slot `(head - p) mod slots`.
 pub struct Ring<'a, T> {
     pub fdl_re: &'a [T],
     pub fdl_im: &'a [T],
     pub h_re: &'a [T],
     pub h_im: &'a [T],
     pub bins: usize,
-    pub partitions: usize,
+    pub slots: usize,
     pub head: usize,
 }
 
 impl<T> Ring<'_, T> {
-    /// The delay-line slot partition `p` multiplies.
+    /// The delay-line slot of the input spectrum from `p` blocks ago (`p < slots`).
     #[inline(always)]
     fn slot(&self, p: usize) -> usize {
         if p <= self.head {
             self.head - p
         } else {
-            self.head + self.partitions - p
+            self.head + self.slots - p
         }
     }
 }
@@ -290,6 +291,90 @@ fn strips<T: Sample, const FUSED: bool, const W: usize>(
         }
         acc_re[start..start + W].copy_from_slice(&re);
         acc_im[start..start + W].copy_from_slice(&im);
+        start += W;
+    }
+}
+
+dispatched! {
+    /// Two consecutive blocks' products in one pass over the kernel's spectra, for a ring with
+    /// one more slot than `partitions`: `newer = sum over p of X[slot(p)] * H[p]` (the block
+    /// whose spectrum is at the head) and `older = sum over p of X[slot(p + 1)] * H[p]` (the
+    /// block before it). Each kernel spectrum is read from memory once for both blocks, and
+    /// each input spectrum once: when the spectra outgrow the cache (a long kernel at a large
+    /// block) the product's memory traffic halves. Each block's sum is formed with the
+    /// operations and in the order of [`multiply_accumulate_ring`] over all partitions: the
+    /// same numbers, bit for bit.
+    pub fn multiply_accumulate_ring_pair(
+        newer_re: &mut [T],
+        newer_im: &mut [T],
+        older_re: &mut [T],
+        older_im: &mut [T],
+        ring: &Ring<'_, T>,
+        partitions: usize,
+    ) => pair_loop
+}
+
+/// Bins per strip of the paired product: its 16 f32 sums per block (re and im) are eight AVX
+/// registers for the two blocks, as the single product's 32.
+const PAIR_STRIP: usize = 16;
+
+#[inline(always)]
+fn pair_loop<T: Sample, const FUSED: bool>(
+    newer_re: &mut [T],
+    newer_im: &mut [T],
+    older_re: &mut [T],
+    older_im: &mut [T],
+    ring: &Ring<'_, T>,
+    partitions: usize,
+) {
+    let bins = ring.bins;
+    if partitions == 0 {
+        return;
+    }
+    let mut acc = [
+        (&mut newer_re[..bins], &mut newer_im[..bins]),
+        (&mut older_re[..bins], &mut older_im[..bins]),
+    ];
+    let wide = bins / PAIR_STRIP * PAIR_STRIP;
+    let narrow = wide + (bins - wide) / 8 * 8;
+    pair_strips::<T, FUSED, PAIR_STRIP>(&mut acc, ring, partitions, 0..wide);
+    pair_strips::<T, FUSED, 8>(&mut acc, ring, partitions, wide..narrow);
+    pair_strips::<T, FUSED, 1>(&mut acc, ring, partitions, narrow..bins);
+}
+
+/// [`pair_loop`] over `range` (a multiple of `W` bins long), `W` bins at a time.
+#[inline(always)]
+fn pair_strips<T: Sample, const FUSED: bool, const W: usize>(
+    acc: &mut [(&mut [T], &mut [T]); 2],
+    ring: &Ring<'_, T>,
+    partitions: usize,
+    range: std::ops::Range<usize>,
+) {
+    let bins = ring.bins;
+    let mut start = range.start;
+    while start + W <= range.end {
+        let mut re = [[T::zero(); W]; 2];
+        let mut im = [[T::zero(); W]; 2];
+        for p in 0..partitions {
+            let h = p * bins + start;
+            let (h_re, h_im) = (&ring.h_re[h..h + W], &ring.h_im[h..h + W]);
+            for age in 0..2 {
+                let x = ring.slot(p + age) * bins + start;
+                strip_product::<T, FUSED, W>(
+                    &mut re[age],
+                    &mut im[age],
+                    &ring.fdl_re[x..x + W],
+                    &ring.fdl_im[x..x + W],
+                    h_re,
+                    h_im,
+                    p == 0,
+                );
+            }
+        }
+        for (age, (a_re, a_im)) in acc.iter_mut().enumerate() {
+            a_re[start..start + W].copy_from_slice(&re[age]);
+            a_im[start..start + W].copy_from_slice(&im[age]);
+        }
         start += W;
     }
 }
@@ -646,6 +731,13 @@ pub fn flush_denormals() {
 mod tests {
     use super::*;
 
+    /// `n` values in [-1, 1), a different sequence for each seed.
+    fn make(seed: usize, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
+            .collect()
+    }
+
     #[test]
     fn flush_denormals_zeroes_subnormal_arithmetic_on_this_thread_only() {
         let tiny = std::hint::black_box(f32::MIN_POSITIVE);
@@ -667,11 +759,7 @@ mod tests {
     #[test]
     fn multiply_equals_accumulating_into_zero() {
         let n = 131;
-        let make = |seed: usize| -> Vec<f32> {
-            (0..n)
-                .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
-                .collect()
-        };
+        let make = |seed: usize| make(seed, n);
         let (x_re, x_im, h_re, h_im) = (make(1), make(2), make(3), make(4));
         let mut product = (make(5), make(6));
         multiply(&mut product.0, &mut product.1, &x_re, &x_im, &h_re, &h_im);
@@ -700,11 +788,6 @@ mod tests {
             (65, 5),
             (129, 15),
         ] {
-            let make = |seed: usize, n: usize| -> Vec<f32> {
-                (0..n)
-                    .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
-                    .collect()
-            };
             let n = bins * partitions;
             let (fdl_re, fdl_im, h_re, h_im) = (make(1, n), make(2, n), make(3, n), make(4, n));
             for head in 0..partitions {
@@ -714,7 +797,7 @@ mod tests {
                     h_re: &h_re,
                     h_im: &h_im,
                     bins,
-                    partitions,
+                    slots: partitions,
                     head,
                 };
                 for (from, to) in [
@@ -752,15 +835,63 @@ mod tests {
         }
     }
 
+    /// The paired product gives each of its two blocks exactly the numbers of the single
+    /// product over all partitions, at every head of a ring with one spare slot, for strips
+    /// with and without a remainder.
+    #[test]
+    fn the_paired_product_equals_two_single_ones() {
+        for (bins, partitions) in [
+            (1usize, 1usize),
+            (2, 2),
+            (9, 3),
+            (17, 2),
+            (33, 4),
+            (65, 5),
+            (129, 8),
+        ] {
+            let slots = partitions + 1;
+            let (fdl_re, fdl_im) = (make(1, slots * bins), make(2, slots * bins));
+            let (h_re, h_im) = (make(3, partitions * bins), make(4, partitions * bins));
+            for head in 0..slots {
+                let ring = Ring {
+                    fdl_re: &fdl_re,
+                    fdl_im: &fdl_im,
+                    h_re: &h_re,
+                    h_im: &h_im,
+                    bins,
+                    slots,
+                    head,
+                };
+                let mut newer = (make(5, bins), make(6, bins));
+                let mut older = (make(7, bins), make(8, bins));
+                multiply_accumulate_ring_pair(
+                    &mut newer.0,
+                    &mut newer.1,
+                    &mut older.0,
+                    &mut older.1,
+                    &ring,
+                    partitions,
+                );
+                let before = Ring {
+                    head: (head + slots - 1) % slots,
+                    ..ring
+                };
+                for (got, ring) in [(&newer, &ring), (&older, &before)] {
+                    let mut single = (make(9, bins), make(10, bins));
+                    multiply_accumulate_ring(&mut single.0, &mut single.1, ring, 0..partitions);
+                    assert_eq!(
+                        *got, single,
+                        "bins {bins} partitions {partitions} head {head}"
+                    );
+                }
+            }
+        }
+    }
+
     /// The strip-wise FIR gives the tap-by-tap passes' numbers bit for bit, for strips with and
     /// without remainders and kernels of one tap up.
     #[test]
     fn the_fir_chunk_equals_tap_by_tap_passes() {
-        let make = |seed: usize, n: usize| -> Vec<f32> {
-            (0..n)
-                .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
-                .collect()
-        };
         for taps in [1usize, 2, 5, 31, 100] {
             for n in [0usize, 1, 7, 8, 9, 31, 32, 33, 50, 2048] {
                 let h = make(taps, taps);
@@ -779,11 +910,7 @@ mod tests {
     #[test]
     fn dispatched_and_portable_agree() {
         for n in [1usize, 7, 8, 9, 129, 1025] {
-            let make = |seed: usize| -> Vec<f32> {
-                (0..n)
-                    .map(|i| (((i + seed) * 7919 % 1000) as f32) / 500.0 - 1.0)
-                    .collect()
-            };
+            let make = |seed: usize| make(seed, n);
             let (x_re, x_im, h_re, h_im) = (make(1), make(2), make(3), make(4));
             let mut a = (make(5), make(6));
             let mut b = a.clone();

@@ -309,7 +309,9 @@ fn cost(len: usize, block: Option<usize>) -> f64 {
 
 /// What the greedy fusion collects before engines are built.
 enum Group {
-    Linear(Vec<LinearStage>, Kernels, usize),
+    /// Linear stages, their fused kernel (`None` while there is only one: its own kernel,
+    /// not copied), and the channels.
+    Linear(Vec<LinearStage>, Option<Kernels>, usize),
     Iir(Vec<IirStage>, usize),
     Whole(WholeStage, usize),
     Nonlinear(NonlinearStage),
@@ -401,20 +403,20 @@ impl<T: Sample> Chain<T> {
             // Greedy fusion: extend the current run while one convolution of the fused kernel
             // costs no more than the run and the next stage separately (judged on lengths
             // first: the product is only computed when it will be used).
-            if let Some(Group::Linear(group, k, ch)) = groups.last_mut() {
+            if let Some(Group::Linear(group, fused, ch)) = groups.last_mut() {
+                let k = fused.as_ref().unwrap_or(&group[0].kernels);
                 let fused_len = k.len() + stage.kernels.len() - 1;
                 let separate = cost(k.len(), ctx.block) + cost(stage.kernels.len(), ctx.block);
                 if *ch == channels
                     && fused_len <= MAX_TAPS
                     && cost(fused_len, ctx.block) <= separate
                 {
-                    *k = stage.kernels.after(k, channels)?;
+                    *fused = Some(stage.kernels.after(k, channels)?);
                     group.push(stage);
                     continue;
                 }
             }
-            let k = stage.kernels.clone();
-            groups.push(Group::Linear(vec![stage], k, channels));
+            groups.push(Group::Linear(vec![stage], None, channels));
         }
         let mut steps = Vec::new();
         let mut explain = Vec::new();
@@ -530,6 +532,7 @@ impl<T: Sample> Chain<T> {
                 }
                 Group::Linear(g, k, ch) => (g, k, ch),
             };
+            let kernels = kernels.as_ref().unwrap_or(&group[0].kernels);
             // The engine and the exact edges hold a few copies of the kernel's length per
             // channel: bound the product before any of it is allocated.
             if kernels.len().saturating_mul(ch) > MAX_TAP_CHANNELS {
@@ -542,8 +545,8 @@ impl<T: Sample> Chain<T> {
                     ),
                 ));
             }
-            live_engines += live_head(&kernels, live_block);
-            let (engine, direct, schedule) = causal_filter(&kernels, ch, ctx.block)?;
+            live_engines += live_head(kernels, live_block);
+            let (engine, direct, schedule) = causal_filter(kernels, ch, ctx.block)?;
             let latency = engine.latency();
             let parts: Vec<String> = if direct {
                 vec!["direct (time domain)".to_string()]

@@ -82,7 +82,7 @@ pub fn spectra_made() -> u64 {
 /// between convolvers) that use the same kernel and block size.
 pub struct KernelSpectra<T: Sample> {
     /// The transform of `2 * block` points, shared by every convolver of these spectra.
-    fft: SplitFft<T>,
+    fft: Arc<SplitFft<T>>,
     block: usize,
     partitions: usize,
     bins: usize,
@@ -102,7 +102,7 @@ impl<T: Sample> KernelSpectra<T> {
             return Err(Error::EmptyInput { what: "kernel" });
         }
         let nfft = 2 * block;
-        let fft = SplitFft::new(nfft);
+        let fft = SplitFft::shared(nfft);
         let bins = fft.bins();
         let partitions = kernel.len().div_ceil(block);
         let mut time = vec![Complex::zero(); fft.pairs()];

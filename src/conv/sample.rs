@@ -19,6 +19,8 @@ use realfft::num_traits::Float;
 use realfft::{ComplexToReal, FftNum, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 
+use super::split_fft::SplitFft;
+
 /// Per-thread FFT state: the planners and reusable work buffers.
 pub struct FftCache<T: FftNum> {
     /// Real-input plans by length.
@@ -33,6 +35,8 @@ pub struct FftCache<T: FftNum> {
     pub spectrum: Vec<Complex<T>>,
     /// FFT scratch.
     pub scratch: Vec<Complex<T>>,
+    /// The streaming engine's split transforms by length (see [`shared_split_fft`]).
+    split: Vec<(usize, Arc<SplitFft<T>>)>,
 }
 
 impl<T: FftNum> FftCache<T> {
@@ -44,6 +48,7 @@ impl<T: FftNum> FftCache<T> {
             kernel: Vec::new(),
             spectrum: Vec::new(),
             scratch: Vec::new(),
+            split: Vec::new(),
         }
     }
 
@@ -137,5 +142,25 @@ pub fn complex_fft<T: Sample>(n: usize, inverse: bool) -> Arc<dyn Fft<T>> {
         } else {
             c.complex.plan_fft_forward(n)
         }
+    })
+}
+
+/// This thread's split transform of length `len`, made by `make` the first time (a few
+/// lengths per run: a linear search).
+pub fn shared_split_fft<T: Sample>(
+    len: usize,
+    make: impl FnOnce() -> SplitFft<T>,
+) -> Arc<SplitFft<T>> {
+    let found = T::with_cache(|c| {
+        c.split
+            .iter()
+            .find(|(l, _)| *l == len)
+            .map(|(_, f)| Arc::clone(f))
+    });
+    found.unwrap_or_else(|| {
+        // Made outside the cache's borrow: planning goes through the cache too.
+        let made = Arc::new(make());
+        T::with_cache(|c| c.split.push((len, Arc::clone(&made))));
+        made
     })
 }

@@ -19,10 +19,10 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use rustfft::Fft;
 
-use super::sample::{Sample, complex_fft};
+use super::sample::{Sample, complex_fft, shared_split_fft};
 
 /// A forward and inverse real FFT of one length whose frequency side is split re/im.
-pub struct SplitFft<T: Sample> {
+pub struct SplitFft<T: realfft::FftNum> {
     /// Real length `N` (even).
     len: usize,
     forward: Arc<dyn Fft<T>>,
@@ -47,8 +47,12 @@ impl<T: Sample> SplitFft<T> {
         let forward = complex_fft::<T>(m, false);
         let inverse = complex_fft::<T>(m, true);
         let angle = |k: usize| 2.0 * std::f64::consts::PI * k as f64 / len as f64;
-        let cos = (0..=m / 2).map(|k| T::of_f64(angle(k).cos())).collect();
-        let sin = (0..=m / 2).map(|k| T::of_f64(angle(k).sin())).collect();
+        let (sin, cos) = (0..=m / 2)
+            .map(|k| {
+                let (s, c) = angle(k).sin_cos();
+                (T::of_f64(s), T::of_f64(c))
+            })
+            .unzip();
         let scratch_len = forward
             .get_outofplace_scratch_len()
             .max(inverse.get_outofplace_scratch_len());
@@ -60,6 +64,16 @@ impl<T: Sample> SplitFft<T> {
             sin,
             scratch_len,
         }
+    }
+
+    /// The transforms of real length `len`, planned once per thread and length: a stereo
+    /// kernel's two channels (and any other kernel of the same partition size) share one
+    /// (the twiddle tables alone are 2 x 16k sin/cos pairs at 65536 points, ~1 ms).
+    ///
+    /// # Panics
+    /// As [`SplitFft::new`].
+    pub fn shared(len: usize) -> Arc<Self> {
+        shared_split_fft(len, || Self::new(len))
     }
 
     /// Number of spectrum bins, `N / 2 + 1`.
@@ -229,6 +243,19 @@ mod tests {
 
     /// The forward transform is the DFT by definition, and the inverse undoes it (times N),
     /// for every length the engine uses from 2 up.
+    /// One transform per thread and length: the same one for the same length, another for
+    /// another length, and it transforms like a fresh one.
+    #[test]
+    fn shared_transforms_are_made_once_per_length() {
+        let a = SplitFft::<f32>::shared(64);
+        let b = SplitFft::<f32>::shared(64);
+        let c = SplitFft::<f32>::shared(128);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        let fresh = SplitFft::<f32>::new(64);
+        assert_eq!((a.cos.clone(), a.sin.clone()), (fresh.cos, fresh.sin));
+    }
+
     #[test]
     fn forward_is_the_dft_and_inverse_undoes_it() {
         for n in [2usize, 4, 8, 16, 32, 64, 256, 1024] {

@@ -942,6 +942,13 @@ impl<T: Sample> PartitionedConvolver<T> {
     /// If the two slices differ in length.
     pub fn process(&mut self, input: &[T], output: &mut [T]) {
         assert_eq!(input.len(), output.len(), "input and output lengths differ");
+        if let [(conv, delay)] = &mut self.stages[..]
+            && delay.ring.is_empty()
+        {
+            // One stage, no delay (a uniform schedule): straight into the output.
+            conv.process(input, output);
+            return;
+        }
         output.fill(T::zero());
         for (piece_in, piece_out) in input.chunks(SCRATCH).zip(output.chunks_mut(SCRATCH)) {
             let scratch = &mut self.scratch[..piece_in.len()];
@@ -954,6 +961,12 @@ impl<T: Sample> PartitionedConvolver<T> {
 
     /// Writes the next `output.len()` samples of the response to silence (the tail).
     pub fn flush(&mut self, output: &mut [T]) {
+        if let [(conv, delay)] = &mut self.stages[..]
+            && delay.ring.is_empty()
+        {
+            conv.flush(output);
+            return;
+        }
         output.fill(T::zero());
         for piece_out in output.chunks_mut(SCRATCH) {
             let scratch = &mut self.scratch[..piece_out.len()];

@@ -292,8 +292,8 @@ impl<T: Sample> FusedStage<T> {
     pub fn process(&mut self, input: &[Vec<T>], out: &mut Block<T>) {
         let frames = input.first().map_or(0, Vec::len);
         self.frames_in += frames;
-        out.clear(self.channels);
         if !self.streaming {
+            out.clear(self.channels);
             for (h, x) in self.held.iter_mut().zip(input) {
                 h.extend(x.iter().map(|&v| v.as_f64()));
             }
@@ -307,6 +307,8 @@ impl<T: Sample> FusedStage<T> {
         let first_j = self.queue_start - self.shift as i64;
         let queued = self.queue[0].len() - self.queue_head;
         if self.margin == 0 && queued == 0 && first_j >= self.next as i64 && frames > 0 {
+            // Not cleared first: the engine overwrites every sample, and a block of the last
+            // one's size is then resized without being zeroed again.
             out.resize(self.channels, frames);
             self.engine
                 .process(&views(input, 0..frames), &mut out.views_mut(0..frames));
@@ -314,6 +316,7 @@ impl<T: Sample> FusedStage<T> {
             self.next = (first_j + frames as i64) as usize;
             return;
         }
+        out.clear(self.channels);
         self.feed(input);
         self.release(None, out);
     }

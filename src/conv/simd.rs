@@ -250,11 +250,18 @@ fn ring_loop<T: Sample, const FUSED: bool>(
     let overwrite = parts.start == 0;
     // Wide strips, then narrow ones (a block of 8 or 16 has only 9 or 17 bins), then one bin
     // at a time (at least the Nyquist bin).
-    let wide = bins / STRIP * STRIP;
-    let narrow = wide + (bins - wide) / 8 * 8;
-    strips::<T, FUSED, STRIP>(acc_re, acc_im, ring, &parts, 0..wide, overwrite);
-    strips::<T, FUSED, 8>(acc_re, acc_im, ring, &parts, wide..narrow, overwrite);
-    strips::<T, FUSED, 1>(acc_re, acc_im, ring, &parts, narrow..bins, overwrite);
+    let [wide, narrow, single] = strip_ranges(bins, STRIP);
+    strips::<T, FUSED, STRIP>(acc_re, acc_im, ring, &parts, wide, overwrite);
+    strips::<T, FUSED, 8>(acc_re, acc_im, ring, &parts, narrow, overwrite);
+    strips::<T, FUSED, 1>(acc_re, acc_im, ring, &parts, single, overwrite);
+}
+
+/// `0..n` cut for strips of `wide`, then 8, then 1 element: the whole multiples of `wide`
+/// first, then of 8 in what is left, then the rest.
+fn strip_ranges(n: usize, wide: usize) -> [std::ops::Range<usize>; 3] {
+    let w = n / wide * wide;
+    let e = w + (n - w) / 8 * 8;
+    [0..w, w..e, e..n]
 }
 
 /// [`ring_loop`] over `range` (a multiple of `W` bins long), `W` bins at a time.
@@ -335,11 +342,10 @@ fn pair_loop<T: Sample, const FUSED: bool>(
         (&mut newer_re[..bins], &mut newer_im[..bins]),
         (&mut older_re[..bins], &mut older_im[..bins]),
     ];
-    let wide = bins / PAIR_STRIP * PAIR_STRIP;
-    let narrow = wide + (bins - wide) / 8 * 8;
-    pair_strips::<T, FUSED, PAIR_STRIP>(&mut acc, ring, partitions, 0..wide);
-    pair_strips::<T, FUSED, 8>(&mut acc, ring, partitions, wide..narrow);
-    pair_strips::<T, FUSED, 1>(&mut acc, ring, partitions, narrow..bins);
+    let [wide, narrow, single] = strip_ranges(bins, PAIR_STRIP);
+    pair_strips::<T, FUSED, PAIR_STRIP>(&mut acc, ring, partitions, wide);
+    pair_strips::<T, FUSED, 8>(&mut acc, ring, partitions, narrow);
+    pair_strips::<T, FUSED, 1>(&mut acc, ring, partitions, single);
 }
 
 /// [`pair_loop`] over `range` (a multiple of `W` bins long), `W` bins at a time.
@@ -665,11 +671,10 @@ fn fir_chunk_loop<T: Sample, const FUSED: bool>(y: &mut [T], x: &[T], taps: &[T]
     let x = &x[..n + hist];
     // 64 f32 sums are eight AVX registers: each takes one multiply-add per tap, which must
     // wait for its last (four cycles), so eight chains keep two a cycle going.
-    let wide = n / 64 * 64;
-    let narrow = wide + (n - wide) / 8 * 8;
-    fir_strips::<T, FUSED, 64>(y, x, taps, 0..wide);
-    fir_strips::<T, FUSED, 8>(y, x, taps, wide..narrow);
-    fir_strips::<T, FUSED, 1>(y, x, taps, narrow..n);
+    let [wide, narrow, single] = strip_ranges(n, 64);
+    fir_strips::<T, FUSED, 64>(y, x, taps, wide);
+    fir_strips::<T, FUSED, 8>(y, x, taps, narrow);
+    fir_strips::<T, FUSED, 1>(y, x, taps, single);
 }
 
 #[inline(always)]

@@ -270,13 +270,22 @@ fn deferred_uniform_spreads_its_work_and_lags_two_blocks() {
     }
 }
 
-/// Two blocks a pass: the outputs of the plain convolver bit for bit, one block later, for
-/// kernels of one partition up, chunks of any size (including ones that end mid-pair), and
-/// again after a reset; through a schedule, the engine reports and applies the doubled latency.
+/// Several blocks a pass (two, three, four): the outputs of the plain convolver bit for bit,
+/// that many blocks less one later, for kernels of one partition up (and spectra long enough
+/// to be padded apart), chunks of any size (including ones that end mid-batch), and again
+/// after a reset; through a schedule, the engine reports and applies the longer latency.
 #[test]
-fn paired_uniform_gives_the_plain_outputs_one_block_later() {
+fn batched_uniform_gives_the_plain_outputs_later() {
     let mut rng = Rng(0xBA1);
-    for &(m, block) in &[(1usize, 1usize), (5, 2), (40, 8), (200, 16), (1000, 64)] {
+    let cases = [
+        (1usize, 1usize),
+        (5, 2),
+        (40, 8),
+        (200, 16),
+        (1000, 64),
+        (3000, 1024),
+    ];
+    for (&(m, block), &blocks) in cases.iter().zip([2usize, 3, 4].iter().cycle()) {
         let h = kernel(&mut rng, m);
         let x = signal(&mut rng, 2 * m + 7 * block + 11);
         let h32: Vec<f32> = h.iter().map(|&v| v as f32).collect();
@@ -284,38 +293,40 @@ fn paired_uniform_gives_the_plain_outputs_one_block_later() {
         let mut plain = UniformConvolver::with_spectra(Arc::clone(&spectra));
         let want = stream(&mut plain, &x, || 64);
         for &chunk in &[1usize, 3, 64, 100, 4096] {
-            let mut conv = UniformConvolver::paired(Arc::clone(&spectra));
-            assert_eq!(conv.latency(), 2 * block);
+            let mut conv = UniformConvolver::batched(Arc::clone(&spectra), blocks);
+            assert_eq!(conv.latency(), blocks * block);
             for round in 0..2 {
                 let got = stream(&mut conv, &x, || chunk);
-                let label = format!("paired M={m} B={block} chunk={chunk} round {round}");
-                assert!(got[..block].iter().all(|&v| v == 0.0), "{label}");
-                assert_eq!(&got[block..], &want[..], "{label}");
-                assert_matches(&got, &x, &h, 2 * block, &label);
+                let label = format!("{blocks} blocks M={m} B={block} chunk={chunk} round {round}");
+                let later = (blocks - 1) * block;
+                assert!(got[..later].iter().all(|&v| v == 0.0), "{label}");
+                assert_eq!(&got[later..], &want[..], "{label}");
+                assert_matches(&got, &x, &h, blocks * block, &label);
                 conv.reset();
             }
         }
         let mut schedule = Schedule::uniform(m, block);
-        schedule.paired = true;
+        schedule.batch = blocks;
         let mut conv = PartitionedConvolver::with_schedule(&h32, &schedule).unwrap();
-        assert_eq!(conv.latency(), 2 * block);
+        assert_eq!(conv.latency(), blocks * block);
         let mut sizes = Rng(m as u64);
         let got = stream(&mut conv, &x, || sizes.range(0, 300) as usize + 1);
         assert_matches(
             &got,
             &x,
             &h,
-            2 * block,
-            &format!("schedule M={m} B={block}"),
+            blocks * block,
+            &format!("schedule M={m} B={block} {blocks} blocks"),
         );
     }
-    // Only one segment can pair, and only a kernel whose spectra outgrow the cache does.
+    // Only one segment can be batched, and only a kernel whose spectra outgrow the cache is
+    // (two blocks a pass).
     let mut split = Schedule::choose(65_536, 128);
-    split.paired = true;
+    split.batch = 2;
     assert!(PartitionedConvolver::<f32>::with_schedule(&[1.0; 65_536], &split).is_err());
-    assert!(!Schedule::uniform(1 << 17, 1 << 15).paired().paired);
-    assert!(Schedule::uniform(3 << 16, 1 << 15).paired().paired);
-    assert!(!Schedule::choose(1 << 18, 64).paired().paired);
+    assert_eq!(Schedule::uniform(1 << 17, 1 << 15).batched().batch, 1);
+    assert_eq!(Schedule::uniform(3 << 16, 1 << 15).batched().batch, 2);
+    assert_eq!(Schedule::choose(1 << 18, 64).batched().batch, 1);
 }
 
 /// Streams planar channels through a bank in random chunks, then flushes.

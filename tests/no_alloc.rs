@@ -69,10 +69,11 @@ fn the_counter_sees_allocations() {
 
 #[test]
 fn uniform_process_never_allocates() {
-    // Plain, and two blocks a pass (the offline engine).
+    // Plain, and two and four blocks a pass (the offline engine).
     let plain = UniformConvolver::new(&kernel(3000), 64).unwrap();
     let spectra = std::sync::Arc::new(KernelSpectra::new(&kernel(3000), 64).unwrap());
-    for mut conv in [plain, UniformConvolver::paired(spectra)] {
+    let batched = |blocks| UniformConvolver::batched(std::sync::Arc::clone(&spectra), blocks);
+    for mut conv in [plain, batched(2), batched(4)] {
         let input = vec![0.25f32; 5000];
         let mut output = vec![0.0f32; 5000];
         conv.process(&input, &mut output); // warm-up: every block path has run

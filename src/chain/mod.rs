@@ -146,16 +146,16 @@ pub struct Chain<T: Sample> {
     /// Each step's output, reused from block to block (nothing allocated per block once they
     /// have grown to the largest block the run brings).
     bufs: Vec<Block<T>>,
-    explain: Vec<String>,
+    explain: Vec<Line>,
     /// Files the stages read (never to be overwritten by the output).
     pub inputs: Vec<PathBuf>,
     /// Notes to print (normalization gains and the like).
     pub notes: Vec<String>,
     channels_in: usize,
     channels_out: usize,
-    /// What the stages delay a live (causal) stream by, in samples: linear-phase FIR (M-1)/2,
-    /// other FIR and recursive stages their group delay, `delay:` its frames, denoise its
-    /// frame latency.
+    /// What the stages other than FIR ones delay a live (causal) stream by, in samples:
+    /// recursive stages their group delay, `delay:` its frames, denoise its frame latency.
+    /// The FIR stages' delays are worked out when asked for ([`Chain::stage_delay`]).
     stage_delay: f64,
     /// The live block the latency line is quoted for, and the engines' delay at it.
     live_block: usize,
@@ -163,6 +163,23 @@ pub struct Chain<T: Sample> {
     rate: Option<u32>,
     /// The rate the chain gives (another after a `resample:`).
     rate_out: Option<u32>,
+}
+
+/// One line of the `--explain` text. A FIR stage's line (its delay and DC gain) is worked out
+/// only when the text or the live latency is asked for: the delay of a kernel that is not
+/// linear phase takes a transform of it and its group delay at a frequency, about 1 ms of a
+/// 262,144-tap IR's 50 ms offline run, which needs neither.
+#[derive(Clone)]
+enum Line {
+    Text(String),
+    /// Stage `stage` of step `step` (a fused run or a whole-signal step), whose rate is
+    /// `rate`; `to_input` converts its delay to samples at the chain's input rate.
+    Fir {
+        step: usize,
+        stage: usize,
+        rate: Option<u32>,
+        to_input: f64,
+    },
 }
 
 /// The processing block of a live run without `--block`: 64 frames (1.3 ms at 48 kHz).
@@ -298,7 +315,7 @@ fn schedule_for(len: usize, block: Option<usize>) -> Schedule {
                 }
                 b *= 2;
             }
-            best.paired()
+            best.batched()
         }
     }
 }
@@ -435,34 +452,34 @@ impl<T: Sample> Chain<T> {
             let (group, kernels, ch) = match group {
                 Group::Nonlinear(n) => {
                     stage_delay += n.live_latency() as f64 * to_input;
-                    explain.push(format!("  {:<28} {}", n.word, n.describe));
-                    explain.push(format!(
+                    explain.push(Line::Text(format!("  {:<28} {}", n.word, n.describe)));
+                    explain.push(Line::Text(format!(
                         "run {run}: {} (not a convolution), latency {} samples{}",
                         n.word,
                         n.latency(),
                         ms(n.latency() as u64, rate_now)
-                    ));
+                    )));
                     steps.push(Step::Nonlinear(n));
                     continue;
                 }
                 Group::Shift(word, d) => {
                     stage_delay += d as f64 * to_input;
-                    explain.push(format!(
+                    explain.push(Line::Text(format!(
                         "run {run}: {word}: the stream shifted by {d} frames{} (silence first; no kernel)",
                         ms(d, rate_now)
-                    ));
+                    )));
                     steps.push(Step::Shift(steps::Shift::new(word, d)));
                     continue;
                 }
                 Group::Resample(word, from, to, ch) => {
                     let step = resample::ResampleStep::new(word, from, to, ch)?;
-                    explain.push(format!(
+                    explain.push(Line::Text(format!(
                         "run {run}: {}: {from} Hz -> {to} Hz (rubato's FFT resampler, f64; flat to 0.98 of the lower Nyquist frequency; its delay of {} frames{} trimmed offline; live, a 256-point sinc resampler, delay {:.0} input frames); the stages after it run at {to} Hz",
                         step.word,
                         step.delay(),
                         ms(step.delay() as u64, Some(to)),
                         resample::live_delay()
-                    ));
+                    )));
                     // Live (where the delay is heard) the sinc resampler runs: its delay.
                     stage_delay += resample::live_delay() * to_input;
                     steps.push(Step::Resample(step));
@@ -470,30 +487,28 @@ impl<T: Sample> Chain<T> {
                     continue;
                 }
                 Group::Upmix(n) => {
-                    explain.push(format!("run {run}: mono copied to {n} channels"));
+                    explain.push(Line::Text(format!(
+                        "run {run}: mono copied to {n} channels"
+                    )));
                     steps.push(Step::Upmix(n));
                     continue;
                 }
                 Group::Whole(w, ch) => {
-                    let (d, at) = fir_delay(&w.kernels, rate_now);
-                    stage_delay += d * to_input;
                     live_engines += live_head(&w.kernels, live_block);
-                    explain.push(format!(
-                        "  {:<28} {:>8} taps  same  DC gain {}  delay {d:.1}{}{}",
-                        w.word,
-                        w.kernels.len(),
-                        describe_gain(&w.kernels),
-                        ms_f(d, rate_now),
-                        at.map(|f| format!(" at {f:.0} Hz")).unwrap_or_default()
-                    ));
-                    explain.push(format!(
+                    explain.push(Line::Fir {
+                        step: steps.len(),
+                        stage: 0,
+                        rate: rate_now,
+                        to_input,
+                    });
+                    explain.push(Line::Text(format!(
                         "run {run}: {} over the whole input ({}; live, the stream runs causally: its front extended by silence)",
                         w.word,
                         match w.edges {
                             Edges::Extend(b) => format!("edges extended as np.pad's '{}'", b.name()),
                             Edges::Interp { .. } => "edges fitted by polynomials, as savgol_filter's mode='interp'".to_string(),
                         }
-                    ));
+                    )));
                     steps.push(Step::Whole(WholeStep::new(w, ch)));
                     continue;
                 }
@@ -503,17 +518,17 @@ impl<T: Sample> Chain<T> {
                         let d = s.delay(rate_now);
                         delay += d;
                         stage_delay += d * to_input;
-                        explain.push(format!(
+                        explain.push(Line::Text(format!(
                             "  {:<28} {:>3} section(s) {}  delay {d:.1} samples{} at {} Hz",
                             s.word,
                             s.sos.len(),
                             if s.zero_phase { "zero-phase" } else { "causal" },
                             ms_f(d, rate_now),
                             s.reference_hz
-                        ));
+                        )));
                     }
                     let step = IirStep::new(stages, ch);
-                    explain.push(format!(
+                    explain.push(Line::Text(format!(
                         "run {run}: {} as one cascade of {} second-order section(s) (recursive, f64 state){}",
                         if step.stages().len() > 1 {
                             format!("{} recursive stages", step.stages().len())
@@ -526,7 +541,7 @@ impl<T: Sample> Chain<T> {
                         } else {
                             format!(", delay {delay:.1} samples{}", ms_f(delay, rate_now))
                         }
-                    ));
+                    )));
                     steps.push(Step::Iir(step));
                     continue;
                 }
@@ -557,40 +572,29 @@ impl<T: Sample> Chain<T> {
                     .map(|s| format!("{}x{}", s.partitions, s.block))
                     .collect()
             };
-            let pairs = if schedule.paired && !direct {
-                " (two blocks a pass)"
+            let pairs = if schedule.batch > 1 && !direct {
+                format!(" ({} blocks a pass)", schedule.batch)
             } else {
-                ""
+                String::new()
             };
-            for s in &group {
-                let (d, at) = fir_delay(&s.kernels, rate_now);
-                stage_delay += d * to_input;
-                explain.push(format!(
-                    "  {:<28} {:>8} taps  {:<4}  DC gain {}  delay {d:.1}{}{}",
-                    s.word,
-                    s.kernels.len(),
-                    match s.mode {
-                        Mode::Full => "full",
-                        Mode::Same => "same",
-                        Mode::Valid => "valid",
-                    },
-                    describe_gain(&s.kernels),
-                    ms_f(d, rate_now),
-                    at.map(|f| format!(" at {f:.0} Hz")).unwrap_or_default()
-                ));
-            }
+            explain.extend((0..group.len()).map(|stage| Line::Fir {
+                step: steps.len(),
+                stage,
+                rate: rate_now,
+                to_input,
+            }));
             let what = if group.len() > 1 {
                 format!("fused {} stages into", group.len())
             } else {
                 "runs as".to_string()
             };
-            explain.push(format!(
+            explain.push(Line::Text(format!(
                 "run {run}: {what} one {}-tap convolution, partitions {}{pairs}, engine latency {} samples{}",
                 kernels.len(),
                 parts.join(" + "),
                 latency,
                 ms(latency as u64, rate_now)
-            ));
+            )));
             steps.push(Step::Linear(FusedStage::new(group, ch, engine)));
         }
         Ok(Chain {
@@ -802,7 +806,23 @@ impl<T: Sample> Chain<T> {
             self.steps.len()
         );
         for line in &self.explain {
-            s.push_str(line);
+            match line {
+                Line::Text(text) => s.push_str(text),
+                &Line::Fir {
+                    step, stage, rate, ..
+                } => {
+                    if let Some((word, kernels, mode)) = self.fir_stage(step, stage) {
+                        let (d, at) = fir_delay(kernels, rate);
+                        s.push_str(&format!(
+                            "  {word:<28} {:>8} taps  {mode:<4}  DC gain {}  delay {d:.1}{}{}",
+                            kernels.len(),
+                            describe_gain(kernels),
+                            ms_f(d, rate),
+                            at.map(|f| format!(" at {f:.0} Hz")).unwrap_or_default()
+                        ));
+                    }
+                }
+            }
             s.push('\n');
         }
         if self.steps.is_empty() {
@@ -829,6 +849,44 @@ impl<T: Sample> Chain<T> {
         s
     }
 
+    /// Stage `stage` of step `step` as a FIR stage: its word, kernels and output mode.
+    fn fir_stage(&self, step: usize, stage: usize) -> Option<(&str, &Kernels, &'static str)> {
+        match self.steps.get(step)? {
+            Step::Linear(f) => f.stages().get(stage).map(|s| {
+                let mode = match s.mode {
+                    Mode::Full => "full",
+                    Mode::Same => "same",
+                    Mode::Valid => "valid",
+                };
+                (s.word.as_str(), &s.kernels, mode)
+            }),
+            Step::Whole(w) => Some((w.stage.word.as_str(), &w.stage.kernels, "same")),
+            _ => None,
+        }
+    }
+
+    /// What the stages delay a live (causal) stream by, in samples at the input's rate:
+    /// linear-phase FIR (M-1)/2, other FIR and recursive stages their group delay, `delay:`
+    /// its frames, denoise its frame latency.
+    fn stage_delay(&self) -> f64 {
+        let fir: f64 = self
+            .explain
+            .iter()
+            .filter_map(|line| match *line {
+                Line::Fir {
+                    step,
+                    stage,
+                    rate,
+                    to_input,
+                } => self
+                    .fir_stage(step, stage)
+                    .map(|(_, k, _)| fir_delay(k, rate).0 * to_input),
+                Line::Text(_) => None,
+            })
+            .sum();
+        self.stage_delay + fir
+    }
+
     /// The latency of this chain on a live stream at its live block, from the moment a sample
     /// is captured to the moment it is played, in samples, with its breakdown: the playback
     /// cushion, the age of the audio when it reaches the chain (a capture period: the device
@@ -838,7 +896,8 @@ impl<T: Sample> Chain<T> {
     /// this, plus now and then the server's own 10 ms steps (see the README).
     pub fn live_latency(&self, input_period: usize, cushion: usize) -> (f64, String) {
         let age = input_period.max(self.live_block);
-        let total = (cushion + age + self.live_engines) as f64 + self.stage_delay;
+        let stage_delay = self.stage_delay();
+        let total = (cushion + age + self.live_engines) as f64 + stage_delay;
         let mut parts = Vec::new();
         if cushion > 0 {
             parts.push(format!("cushion {cushion}"));
@@ -849,7 +908,7 @@ impl<T: Sample> Chain<T> {
             format!("block {}", self.live_block)
         });
         parts.push(format!("engines {}", self.live_engines));
-        parts.push(format!("stage delays {:.1}", self.stage_delay));
+        parts.push(format!("stage delays {stage_delay:.1}"));
         (total, parts.join(" + "))
     }
 

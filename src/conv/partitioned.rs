@@ -46,14 +46,14 @@
 //! delay line is `L + Ss - 2 Bs` samples. The schedule (growth factor and partitions per stage)
 //! is chosen by the cost model in [`Schedule::choose`].
 //!
-//! ## Two blocks a pass (offline)
+//! ## Several blocks a pass (offline)
 //!
 //! A long kernel at a large block keeps megabytes of spectra and delay line, more than a core's
 //! cache: each block's product then streams them all from memory, and that, not the
 //! arithmetic, is its cost. Offline, where latency does not matter, a long kernel's single
-//! segment runs *paired* ([`UniformConvolver::paired`]): the products of two consecutive blocks
-//! are formed in one pass, each spectrum read once for both, at the price of one more block of
-//! latency ([`Schedule::paired`] decides).
+//! segment runs *batched* ([`UniformConvolver::batched`]): the products of two or four
+//! consecutive blocks are formed in one pass, each spectrum read once for all of them, at the
+//! price of that many blocks of latency ([`Schedule::batched`] decides).
 //!
 //! [`process`]: UniformConvolver::process
 
@@ -63,7 +63,7 @@ use realfft::num_complex::Complex;
 use realfft::num_traits::Zero;
 
 use super::sample::Sample;
-use super::simd::{Ring, multiply_accumulate_ring, multiply_accumulate_ring_pair};
+use super::simd::{Ring, multiply_accumulate_ring, multiply_accumulate_ring_batch};
 use super::split_fft::SplitFft;
 use crate::error::{Error, Result};
 
@@ -86,9 +86,27 @@ pub struct KernelSpectra<T: Sample> {
     block: usize,
     partitions: usize,
     bins: usize,
+    /// Distance between consecutive spectra in `re` and `im` (and in a delay line over these
+    /// spectra): `bins`, padded for long spectra (see [`spectrum_stride`]).
+    stride: usize,
     kernel_len: usize,
     re: Vec<T>,
     im: Vec<T>,
+}
+
+/// The distance between consecutive spectra of `bins` bins in a kernel's spectra and a delay
+/// line. A long spectrum of a power-of-two transform is `2^k + 1` bins, so unpadded every
+/// partition's and every slot's bin `k` lies at (almost) the same offset within a 4 KiB page:
+/// the batched product, which walks a strip of bins through all of them, then has every one of
+/// its ~40 streams in the same few sets of the L1 cache, which holds 12 lines a set. Padded to
+/// a multiple of 16 plus 16, consecutive spectra start two cache lines further on in the page
+/// and the streams spread over the sets. Short spectra (a few cache lines) need no padding.
+fn spectrum_stride(bins: usize) -> usize {
+    if bins >= 1024 {
+        bins.next_multiple_of(16) + 16
+    } else {
+        bins
+    }
 }
 
 impl<T: Sample> KernelSpectra<T> {
@@ -104,19 +122,20 @@ impl<T: Sample> KernelSpectra<T> {
         let nfft = 2 * block;
         let fft = SplitFft::shared(nfft);
         let bins = fft.bins();
+        let stride = spectrum_stride(bins);
         let partitions = kernel.len().div_ceil(block);
         let mut time = vec![Complex::zero(); fft.pairs()];
         let mut buf = vec![Complex::zero(); fft.pairs()];
         let mut scratch = vec![Complex::zero(); fft.scratch_len()];
-        let mut re = vec![T::zero(); partitions * bins];
-        let mut im = vec![T::zero(); partitions * bins];
+        let mut re = vec![T::zero(); partitions * stride];
+        let mut im = vec![T::zero(); partitions * stride];
         let scale = T::one() / T::of_f64(nfft as f64);
         for (p, part) in kernel.chunks(block).enumerate() {
             time.fill(Complex::zero());
             to_pairs(part, &mut time);
             let (re, im) = (
-                &mut re[p * bins..(p + 1) * bins],
-                &mut im[p * bins..(p + 1) * bins],
+                &mut re[p * stride..p * stride + bins],
+                &mut im[p * stride..p * stride + bins],
             );
             fft.forward(&mut time, &mut buf, &mut scratch, re, im);
             re.iter_mut()
@@ -129,6 +148,7 @@ impl<T: Sample> KernelSpectra<T> {
             block,
             partitions,
             bins,
+            stride,
             kernel_len: kernel.len(),
             re,
             im,
@@ -218,16 +238,18 @@ pub struct UniformConvolver<T: Sample> {
     time: Vec<Complex<T>>,
     buf: Vec<Complex<T>>,
     scratch: Vec<Complex<T>>,
+    /// The product of the block (empty when batched).
     acc_re: Vec<T>,
     acc_im: Vec<T>,
-    /// Paired mode: two blocks are computed in one pass (see [`UniformConvolver::paired`]);
-    /// `time_b` holds the other block's pairs and `acc_b_*` the other block's product; `odd`
-    /// says whether the block being filled is the second of its pair. Empty otherwise.
-    paired: bool,
-    odd: bool,
-    time_b: Vec<Complex<T>>,
-    acc_b_re: Vec<T>,
-    acc_b_im: Vec<T>,
+    /// Batched mode: `batch` consecutive blocks are computed in one pass (1: each on its own;
+    /// see [`UniformConvolver::batched`]). `due` blocks of the batch being filled have
+    /// completed; `accs` holds the batch's products (newest first) and `outs` the outputs of
+    /// the blocks after the one in `time`, in the order they are handed out (both empty when
+    /// not batched).
+    batch: usize,
+    due: usize,
+    accs: Vec<(Vec<T>, Vec<T>)>,
+    outs: Vec<Vec<Complex<T>>>,
     /// Deferred mode: a block's work is spread over the following block (latency 2B).
     deferred: bool,
     /// Work units of the block in flight already done (deferred mode): 0 = forward FFT,
@@ -254,18 +276,20 @@ impl<T: Sample> UniformConvolver<T> {
 
     /// A convolver sharing already transformed kernel spectra (one per channel, say).
     pub fn with_spectra(kernel: Arc<KernelSpectra<T>>) -> Self {
-        Self::build(kernel, false)
+        Self::build(kernel, 1)
     }
 
-    fn build(kernel: Arc<KernelSpectra<T>>, paired: bool) -> Self {
+    fn build(kernel: Arc<KernelSpectra<T>>, batch: usize) -> Self {
         let block = kernel.block;
         let nfft = 2 * block;
-        let slots = kernel.partitions + usize::from(paired);
-        let spare = |len: usize| if paired { len } else { 0 };
+        let batch = batch.max(1);
+        let slots = kernel.partitions + batch - 1;
+        let single = |len: usize| if batch == 1 { len } else { 0 };
+        let spares = if batch == 1 { 0 } else { batch };
         UniformConvolver {
             fdl: DelayLineSpectra {
-                re: prefaulted(slots * kernel.bins, T::zero()),
-                im: prefaulted(slots * kernel.bins, T::zero()),
+                re: prefaulted(slots * kernel.stride, T::zero()),
+                im: prefaulted(slots * kernel.stride, T::zero()),
                 slots,
                 head: 0,
             },
@@ -276,13 +300,21 @@ impl<T: Sample> UniformConvolver<T> {
             time: prefaulted(kernel.fft.pairs(), Complex::zero()),
             buf: prefaulted(kernel.fft.pairs(), Complex::zero()),
             scratch: prefaulted(kernel.fft.scratch_len(), Complex::zero()),
-            acc_re: prefaulted(kernel.bins, T::zero()),
-            acc_im: prefaulted(kernel.bins, T::zero()),
-            paired,
-            odd: false,
-            time_b: prefaulted(spare(kernel.fft.pairs()), Complex::zero()),
-            acc_b_re: prefaulted(spare(kernel.bins), T::zero()),
-            acc_b_im: prefaulted(spare(kernel.bins), T::zero()),
+            acc_re: prefaulted(single(kernel.bins), T::zero()),
+            acc_im: prefaulted(single(kernel.bins), T::zero()),
+            batch,
+            due: 0,
+            accs: (0..spares)
+                .map(|_| {
+                    (
+                        prefaulted(kernel.bins, T::zero()),
+                        prefaulted(kernel.bins, T::zero()),
+                    )
+                })
+                .collect(),
+            outs: (1..spares)
+                .map(|_| prefaulted(kernel.fft.pairs(), Complex::zero()))
+                .collect(),
             deferred: false,
             units_done: 0,
             in_flight: false,
@@ -302,15 +334,16 @@ impl<T: Sample> UniformConvolver<T> {
         conv
     }
 
-    /// A convolver that computes two blocks in one pass (offline runs, where latency does not
-    /// matter): the first block of a pair is transformed when it completes, and when the
-    /// second one does, both blocks' products are formed in one pass over the kernel's spectra
-    /// ([`multiply_accumulate_ring_pair`]) and transformed back. When the spectra outgrow the
-    /// cache (a long kernel at a large block) that halves the product's memory traffic, for one
-    /// more block of latency (2B) and one more delay-line slot. Outputs are those of
-    /// [`UniformConvolver::with_spectra`] bit for bit, one block later.
-    pub fn paired(kernel: Arc<KernelSpectra<T>>) -> Self {
-        Self::build(kernel, true)
+    /// A convolver that computes `blocks` consecutive blocks in one pass (offline runs, where
+    /// latency does not matter): each block is transformed when it completes, and when the
+    /// last of a batch does, all their products are formed in one pass over the kernel's
+    /// spectra ([`multiply_accumulate_ring_batch`]) and transformed back. When the spectra
+    /// outgrow the cache (a long kernel at a large block) that divides the product's memory
+    /// traffic by `blocks`, for a latency of `blocks` blocks and `blocks - 1` more delay-line
+    /// slots. Outputs are those of [`UniformConvolver::with_spectra`] bit for bit,
+    /// `blocks - 1` blocks later (`blocks` 1 is that convolver).
+    pub fn batched(kernel: Arc<KernelSpectra<T>>, blocks: usize) -> Self {
+        Self::build(kernel, blocks)
     }
 
     /// Staggers a deferred convolver's work: with `phase` of `phases` (e.g. channel 1 of 2),
@@ -323,10 +356,10 @@ impl<T: Sample> UniformConvolver<T> {
     /// Delay of the output behind the full convolution, in samples: the block size, twice
     /// that when deferred.
     pub fn latency(&self) -> usize {
-        if self.deferred || self.paired {
+        if self.deferred {
             2 * self.kernel.block
         } else {
-            self.kernel.block
+            self.batch * self.kernel.block
         }
     }
 
@@ -350,8 +383,14 @@ impl<T: Sample> UniformConvolver<T> {
         self.window.fill(T::zero());
         self.ready.fill(T::zero());
         self.time.fill(Complex::zero());
-        self.time_b.fill(Complex::zero());
-        self.odd = false;
+        for out in &mut self.outs {
+            out.fill(Complex::zero());
+        }
+        for (re, im) in &mut self.accs {
+            re.fill(T::zero());
+            im.fill(T::zero());
+        }
+        self.due = 0;
         self.newest = 0;
         self.fill = 0;
         self.units_done = 0;
@@ -400,8 +439,8 @@ impl<T: Sample> UniformConvolver<T> {
                 if self.deferred {
                     self.finish_in_flight();
                     self.capture();
-                } else if self.paired {
-                    self.complete_paired();
+                } else if self.batch > 1 {
+                    self.complete_batched();
                 } else {
                     self.capture();
                     self.advance(self.total_units());
@@ -419,50 +458,42 @@ impl<T: Sample> UniformConvolver<T> {
         }
     }
 
-    /// Paired mode, a block has completed: it is transformed into the delay line; when it is
-    /// the second of its pair, both blocks' products are formed in one pass and transformed
-    /// back (the first block's outputs into `time_b`, the second's into `time`). The two time
-    /// buffers then trade places: while a block fills, `time` holds the outputs of the block
-    /// two before it, already handed out once the block completes and so free to take it.
-    fn complete_paired(&mut self) {
+    /// Batched mode, a block has completed: it is transformed into the delay line; when it is
+    /// the last of its batch, all the batch's products are formed in one pass and transformed
+    /// back, the oldest block's outputs into `time` (handed out while the next block fills)
+    /// and the others' into `outs`, in turn. Otherwise `time` (whose outputs were all handed out
+    /// while this block filled, and which the capture then used) takes the next outputs from
+    /// `outs` and goes to its end, free.
+    fn complete_batched(&mut self) {
         self.capture();
         self.forward_into_head();
-        if self.odd {
+        self.due += 1;
+        if self.due == self.batch {
+            self.due = 0;
             let ring = self.fdl.ring(&self.kernel);
-            multiply_accumulate_ring_pair(
-                &mut self.acc_re,
-                &mut self.acc_im,
-                &mut self.acc_b_re,
-                &mut self.acc_b_im,
-                &ring,
-                self.kernel.partitions,
-            );
+            multiply_accumulate_ring_batch(&mut self.accs, &ring, self.kernel.partitions);
             let fft = &self.kernel.fft;
-            fft.inverse(
-                &self.acc_b_re,
-                &self.acc_b_im,
-                &mut self.buf,
-                &mut self.scratch,
-                &mut self.time_b,
-            );
-            fft.inverse(
-                &self.acc_re,
-                &self.acc_im,
-                &mut self.buf,
-                &mut self.scratch,
-                &mut self.time,
-            );
+            let oldest = self.batch - 1;
+            for (age, (re, im)) in self.accs.iter().enumerate() {
+                let time = if age == oldest {
+                    &mut self.time
+                } else {
+                    &mut self.outs[oldest - 1 - age]
+                };
+                fft.inverse(re, im, &mut self.buf, &mut self.scratch, time);
+            }
+        } else {
+            std::mem::swap(&mut self.time, &mut self.outs[0]);
+            self.outs.rotate_left(1);
         }
         self.fdl.step();
-        std::mem::swap(&mut self.time, &mut self.time_b);
-        self.odd = !self.odd;
         self.in_flight = false;
     }
 
     /// The captured block's transform, straight into the delay line's newest slot.
     fn forward_into_head(&mut self) {
-        let bins = self.kernel.bins;
-        let slot = self.fdl.head * bins..(self.fdl.head + 1) * bins;
+        let at = self.fdl.head * self.kernel.stride;
+        let slot = at..at + self.kernel.bins;
         self.kernel.fft.forward(
             &mut self.time,
             &mut self.buf,
@@ -552,7 +583,7 @@ impl<T: Sample> UniformConvolver<T> {
 }
 
 /// A uniform convolver's frequency-domain delay line: `slots` input spectra (the kernel's
-/// partitions, one more when paired), split re/im, the newest at `head`.
+/// partitions, and the spare ones of a batched convolver), split re/im, the newest at `head`.
 #[derive(Clone)]
 struct DelayLineSpectra<T> {
     re: Vec<T>,
@@ -570,6 +601,7 @@ impl<T: Sample> DelayLineSpectra<T> {
             h_re: &kernel.re,
             h_im: &kernel.im,
             bins: kernel.bins,
+            stride: kernel.stride,
             slots: self.slots,
             head: self.head,
         }
@@ -581,8 +613,8 @@ impl<T: Sample> DelayLineSpectra<T> {
     }
 }
 
-/// Kernel samples (partitions x block) above which an offline schedule computes two blocks a
-/// pass (see [`Schedule::paired`]).
+/// Kernel samples (partitions x block) above which an offline schedule computes several
+/// blocks a pass (see [`Schedule::batched`]).
 const PAIRED_FROM: usize = 1 << 17;
 
 /// Largest partition the scheduler uses.
@@ -608,8 +640,10 @@ pub struct Schedule {
     /// Modelled CPU time per input sample, in nanoseconds.
     pub cost_ns: f64,
     /// Two blocks computed in each pass over the kernel's spectra (one segment only; see
-    /// [`UniformConvolver::paired`]): the latency doubles, for offline runs.
-    pub paired: bool,
+    /// Blocks computed in each pass over the kernel's spectra (1, or for one segment only 2
+    /// or 4; see [`UniformConvolver::batched`]): the latency is that many blocks, for offline
+    /// runs.
+    pub batch: usize,
 }
 
 impl Schedule {
@@ -628,7 +662,7 @@ impl Schedule {
                 partitions,
             }],
             cost_ns: Self::stage_cost(block, partitions),
-            paired: false,
+            batch: 1,
         }
     }
 
@@ -637,13 +671,16 @@ impl Schedule {
     /// whose spectra and delay line outgrow a core's cache (2 MiB of f32, a kernel over 2^17
     /// samples). Below that the product runs from the cache and a pair would only add a block
     /// to the flush: paired whole runs over W3's input at 32768-sample partitions measured
-    /// 4 partitions 1.00x, 6 partitions 0.96x, 8 partitions 0.91x the unpaired CPU.
+    /// 4 partitions 1.00x, 6 partitions 0.96x, 8 partitions 0.91x the unpaired CPU. Four
+    /// blocks a pass made W3's product a quarter cheaper again, but its two more blocks of
+    /// flush and 1.8 MB more buffers (page faults) took it all back: 1.01x the paired run.
     #[must_use]
-    pub fn paired(mut self) -> Schedule {
-        self.paired = matches!(
+    pub fn batched(mut self) -> Schedule {
+        let long = matches!(
             self.segments[..],
             [s] if s.partitions >= 2 && s.partitions * s.block > PAIRED_FROM
         );
+        self.batch = if long { 2 } else { 1 };
         self
     }
 
@@ -704,7 +741,7 @@ impl Schedule {
         Schedule {
             segments,
             cost_ns,
-            paired: false,
+            batch: 1,
         }
     }
 }
@@ -762,7 +799,7 @@ const SCRATCH: usize = 1024;
 /// A kernel partitioned by a [`Schedule`] and transformed, shareable between channels.
 pub struct PartitionedKernel<T: Sample> {
     segments: Vec<(Segment, Arc<KernelSpectra<T>>)>,
-    paired: bool,
+    batch: usize,
     latency: usize,
     kernel_len: usize,
 }
@@ -792,13 +829,13 @@ impl<T: Sample> PartitionedKernel<T> {
             .first()
             .map(|s| s.block)
             .ok_or_else(|| Error::input("schedule", "no segments"))?;
-        if schedule.paired && schedule.segments.len() > 1 {
+        if schedule.batch > 1 && schedule.segments.len() > 1 {
             return Err(Error::input(
                 "schedule",
-                "two blocks a pass needs a single segment",
+                "several blocks a pass needs a single segment",
             ));
         }
-        let latency = if schedule.paired { 2 * head } else { head };
+        let latency = schedule.batch.max(1) * head;
         let mut segments = Vec::with_capacity(schedule.segments.len());
         let mut expected_start = 0;
         for (i, seg) in schedule.segments.iter().enumerate() {
@@ -828,13 +865,13 @@ impl<T: Sample> PartitionedKernel<T> {
         }
         Ok(PartitionedKernel {
             segments,
-            paired: schedule.paired,
+            batch: schedule.batch.max(1),
             latency,
             kernel_len: kernel.len(),
         })
     }
 
-    /// The engine's latency: the head block (two when paired).
+    /// The engine's latency: the head block (times the blocks of a batch).
     pub fn latency(&self) -> usize {
         self.latency
     }
@@ -886,10 +923,8 @@ impl<T: Sample> PartitionedConvolver<T> {
             .iter()
             .enumerate()
             .map(|(i, (seg, spectra))| {
-                let conv = if i == 0 && kernel.paired {
-                    UniformConvolver::paired(Arc::clone(spectra))
-                } else if i == 0 {
-                    UniformConvolver::with_spectra(Arc::clone(spectra))
+                let conv = if i == 0 {
+                    UniformConvolver::batched(Arc::clone(spectra), kernel.batch)
                 } else {
                     UniformConvolver::deferred(Arc::clone(spectra))
                 };

@@ -199,6 +199,8 @@ pub struct Ring<'a, T> {
     pub h_re: &'a [T],
     pub h_im: &'a [T],
     pub bins: usize,
+    /// Distance between consecutive spectra (`>= bins`) in both the delay line and the kernel.
+    pub stride: usize,
     pub slots: usize,
     pub head: usize,
 }
@@ -274,7 +276,6 @@ fn strips<T: Sample, const FUSED: bool, const W: usize>(
     range: std::ops::Range<usize>,
     overwrite: bool,
 ) {
-    let bins = ring.bins;
     let mut start = range.start;
     while start + W <= range.end {
         let mut re = [T::zero(); W];
@@ -284,8 +285,8 @@ fn strips<T: Sample, const FUSED: bool, const W: usize>(
             im.copy_from_slice(&acc_im[start..start + W]);
         }
         for p in parts.clone() {
-            let x = ring.slot(p) * bins + start;
-            let h = p * bins + start;
+            let x = ring.slot(p) * ring.stride + start;
+            let h = p * ring.stride + start;
             strip_product::<T, FUSED, W>(
                 &mut re,
                 &mut im,
@@ -303,34 +304,29 @@ fn strips<T: Sample, const FUSED: bool, const W: usize>(
 }
 
 dispatched! {
-    /// Two consecutive blocks' products in one pass over the kernel's spectra, for a ring with
-    /// one more slot than `partitions`: `newer = sum over p of X[slot(p)] * H[p]` (the block
-    /// whose spectrum is at the head) and `older = sum over p of X[slot(p + 1)] * H[p]` (the
-    /// block before it). Each kernel spectrum is read from memory once for both blocks, and
-    /// each input spectrum once: when the spectra outgrow the cache (a long kernel at a large
-    /// block) the product's memory traffic halves. Each block's sum is formed with the
-    /// operations and in the order of [`multiply_accumulate_ring`] over all partitions: the
-    /// same numbers, bit for bit.
-    pub fn multiply_accumulate_ring_pair(
-        newer_re: &mut [T],
-        newer_im: &mut [T],
-        older_re: &mut [T],
-        older_im: &mut [T],
+    /// Consecutive blocks' products in one pass over the kernel's spectra, for a ring with
+    /// `accs.len() - 1` more slots than `partitions`: `accs[age] = sum over p of
+    /// X[slot(p + age)] * H[p]`, age 0 being the block whose spectrum is at the head and age
+    /// `a` the block `a` before it. Each kernel spectrum is read from memory once for all the
+    /// blocks, and each input spectrum once: when the spectra outgrow the cache (a long kernel
+    /// at a large block) the product's memory traffic is divided by the number of blocks. Each
+    /// block's sum is formed with the operations and in the order of
+    /// [`multiply_accumulate_ring`] over all partitions: the same numbers, bit for bit.
+    pub fn multiply_accumulate_ring_batch(
+        accs: &mut [(Vec<T>, Vec<T>)],
         ring: &Ring<'_, T>,
         partitions: usize,
-    ) => pair_loop
+    ) => batch_loop
 }
 
-/// Bins per strip of the paired product: its 16 f32 sums per block (re and im) are eight AVX
-/// registers for the two blocks, as the single product's 32.
+/// Bins per strip of the two-block product: its 16 f32 sums per block (re and im) are eight
+/// AVX registers for the two blocks, as the single product's 32. Four blocks take strips of
+/// 8 bins, the same eight registers.
 const PAIR_STRIP: usize = 16;
 
 #[inline(always)]
-fn pair_loop<T: Sample, const FUSED: bool>(
-    newer_re: &mut [T],
-    newer_im: &mut [T],
-    older_re: &mut [T],
-    older_im: &mut [T],
+fn batch_loop<T: Sample, const FUSED: bool>(
+    accs: &mut [(Vec<T>, Vec<T>)],
     ring: &Ring<'_, T>,
     partitions: usize,
 ) {
@@ -338,34 +334,60 @@ fn pair_loop<T: Sample, const FUSED: bool>(
     if partitions == 0 {
         return;
     }
-    let mut acc = [
-        (&mut newer_re[..bins], &mut newer_im[..bins]),
-        (&mut older_re[..bins], &mut older_im[..bins]),
-    ];
-    let [wide, narrow, single] = strip_ranges(bins, PAIR_STRIP);
-    pair_strips::<T, FUSED, PAIR_STRIP>(&mut acc, ring, partitions, wide);
-    pair_strips::<T, FUSED, 8>(&mut acc, ring, partitions, narrow);
-    pair_strips::<T, FUSED, 1>(&mut acc, ring, partitions, single);
+    match accs {
+        [a, b] => {
+            let mut accs = [
+                (&mut a.0[..bins], &mut a.1[..bins]),
+                (&mut b.0[..bins], &mut b.1[..bins]),
+            ];
+            let [wide, narrow, single] = strip_ranges(bins, PAIR_STRIP);
+            batch_strips::<T, FUSED, 2, PAIR_STRIP>(&mut accs, ring, partitions, wide);
+            batch_strips::<T, FUSED, 2, 8>(&mut accs, ring, partitions, narrow);
+            batch_strips::<T, FUSED, 2, 1>(&mut accs, ring, partitions, single);
+        }
+        [a, b, c, d] => {
+            let mut accs = [
+                (&mut a.0[..bins], &mut a.1[..bins]),
+                (&mut b.0[..bins], &mut b.1[..bins]),
+                (&mut c.0[..bins], &mut c.1[..bins]),
+                (&mut d.0[..bins], &mut d.1[..bins]),
+            ];
+            let [wide, narrow, single] = strip_ranges(bins, 8);
+            batch_strips::<T, FUSED, 4, 8>(&mut accs, ring, partitions, wide);
+            batch_strips::<T, FUSED, 4, 8>(&mut accs, ring, partitions, narrow);
+            batch_strips::<T, FUSED, 4, 1>(&mut accs, ring, partitions, single);
+        }
+        // Any other count: one block at a time (same numbers, no saving).
+        _ => {
+            for (age, (re, im)) in accs.iter_mut().enumerate() {
+                let older = Ring {
+                    head: (ring.head + ring.slots - age % ring.slots) % ring.slots,
+                    ..*ring
+                };
+                ring_loop::<T, FUSED>(re, im, &older, 0..partitions);
+            }
+        }
+    }
 }
 
-/// [`pair_loop`] over `range` (a multiple of `W` bins long), `W` bins at a time.
+/// [`batch_loop`] for `K` blocks over `range` (a multiple of `W` bins long), `W` bins at a
+/// time.
 #[inline(always)]
-fn pair_strips<T: Sample, const FUSED: bool, const W: usize>(
-    acc: &mut [(&mut [T], &mut [T]); 2],
+fn batch_strips<T: Sample, const FUSED: bool, const K: usize, const W: usize>(
+    acc: &mut [(&mut [T], &mut [T]); K],
     ring: &Ring<'_, T>,
     partitions: usize,
     range: std::ops::Range<usize>,
 ) {
-    let bins = ring.bins;
     let mut start = range.start;
     while start + W <= range.end {
-        let mut re = [[T::zero(); W]; 2];
-        let mut im = [[T::zero(); W]; 2];
+        let mut re = [[T::zero(); W]; K];
+        let mut im = [[T::zero(); W]; K];
         for p in 0..partitions {
-            let h = p * bins + start;
+            let h = p * ring.stride + start;
             let (h_re, h_im) = (&ring.h_re[h..h + W], &ring.h_im[h..h + W]);
-            for age in 0..2 {
-                let x = ring.slot(p + age) * bins + start;
+            for age in 0..K {
+                let x = ring.slot(p + age) * ring.stride + start;
                 strip_product::<T, FUSED, W>(
                     &mut re[age],
                     &mut im[age],
@@ -780,114 +802,126 @@ mod tests {
         }
     }
 
+    /// A ring over test arrays: the delay line's re and im, the kernel's re and im.
+    fn ring_of(
+        arrays: &[Vec<f32>; 4],
+        bins: usize,
+        stride: usize,
+        slots: usize,
+        head: usize,
+    ) -> Ring<'_, f32> {
+        let [fdl_re, fdl_im, h_re, h_im] = arrays;
+        Ring {
+            fdl_re,
+            fdl_im,
+            h_re,
+            h_im,
+            bins,
+            stride,
+            slots,
+            head,
+        }
+    }
+
     /// The strip-wise product over several partitions gives exactly the numbers of one
     /// multiply (first partition) and multiply-accumulates (the rest) per partition, in the
-    /// same order, for strips with and without a remainder, any head and any run of partitions.
+    /// same order, for strips with and without a remainder, any head and any run of partitions,
+    /// spectra packed or padded apart.
     #[test]
     fn the_ring_product_equals_one_partition_at_a_time() {
-        for (bins, partitions) in [
-            (1usize, 1usize),
-            (2, 3),
-            (9, 4),
-            (33, 2),
-            (65, 5),
-            (129, 15),
-        ] {
-            let n = bins * partitions;
-            let (fdl_re, fdl_im, h_re, h_im) = (make(1, n), make(2, n), make(3, n), make(4, n));
-            for head in 0..partitions {
-                let ring = Ring {
-                    fdl_re: &fdl_re,
-                    fdl_im: &fdl_im,
-                    h_re: &h_re,
-                    h_im: &h_im,
-                    bins,
-                    slots: partitions,
-                    head,
-                };
-                for (from, to) in [
-                    (0, partitions),
-                    (0, 1),
-                    (1, partitions),
-                    (partitions / 2, partitions),
-                ] {
-                    let mut fused = (make(5, bins), make(6, bins));
-                    let mut single = fused.clone();
-                    multiply_accumulate_ring(&mut fused.0, &mut fused.1, &ring, from..to);
-                    for p in from..to {
-                        let x = ((head + partitions - p) % partitions) * bins;
-                        let h = p * bins;
-                        let one = if p == 0 {
-                            multiply::<f32>
-                        } else {
-                            multiply_accumulate::<f32>
-                        };
-                        one(
-                            &mut single.0,
-                            &mut single.1,
-                            &fdl_re[x..x + bins],
-                            &fdl_im[x..x + bins],
-                            &h_re[h..h + bins],
-                            &h_im[h..h + bins],
+        for pad in [0usize, 5] {
+            for (bins, partitions) in [
+                (1usize, 1usize),
+                (2, 3),
+                (9, 4),
+                (33, 2),
+                (65, 5),
+                (129, 15),
+            ] {
+                let stride = bins + pad;
+                let n = stride * partitions;
+                let arrays = [make(1, n), make(2, n), make(3, n), make(4, n)];
+                let [fdl_re, fdl_im, h_re, h_im] = &arrays;
+                for head in 0..partitions {
+                    let ring = ring_of(&arrays, bins, stride, partitions, head);
+                    for (from, to) in [
+                        (0, partitions),
+                        (0, 1),
+                        (1, partitions),
+                        (partitions / 2, partitions),
+                    ] {
+                        let mut fused = (make(5, bins), make(6, bins));
+                        let mut single = fused.clone();
+                        multiply_accumulate_ring(&mut fused.0, &mut fused.1, &ring, from..to);
+                        for p in from..to {
+                            let x = ((head + partitions - p) % partitions) * stride;
+                            let h = p * stride;
+                            let one = if p == 0 {
+                                multiply::<f32>
+                            } else {
+                                multiply_accumulate::<f32>
+                            };
+                            one(
+                                &mut single.0,
+                                &mut single.1,
+                                &fdl_re[x..x + bins],
+                                &fdl_im[x..x + bins],
+                                &h_re[h..h + bins],
+                                &h_im[h..h + bins],
+                            );
+                        }
+                        assert_eq!(
+                            fused, single,
+                            "bins {bins} stride {stride} partitions {partitions} head {head} {from}..{to}"
                         );
                     }
-                    assert_eq!(
-                        fused, single,
-                        "bins {bins} partitions {partitions} head {head} {from}..{to}"
-                    );
                 }
             }
         }
     }
 
-    /// The paired product gives each of its two blocks exactly the numbers of the single
-    /// product over all partitions, at every head of a ring with one spare slot, for strips
-    /// with and without a remainder.
+    /// The batched product gives each of its blocks exactly the numbers of the single product
+    /// over all partitions, at every head of a ring with the spare slots, for two and four
+    /// blocks (and three, done one by one), strips with and without a remainder.
     #[test]
-    fn the_paired_product_equals_two_single_ones() {
-        for (bins, partitions) in [
-            (1usize, 1usize),
-            (2, 2),
-            (9, 3),
-            (17, 2),
-            (33, 4),
-            (65, 5),
-            (129, 8),
-        ] {
-            let slots = partitions + 1;
-            let (fdl_re, fdl_im) = (make(1, slots * bins), make(2, slots * bins));
-            let (h_re, h_im) = (make(3, partitions * bins), make(4, partitions * bins));
-            for head in 0..slots {
-                let ring = Ring {
-                    fdl_re: &fdl_re,
-                    fdl_im: &fdl_im,
-                    h_re: &h_re,
-                    h_im: &h_im,
-                    bins,
-                    slots,
-                    head,
-                };
-                let mut newer = (make(5, bins), make(6, bins));
-                let mut older = (make(7, bins), make(8, bins));
-                multiply_accumulate_ring_pair(
-                    &mut newer.0,
-                    &mut newer.1,
-                    &mut older.0,
-                    &mut older.1,
-                    &ring,
-                    partitions,
-                );
-                let before = Ring {
-                    head: (head + slots - 1) % slots,
-                    ..ring
-                };
-                for (got, ring) in [(&newer, &ring), (&older, &before)] {
-                    let mut single = (make(9, bins), make(10, bins));
-                    multiply_accumulate_ring(&mut single.0, &mut single.1, ring, 0..partitions);
-                    assert_eq!(
-                        *got, single,
-                        "bins {bins} partitions {partitions} head {head}"
-                    );
+    fn the_batched_product_equals_single_ones() {
+        for blocks in [2usize, 3, 4] {
+            for (bins, partitions) in [
+                (1usize, 1usize),
+                (2, 2),
+                (9, 3),
+                (17, 2),
+                (33, 4),
+                (65, 5),
+                (129, 8),
+            ] {
+                let slots = partitions + blocks - 1;
+                let stride = bins + 3;
+                let (x, h) = (slots * stride, partitions * stride);
+                let arrays = [make(1, x), make(2, x), make(3, h), make(4, h)];
+                for head in 0..slots {
+                    let ring = ring_of(&arrays, bins, stride, slots, head);
+                    let mut got: Vec<(Vec<f32>, Vec<f32>)> = (0..blocks)
+                        .map(|age| (make(5 + age, bins), make(9 + age, bins)))
+                        .collect();
+                    multiply_accumulate_ring_batch(&mut got, &ring, partitions);
+                    for (age, got) in got.iter().enumerate() {
+                        let older = Ring {
+                            head: (head + slots - age) % slots,
+                            ..ring
+                        };
+                        let mut single = (make(20, bins), make(21, bins));
+                        multiply_accumulate_ring(
+                            &mut single.0,
+                            &mut single.1,
+                            &older,
+                            0..partitions,
+                        );
+                        assert_eq!(
+                            *got, single,
+                            "blocks {blocks} bins {bins} partitions {partitions} head {head} age {age}"
+                        );
+                    }
                 }
             }
         }

@@ -461,12 +461,16 @@ impl Source {
     /// # Errors
     /// As [`Source::read_block`].
     pub fn read_into<T: Sample>(&mut self, out: &mut Block<T>, frames: usize) -> Result<usize> {
+        out.clear(self.info.channels);
+        self.read_appending(out.planes_mut(), frames)
+    }
+
+    /// [`Source::read_into`] appending to `out` (one plane per channel) instead of replacing.
+    fn read_appending<T: Sample>(&mut self, out: &mut [Vec<T>], frames: usize) -> Result<usize> {
         if let Some(e) = self.deferred.take() {
             self.done = true;
             return Err(e);
         }
-        out.clear(self.info.channels);
-        let out = out.planes_mut();
         if self.done {
             return Ok(0);
         }
@@ -507,14 +511,8 @@ impl Source {
                 crate::rt::try_reserve(c, f as usize, &self.name)?;
             }
         }
-        while let Some(block) = self.read_block::<T>(1 << 16)? {
-            for (col, b) in columns.iter_mut().zip(block) {
-                if col.is_empty() && col.capacity() < b.len() {
-                    *col = b;
-                } else {
-                    col.extend_from_slice(&b);
-                }
-            }
+        // Decoded straight onto the columns (no block copied in after).
+        while self.read_appending(&mut columns, 1 << 16)? > 0 {
             if columns[0].len() > limit {
                 return Err(Error::input(
                     &self.name,

@@ -15,8 +15,9 @@ fn main() -> ExitCode {
     // can stop gracefully (convoy run). First thing, so the window in which a signal simply
     // kills the process is only the program's loading.
     convoy::engine::stop::prepare();
+    // Before any thread exists, so that every thread allocates from the tuned heap.
+    convoy::rt::tune_heap();
     let _ = ctrlc::set_handler(convoy::engine::stop::signal);
-    convoy::rt::keep_freed_memory();
     convoy::io::media::quiet_decoder_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

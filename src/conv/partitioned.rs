@@ -178,13 +178,14 @@ fn to_pairs<T: Sample>(samples: &[T], pairs: &mut [Complex<T>]) {
     }
 }
 
-/// Writes the samples of `pairs` from sample `start` on into `samples` (as many as it holds).
+/// Writes the samples of the conjugated pairs `pairs` ([`SplitFft::inverse`]'s output:
+/// `x[2j] - i x[2j+1]`) from sample `start` on into `samples` (as many as it holds).
 fn from_pairs<T: Sample>(pairs: &[Complex<T>], start: usize, samples: &mut [T]) {
     // An odd start (a chunk of odd length before) takes one imaginary part first; the rest
     // then starts on a pair.
     let (start, samples) = match samples.split_first_mut() {
         Some((first, rest)) if start % 2 == 1 => {
-            *first = pairs[start / 2].im;
+            *first = -pairs[start / 2].im;
             (start + 1, rest)
         }
         _ => (start, samples),
@@ -193,7 +194,7 @@ fn from_pairs<T: Sample>(pairs: &[Complex<T>], start: usize, samples: &mut [T]) 
     let mut chunks = samples.chunks_exact_mut(2);
     for (two, c) in (&mut chunks).zip(&pairs[start / 2..]) {
         two[0] = c.re;
-        two[1] = c.im;
+        two[1] = -c.im;
     }
     if let [last] = chunks.into_remainder() {
         *last = pairs[end / 2].re;
@@ -1017,22 +1018,23 @@ impl<T: Sample> PartitionedConvolver<T> {
 mod tests {
     use super::*;
 
-    /// Samples in and out of pairs at every start and length, odd and even, against the flat
-    /// sequence they stand for.
+    /// Samples in and out of pairs (out of conjugated ones, as the inverse leaves them) at
+    /// every start and length, odd and even, against the flat sequence they stand for.
     #[test]
     fn pairs_round_trip_at_any_start_and_length() {
-        let flat: Vec<f32> = (0..20).map(|i| i as f32).collect();
+        let flat: Vec<f32> = (0..20).map(|i| i as f32 + 1.0).collect();
         let mut pairs = vec![Complex::new(0.0f32, 0.0); 10];
         to_pairs(&flat, &mut pairs);
+        let conjugated: Vec<_> = pairs.iter().map(Complex::conj).collect();
         for start in 0..20 {
             for len in 0..=20 - start {
                 let mut out = vec![-1.0f32; len];
-                from_pairs(&pairs, start, &mut out);
+                from_pairs(&conjugated, start, &mut out);
                 assert_eq!(out, flat[start..start + len], "start {start} len {len}");
             }
         }
         let mut odd = vec![Complex::new(-1.0f32, -2.0); 2];
         to_pairs(&flat[..3], &mut odd);
-        assert_eq!(odd, [Complex::new(0.0, 1.0), Complex::new(2.0, -2.0)]);
+        assert_eq!(odd, [Complex::new(1.0, 2.0), Complex::new(3.0, -2.0)]);
     }
 }

@@ -613,9 +613,9 @@ unsafe fn tangle_avx2(
             let twisted_re = _mm256_add_ps(_mm256_mul_ps(sum_im, c), _mm256_mul_ps(diff_re, s));
             let twisted_im = _mm256_sub_ps(_mm256_mul_ps(sum_im, s), _mm256_mul_ps(diff_re, c));
             let lo_re = _mm256_sub_ps(sum_re, twisted_re);
-            let lo_im = _mm256_sub_ps(diff_im, twisted_im);
+            let lo_im = _mm256_sub_ps(twisted_im, diff_im);
             let hi_re = _mm256_add_ps(sum_re, twisted_re);
-            let hi_im = _mm256_sub_ps(_mm256_xor_ps(twisted_im, _mm256_set1_ps(-0.0)), diff_im);
+            let hi_im = _mm256_add_ps(twisted_im, diff_im);
             let (l0, l1) = interleave(lo_re, lo_im);
             _mm256_storeu_ps(zl.add(2 * i), l0);
             _mm256_storeu_ps(zl.add(2 * i + 8), l1);

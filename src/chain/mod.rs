@@ -304,18 +304,18 @@ fn schedule_for(len: usize, block: Option<usize>) -> Schedule {
             Schedule::choose(len, head.min(MAX_BLOCK))
         }
         None => {
-            // Offline: the cheapest uniform partitioning by the cost model, two blocks a pass
-            // where that saves memory traffic (latency does not matter here).
-            let mut best = Schedule::uniform(len, 64);
+            // Offline: the cheapest uniform partitioning by the offline cost model, two
+            // blocks a pass where that saves memory traffic (latency does not matter here).
+            let offline = |b: usize| crate::conv::cost::streaming::offline_stage_ns(len, b);
+            let mut best = 64;
             let mut b = 128;
             while b <= MAX_BLOCK {
-                let s = Schedule::uniform(len, b);
-                if s.cost_ns < best.cost_ns {
-                    best = s;
+                if offline(b) < offline(best) {
+                    best = b;
                 }
                 b *= 2;
             }
-            best.batched()
+            Schedule::uniform(len, best).batched()
         }
     }
 }

@@ -97,6 +97,30 @@ pub mod streaming {
     /// Per input sample per stage: the copies into the window and out of the ready block.
     pub const PER_SAMPLE_NS: f64 = 0.5;
 
+    /// One complex multiply-accumulate of an offline run's delay line when the kernel is
+    /// longer than [`LONG_KERNEL`]: its spectra and delay line (over 2 MiB) stream from memory
+    /// on every pass while the reader and writer stream the files through the shared cache, so
+    /// the product costs about twice what it does in the calibration's loop, and a whole run
+    /// favours fewer, larger partitions than [`CMAC_NS`] would pick. Measured as whole runs
+    /// over W3's input (paired, medians of 20-30, AMD EPYC VM): a 262,144-tap kernel at
+    /// 65,536-sample partitions took 0.86-0.89x the CPU of 32,768 (which [`CMAC_NS`] picked);
+    /// 131,072 taps was flat between the two (1.00x / 0.99x), as this predicts.
+    pub const OFFLINE_LONG_CMAC_NS: f64 = 0.9;
+    /// Kernel length above which [`OFFLINE_LONG_CMAC_NS`] applies (2 MiB of f32 spectra).
+    pub const LONG_KERNEL: usize = 1 << 17;
+
+    /// Modelled cost per input sample of a uniform stage for a `kernel_len`-tap kernel in an
+    /// offline run, in partitions of `block`.
+    pub fn offline_stage_ns(kernel_len: usize, block: usize) -> f64 {
+        let partitions = kernel_len.div_ceil(block);
+        let base = stage_ns(block, partitions);
+        if kernel_len <= LONG_KERNEL {
+            return base;
+        }
+        let bins = partitions as f64 * (block as f64 + 1.0);
+        base + bins * (OFFLINE_LONG_CMAC_NS - CMAC_NS) / block as f64
+    }
+
     /// Modelled cost per input sample of a uniform stage of `partitions` blocks of `block`.
     pub fn stage_ns(block: usize, partitions: usize) -> f64 {
         let index = block.trailing_zeros() as usize;

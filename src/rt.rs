@@ -70,7 +70,7 @@ pub fn thread_cpu_time() -> std::time::Duration {
 /// at all, so the arena's lock is not contended), and the heap's first 48 MiB are reserved and
 /// handed back at once with transparent huge pages allowed on them (`madvise` mode, the common
 /// default), so one fault maps 2 MiB. The reserve is address space only: pages are taken as
-/// they are touched. W3's faults fell to ~370 and its CPU to ~0.87x. A no-op outside glibc.
+/// they are touched. W3's faults fell to a few hundred and its CPU to ~0.87x. A no-op outside glibc.
 pub fn tune_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -306,15 +306,11 @@ fn schedule_for(len: usize, block: Option<usize>) -> Schedule {
         None => {
             // Offline: the cheapest uniform partitioning by the offline cost model, two
             // blocks a pass where that saves memory traffic (latency does not matter here).
-            let offline = |b: usize| crate::conv::cost::streaming::offline_stage_ns(len, b);
-            let mut best = 64;
-            let mut b = 128;
-            while b <= MAX_BLOCK {
-                if offline(b) < offline(best) {
-                    best = b;
-                }
-                b *= 2;
-            }
+            let offline = |b: &usize| crate::conv::cost::streaming::offline_stage_ns(len, *b);
+            let best = (6..=MAX_BLOCK.trailing_zeros())
+                .map(|k| 1usize << k)
+                .min_by(|a, b| offline(a).total_cmp(&offline(b)))
+                .unwrap_or(MAX_BLOCK);
             Schedule::uniform(len, best).batched()
         }
     }

@@ -112,23 +112,27 @@ pub mod streaming {
     /// Modelled cost per input sample of a uniform stage for a `kernel_len`-tap kernel in an
     /// offline run, in partitions of `block`.
     pub fn offline_stage_ns(kernel_len: usize, block: usize) -> f64 {
-        let partitions = kernel_len.div_ceil(block);
-        let base = stage_ns(block, partitions);
-        if kernel_len <= LONG_KERNEL {
-            return base;
-        }
-        let bins = partitions as f64 * (block as f64 + 1.0);
-        base + bins * (OFFLINE_LONG_CMAC_NS - CMAC_NS) / block as f64
+        let cmac = if kernel_len > LONG_KERNEL {
+            OFFLINE_LONG_CMAC_NS
+        } else {
+            CMAC_NS
+        };
+        stage_ns_at(block, kernel_len.div_ceil(block), cmac)
     }
 
     /// Modelled cost per input sample of a uniform stage of `partitions` blocks of `block`.
     pub fn stage_ns(block: usize, partitions: usize) -> f64 {
+        stage_ns_at(block, partitions, CMAC_NS)
+    }
+
+    /// [`stage_ns`] with `cmac` ns a complex multiply-accumulate.
+    fn stage_ns_at(block: usize, partitions: usize, cmac: f64) -> f64 {
         let index = block.trailing_zeros() as usize;
         let fixed = BLOCK_NS.get(index).copied().unwrap_or_else(|| {
             BLOCK_NS[16] * (block as f64 / crate::conv::partitioned::MAX_BLOCK as f64) * 1.1
         });
         let b = block as f64;
-        (fixed + partitions as f64 * (b + 1.0) * CMAC_NS) / b + PER_SAMPLE_NS
+        (fixed + partitions as f64 * (b + 1.0) * cmac) / b + PER_SAMPLE_NS
     }
 
     /// Modelled cost per sample of a `taps`-tap kernel in the direct form (f32, SIMD): measured

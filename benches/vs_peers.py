@@ -91,7 +91,7 @@ def main():
                 subprocess.run([sys.executable, verify, os.path.join(wl, w), ref, out], check=True,
                                stdout=subprocess.DEVNULL)
         ca, cb, r = paired(a, b, runs)
-        print(f"| {name} | {ca:.3f} s | {cb:.3f} s | {r:.2f} | {target} |", flush=True)
+        print(f"| {name} | {ca:.3f} s | {cb:.3f} s | {r:.3f} | {target} |", flush=True)
     # The streaming engine alone, and denoise on a minute of 48 kHz mono (no peer: real time).
     fast = [bench_json(convoy, "--kernel-len 65536 --block 128 --channels 2")["realtime_factor"]
             for _ in range(max(3, runs // 2))]

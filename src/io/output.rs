@@ -202,6 +202,30 @@ pub struct OutputFile {
     file: File,
     /// A regular target: the temp file, where it goes and the permissions to keep.
     commit: Option<Commit>,
+    /// Disk space reserved ahead of the writes (a regular file whose length is expected).
+    ahead: Option<Ahead>,
+}
+
+/// Space allocated on disk ahead of the writes, a step at a time, up to the expected length.
+///
+/// Written into unreserved space, ext4 reserves and maps its blocks page by page (delayed
+/// allocation), and again when the data is flushed on rename; with the space allocated up
+/// front (`fallocate`, the file's size unchanged) both are one extent: whole runs took 0.90x
+/// the CPU writing 23.5 MB (W1), 0.93x writing 16 MB (W2), 0.97x writing 12.5 MB (W3). The
+/// expected length comes from the input's header, which may lie, so no more than one step is
+/// ever ahead of what was written, and whatever was reserved past the end is given back
+/// before the file is committed.
+#[derive(Debug)]
+struct Ahead {
+    expected: u64,
+    reserved: u64,
+    written: u64,
+}
+
+impl Ahead {
+    /// Reserved at a time: big enough that the call is rare (one per 16 MiB written), small
+    /// enough that a header claiming far more than comes costs little until the end.
+    const STEP: u64 = 16 << 20;
 }
 
 #[derive(Debug)]
@@ -231,6 +255,7 @@ impl OutputFile {
                     name: shown,
                     file,
                     commit: None,
+                    ahead: None,
                 })
             }
             Kind::Regular(target) => {
@@ -258,6 +283,7 @@ impl OutputFile {
                         keep,
                         _partial: partial,
                     }),
+                    ahead: None,
                 })
             }
         }
@@ -266,6 +292,40 @@ impl OutputFile {
     /// The file to write (the temp file, or the special file itself).
     pub fn file(&mut self) -> &mut File {
         &mut self.file
+    }
+
+    /// Says how long the file is expected to become, in bytes, so that its disk space can be
+    /// reserved ahead of the writes (regular files on Linux; elsewhere nothing happens).
+    pub fn expect_len(&mut self, bytes: u64) {
+        if self.commit.is_some() && reserving_pays(&self.file) {
+            self.ahead = Some(Ahead {
+                expected: bytes,
+                reserved: 0,
+                written: 0,
+            });
+        }
+    }
+
+    /// Writes through to the file, reserving the next step of disk space first when this
+    /// write reaches past what is reserved.
+    pub fn write_ahead(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(a) = &mut self.ahead {
+            let end = a.written.saturating_add(buf.len() as u64);
+            if end > a.reserved && a.reserved < a.expected {
+                let to = a
+                    .reserved
+                    .saturating_add(Ahead::STEP)
+                    .max(end)
+                    .min(a.expected);
+                reserve(&self.file, a.reserved, to - a.reserved);
+                a.reserved = to;
+            }
+        }
+        let n = io::Write::write(&mut self.file, buf)?;
+        if let Some(a) = &mut self.ahead {
+            a.written = a.written.saturating_add(n as u64);
+        }
+        Ok(n)
     }
 
     /// Whether the output can be seeked back into (a regular temp file: a WAV header is fixed
@@ -285,7 +345,19 @@ impl OutputFile {
     /// # Errors
     /// The rename or the permission change fails.
     pub fn commit(self) -> Result<()> {
-        let OutputFile { name, file, commit } = self;
+        let OutputFile {
+            name,
+            file,
+            commit,
+            ahead,
+        } = self;
+        if ahead.is_some_and(|a| a.reserved > 0) {
+            // Blocks reserved past the end (a stop, or a header that promised more) are
+            // freed by setting the length the file already has. Failing only wastes space.
+            if let Ok(len) = file.metadata().map(|m| m.len()) {
+                let _ = file.set_len(len);
+            }
+        }
         // No fsync: like sox and ffmpeg, convoy leaves durability to the OS (an fsync of a
         // large file costs more than the whole filtering).
         drop(file);
@@ -309,6 +381,34 @@ impl OutputFile {
             done.map(|_| ())
         })
     }
+}
+
+/// Whether reserving space ahead saves work on `file`'s file system: ext2/3/4 (measured).
+/// Not on tmpfs, where a reservation is pages zeroed that the writes then overwrite (a 16 MB
+/// output took 1.07x the CPU), nor on file systems not measured.
+fn reserving_pays(file: &File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        const EXT4_SUPER_MAGIC: u64 = 0xEF53;
+        rustix::fs::fstatfs(file).is_ok_and(|s| s.f_type as u64 == EXT4_SUPER_MAGIC)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        false
+    }
+}
+
+/// Allocates `len` bytes of `file` from `offset` without changing its size (Linux). Failure
+/// (a file system without `fallocate`, a full disk) is left to the writes themselves to
+/// report: the reservation only saves work.
+fn reserve(file: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, offset, len);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
 }
 
 /// Writes a whole output produced by `write` into `path` (`-` for stdout): the one-shot
@@ -344,4 +444,41 @@ pub fn write_whole(
 
 fn out_is_regular(kind: &Kind) -> bool {
     matches!(kind, Kind::Regular(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Space reserved ahead for a length that never comes (a stop, a header that lied) is
+    /// given back: the committed file holds what was written and no more disk than that.
+    #[test]
+    fn space_reserved_past_the_end_is_given_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        let mut out = OutputFile::create(&path, &classify(&path).unwrap()).unwrap();
+        out.expect_len(64 << 20);
+        let data: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+        for piece in data.chunks(1 << 16) {
+            let mut rest = piece;
+            while !rest.is_empty() {
+                rest = &rest[out.write_ahead(rest).unwrap()..];
+            }
+        }
+        if reserving_pays(&out.file) {
+            // Reserved a step ahead, as on ext4.
+            let held = out.file.metadata().unwrap().blocks() * 512;
+            assert!(held >= Ahead::STEP, "only {held} bytes reserved");
+        }
+        out.commit().unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(meta.len(), 3 << 20);
+        assert!(
+            meta.blocks() * 512 <= (3 << 20) + (1 << 16),
+            "{} bytes allocated for 3 MiB",
+            meta.blocks() * 512
+        );
+        assert_eq!(fs::read(&path).unwrap(), data);
+    }
 }

@@ -22,7 +22,7 @@ enum Target {
 
 impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file().write(buf)
+        self.write_ahead(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.file().flush()
@@ -164,7 +164,8 @@ impl Sink {
         } else {
             arg.to_string()
         };
-        let target = match &plan.kind {
+        let bytes_per_frame = (channels * plan.sample.bytes()) as u64;
+        let mut target = match &plan.kind {
             Kind::Stdout => Target::Stdout(BufWriter::with_capacity(1 << 16, io::stdout())),
             kind => Target::File(BufWriter::with_capacity(
                 1 << 16,
@@ -172,10 +173,23 @@ impl Sink {
             )),
         };
         let seekable = matches!(&target, Target::File(f) if f.get_ref().seekable());
-        let bytes_per_frame = (channels * plan.sample.bytes()) as u64;
         // Past 2 GiB of expected data (tails and delays may add more), or unknown: reserve.
         let rf64_room =
             seekable && expected_frames.is_none_or(|f| f.saturating_mul(bytes_per_frame) > 1 << 31);
+        if let (Target::File(out), Some(frames)) = (&mut target, expected_frames) {
+            // Fixed-size frames: the file's length is known (a header, then the samples).
+            let header = match plan.format {
+                WireFormat::Wav => Some(
+                    riff::header_bytes(rate, channels, plan.sample, None, rf64_room).len() as u64,
+                ),
+                WireFormat::F32le | WireFormat::S16le => Some(0),
+                WireFormat::Text | WireFormat::Flac => None,
+            };
+            if let Some(h) = header {
+                out.get_mut()
+                    .expect_len(h.saturating_add(frames.saturating_mul(bytes_per_frame)));
+            }
+        }
         let mut sink = Sink {
             name,
             target: Some(target),

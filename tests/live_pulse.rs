@@ -336,10 +336,11 @@ fn ten_seconds_without_a_dropout_at_a_short_cushion() {
 /// recording, plus the stages' own delay (the offline reference already contains it). The
 /// instrument is two recorders, one per null sink monitor, and their relative start moves in
 /// whole 10 ms steps from run to run (measured 12 runs of 4 chains: 30.0-31.1 ms in most,
-/// 20.5/21.9 or 39.9-42.3 in the rest, for a path printed as 31.3), so a chain gets up to 5
-/// runs: one must agree within 5 ms, and none may be further off than one such step and 5 ms
-/// (the class of error the issue found, a linear-phase high-pass's 69 ms left out of the
-/// figure, is off in every run).
+/// 20.5/21.9 or 39.9-42.3 in the rest, for a path printed as 31.3; once, on a second CI run on
+/// the same machine, 0.0: the whole cushion), so a chain gets up to 5 runs and one must agree
+/// within 5 ms. A run further off is the instrument's and counts as another try: the class of
+/// error the issue found (a linear-phase high-pass's 69 ms left out of the figure) is off in
+/// every run, so it still fails.
 #[test]
 #[ignore = "needs pulseaudio (installed by .ci/run)"]
 fn the_printed_latency_is_what_the_speaker_shows() {
@@ -365,10 +366,6 @@ fn the_printed_latency_is_what_the_speaker_shows() {
                 measured * 1e3 / RATE as f64
             );
             seen.push(format!("{off_ms:+.1} ms"));
-            assert!(
-                off_ms.abs() < 15.0,
-                "{chain}: printed {total} samples, measured {measured} ({off_ms:+.1} ms)"
-            );
             if off_ms.abs() < 5.0 {
                 agreed = true;
                 break;

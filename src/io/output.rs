@@ -295,7 +295,7 @@ impl OutputFile {
     }
 
     /// Says how long the file is expected to become, in bytes, so that its disk space can be
-    /// reserved ahead of the writes (regular files on Linux; elsewhere nothing happens).
+    /// reserved ahead of the writes (regular files on ext4; elsewhere nothing happens).
     pub fn expect_len(&mut self, bytes: u64) {
         if self.commit.is_some() && reserving_pays(&self.file) {
             self.ahead = Some(Ahead {
@@ -304,28 +304,6 @@ impl OutputFile {
                 written: 0,
             });
         }
-    }
-
-    /// Writes through to the file, reserving the next step of disk space first when this
-    /// write reaches past what is reserved.
-    pub fn write_ahead(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(a) = &mut self.ahead {
-            let end = a.written.saturating_add(buf.len() as u64);
-            if end > a.reserved && a.reserved < a.expected {
-                let to = a
-                    .reserved
-                    .saturating_add(Ahead::STEP)
-                    .max(end)
-                    .min(a.expected);
-                reserve(&self.file, a.reserved, to - a.reserved);
-                a.reserved = to;
-            }
-        }
-        let n = io::Write::write(&mut self.file, buf)?;
-        if let Some(a) = &mut self.ahead {
-            a.written = a.written.saturating_add(n as u64);
-        }
-        Ok(n)
     }
 
     /// Whether the output can be seeked back into (a regular temp file: a WAV header is fixed
@@ -380,6 +358,33 @@ impl OutputFile {
             drop(partial);
             done.map(|_| ())
         })
+    }
+}
+
+/// Writes go through to the file, the next step of disk space reserved first when a write
+/// reaches past what is reserved.
+impl io::Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(a) = &mut self.ahead {
+            let end = a.written.saturating_add(buf.len() as u64);
+            if end > a.reserved && a.reserved < a.expected {
+                let to = a
+                    .reserved
+                    .saturating_add(Ahead::STEP)
+                    .max(end)
+                    .min(a.expected);
+                reserve(&self.file, a.reserved, to - a.reserved);
+                a.reserved = to;
+            }
+        }
+        let n = io::Write::write(&mut self.file, buf)?;
+        if let Some(a) = &mut self.ahead {
+            a.written = a.written.saturating_add(n as u64);
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        io::Write::flush(&mut self.file)
     }
 }
 
@@ -461,10 +466,7 @@ mod tests {
         out.expect_len(64 << 20);
         let data: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
         for piece in data.chunks(1 << 16) {
-            let mut rest = piece;
-            while !rest.is_empty() {
-                rest = &rest[out.write_ahead(rest).unwrap()..];
-            }
+            io::Write::write_all(&mut out, piece).unwrap();
         }
         if reserving_pays(&out.file) {
             // Reserved a step ahead, as on ext4.

@@ -20,15 +20,6 @@ enum Target {
     File(BufWriter<OutputFile>),
 }
 
-impl Write for OutputFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_ahead(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.file().flush()
-    }
-}
-
 /// How a sink should encode, decided before any work.
 #[derive(Clone, Debug)]
 pub struct SinkPlan {
@@ -176,12 +167,12 @@ impl Sink {
         // Past 2 GiB of expected data (tails and delays may add more), or unknown: reserve.
         let rf64_room =
             seekable && expected_frames.is_none_or(|f| f.saturating_mul(bytes_per_frame) > 1 << 31);
+        let wav_header = (plan.format == WireFormat::Wav)
+            .then(|| riff::header_bytes(rate, channels, plan.sample, None, rf64_room));
         if let (Target::File(out), Some(frames)) = (&mut target, expected_frames) {
             // Fixed-size frames: the file's length is known (a header, then the samples).
             let header = match plan.format {
-                WireFormat::Wav => Some(
-                    riff::header_bytes(rate, channels, plan.sample, None, rf64_room).len() as u64,
-                ),
+                WireFormat::Wav => wav_header.as_ref().map(|h| h.len() as u64),
                 WireFormat::F32le | WireFormat::S16le => Some(0),
                 WireFormat::Text | WireFormat::Flac => None,
             };
@@ -206,8 +197,7 @@ impl Sink {
             flac: None,
             flac_bytes: Vec::new(),
         };
-        if plan.format == WireFormat::Wav {
-            let header = riff::header_bytes(rate, channels, plan.sample, None, rf64_room);
+        if let Some(header) = wav_header {
             sink.put(&header)?;
         }
         if plan.format == WireFormat::Flac {
